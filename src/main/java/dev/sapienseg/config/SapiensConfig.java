@@ -1,0 +1,133 @@
+package dev.sapienseg.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.pipeline.Normalization;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** All of our settings ({@code sapiens.*} in application.properties, or the matching environment variables). */
+@ConfigMapping(prefix = "sapiens")
+public interface SapiensConfig {
+
+    Model model();
+
+    Execution execution();
+
+    Limits limits();
+
+    Events events();
+
+    interface Model {
+        /** The ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
+        Optional<String> path();
+
+        /** {@code lite} (Sapiens-Lite demo, default) or {@code imagenet} (training config, onnx-community exports). */
+        @WithDefault("lite")
+        Normalization normalization();
+
+        /** Input height used when the model leaves it dynamic. */
+        @WithDefault("1024")
+        int inputHeight();
+
+        /** Input width used when the model leaves it dynamic. */
+        @WithDefault("768")
+        int inputWidth();
+    }
+
+    interface Execution {
+        /** {@code cpu} or {@code cuda}. */
+        @WithDefault("cpu")
+        ExecutionProvider provider();
+
+        /** What to do when CUDA is requested but cannot be used: {@code cpu} (serve on CPU, warn) or {@code fail}. */
+        @WithDefault("cpu")
+        CudaFallback cudaFallback();
+
+        /** CUDA device id. */
+        @WithDefault("0")
+        int deviceId();
+
+        /** CUDA execution provider options, passed through as strings (e.g. {@code use_tf32}, {@code gpu_mem_limit}). */
+        Map<String, String> cudaOptions();
+
+        /** ONNX Runtime intra-op threads; 0 = one per core. */
+        @WithDefault("0")
+        int intraOpThreads();
+
+        /** ONNX Runtime inter-op threads; 0 = default. */
+        @WithDefault("0")
+        int interOpThreads();
+
+        /** Model runs at the same time (one session serves them). */
+        @WithDefault("1")
+        int concurrency();
+    }
+
+    enum CudaFallback {
+        CPU,
+        FAIL
+    }
+
+    interface Limits {
+        /** Largest encoded image accepted. The HTTP body limit (quarkus.http.limits.max-body-size) must exceed it. */
+        @WithDefault("50M")
+        MemorySize maxImageBytes();
+
+        /** Largest image accepted, in pixels, checked from the header before decoding. */
+        @WithDefault("50000000")
+        long maxImagePixels();
+
+        /** Requests processed at once; more are refused with 429 and Retry-After. */
+        @WithDefault("4")
+        int maxInFlight();
+
+        /** How long an admitted request may wait for a model slot before it gets 503 and Retry-After. */
+        @WithDefault("30s")
+        Duration queueTimeout();
+
+        /** Seconds put in Retry-After on 429/503 answers. */
+        @WithDefault("2")
+        int retryAfterSeconds();
+    }
+
+    interface Events {
+        /** CloudEvent type of image requests. */
+        @WithDefault("sapiens.segment")
+        String requestType();
+
+        /** CloudEvent type of the reply. */
+        @WithDefault("sapiens.segment.result")
+        String resultType();
+
+        /** CloudEvent type of failure replies. */
+        @WithDefault("sapiens.segment.failed")
+        String failureType();
+
+        /** CloudEvent source of our replies. */
+        @WithDefault("/sapiens/segment")
+        String source();
+
+        /**
+         * How permanent failures (bad images) are answered: {@code status} (a 4xx answer shaped as a failure event;
+         * Knative does not retry it and sends the event to the dead-letter sink) or {@code event} (200 with the
+         * failure event, which the broker delivers to whoever subscribes to the failure type).
+         */
+        @WithDefault("status")
+        FailureReply failureReply();
+
+        /** Pictures included in a reply when the request does not say: {@code mask}, {@code overlay}, {@code none}. */
+        @WithDefault("mask")
+        List<String> defaultOutputs();
+    }
+
+    enum FailureReply {
+        STATUS,
+        EVENT
+    }
+}

@@ -1,0 +1,165 @@
+package dev.sapienseg.event;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.SegmentationException;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Answers every failed request to the function with a precise status and a failure CloudEvent
+ * ({@code sapiens.segment.failed}) in the request's own mode (binary or structured). Funqy turns a thrown
+ * exception into a plain 500, which Knative would redeliver forever; here permanent problems become 400/413/415/422
+ * (never retried) and transient ones 429/503 with Retry-After (retried with backoff).
+ */
+@ApplicationScoped
+public class FailureReplies {
+
+    private static final Logger LOG = Logger.getLogger(FailureReplies.class);
+
+    private final SapiensConfig config;
+    private final ObjectMapper mapper;
+
+    public FailureReplies(SapiensConfig config, ObjectMapper mapper) {
+        this.config = config;
+        this.mapper = mapper;
+    }
+
+    void install(@Observes Router router) {
+        router.route().order(Integer.MIN_VALUE).failureHandler(this::handle);
+    }
+
+    void handle(RoutingContext ctx) {
+        HttpServerResponse response = ctx.response();
+        if (ctx.request().path().startsWith("/q/") || response.ended() || response.headWritten()) {
+            ctx.next();
+            return;
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, String> event = (Map<String, String>) ctx.get(SegmentFunction.EVENT_KEY);
+        Failure failure = classify(ctx.failure(), ctx.statusCode(), event != null);
+        log(failure, event);
+
+        int status = failure.reason.httpStatus();
+        if (!failure.reason.retryable() && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
+            status = 200;
+        }
+        response.setStatusCode(status);
+        if (failure.reason.retryable() && failure.reason != FailureReason.INTERNAL_ERROR) {
+            response.putHeader("Retry-After", String.valueOf(config.limits().retryAfterSeconds()));
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("error", failure.reason.code());
+        data.put("message", failure.message);
+        data.put("status", failure.reason.httpStatus());
+        data.put("retryable", failure.reason.retryable());
+        if (event != null) {
+            data.put("requestId", event.get("id"));
+            data.put("requestSource", event.get("source"));
+            data.put("requestType", event.get("type"));
+        }
+        try {
+            write(ctx.request(), response, data, event);
+        } catch (JsonProcessingException e) {
+            response.setStatusCode(500).end();
+        }
+    }
+
+    private void write(HttpServerRequest request, HttpServerResponse response, Map<String, Object> data,
+            Map<String, String> event) throws JsonProcessingException {
+        SapiensConfig.Events events = config.events();
+        String id = UUID.randomUUID().toString();
+        String subject = event != null ? event.get("subject") : null;
+        String contentType = request.getHeader("Content-Type");
+        if (contentType != null && contentType.startsWith("application/cloudevents+json")) {
+            Map<String, Object> structured = new LinkedHashMap<>();
+            structured.put("specversion", "1.0");
+            structured.put("id", id);
+            structured.put("source", events.source());
+            structured.put("type", events.failureType());
+            if (subject != null) {
+                structured.put("subject", subject);
+            }
+            structured.put("datacontenttype", "application/json");
+            structured.put("data", data);
+            response.putHeader("Content-Type", "application/cloudevents+json");
+            response.end(mapper.writeValueAsString(structured));
+            return;
+        }
+        if (request.getHeader("ce-id") != null) {
+            response.putHeader("ce-specversion", "1.0");
+            response.putHeader("ce-id", id);
+            response.putHeader("ce-source", events.source());
+            response.putHeader("ce-type", events.failureType());
+            if (subject != null) {
+                response.putHeader("ce-subject", subject);
+            }
+        }
+        response.putHeader("Content-Type", "application/json");
+        response.end(mapper.writeValueAsString(data));
+    }
+
+    private record Failure(FailureReason reason, String message) {
+    }
+
+    static Failure classify(Throwable failure, int status, boolean reachedFunction) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SegmentationException e) {
+                return new Failure(e.reason(), e.getMessage());
+            }
+        }
+        if (failure == null) {
+            return switch (status) {
+                case 413 -> new Failure(FailureReason.IMAGE_TOO_LARGE, "request body exceeds quarkus.http.limits.max-body-size");
+                case 406, 400, 415 -> new Failure(FailureReason.MALFORMED_EVENT, "not a CloudEvent: send a binary-mode event"
+                        + " (ce-specversion, ce-id, ce-source, ce-type headers; the image as body) or a structured one"
+                        + " (Content-Type: application/cloudevents+json with data_base64)");
+                case 404, 405 -> new Failure(FailureReason.MALFORMED_EVENT, "POST CloudEvents to /");
+                default -> new Failure(FailureReason.INTERNAL_ERROR, "request failed with status " + status);
+            };
+        }
+        if (!reachedFunction) {
+            // Funqy failed before calling the function: it could not parse the event.
+            return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + rootMessage(failure));
+        }
+        return new Failure(FailureReason.INTERNAL_ERROR, "internal error: " + rootMessage(failure));
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage();
+        if (message == null) {
+            return root.getClass().getSimpleName();
+        }
+        int newline = message.indexOf('\n');
+        return newline > 0 ? message.substring(0, newline) : message;
+    }
+
+    private static void log(Failure failure, Map<String, String> event) {
+        String id = event != null ? event.get("id") : "-";
+        String line = String.format("event %s failed: %d %s: %s", id, failure.reason.httpStatus(),
+                failure.reason.code(), failure.message);
+        if (failure.reason == FailureReason.INTERNAL_ERROR) {
+            LOG.error(line);
+        } else {
+            LOG.info(line);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.sapienseg.event;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import jakarta.inject.Inject;
+
+import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.pipeline.Segmentation;
+import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.service.SegmentationService;
+import io.quarkus.funqy.Funq;
+import io.quarkus.funqy.knative.events.CloudEvent;
+import io.quarkus.funqy.knative.events.CloudEventBuilder;
+import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
+
+/**
+ * The Funqy function: adapts an image CloudEvent (binary mode: the body is the image; structured mode:
+ * {@code data_base64}) to the pipeline and the result back to a CloudEvent. Failures are thrown as
+ * {@link SegmentationException} and answered by {@link FailureReplies}.
+ */
+public class SegmentFunction {
+
+    /** Routing-context key: set once Funqy has parsed the event and called us (earlier failures are malformed events). */
+    static final String EVENT_KEY = "sapiens.event";
+
+    @Inject
+    SegmentationService service;
+
+    @Inject
+    SapiensConfig config;
+
+    @Inject
+    CurrentVertxRequest currentRequest;
+
+    @Funq("segment")
+    public CloudEvent<SegmentationReply> segment(CloudEvent<byte[]> event) {
+        Map<String, String> attributes = remember(event);
+        SapiensConfig.Events events = config.events();
+        if (!events.requestType().equals(event.type())) {
+            throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + event.type()
+                    + "' is not handled here; send '" + events.requestType() + "'");
+        }
+        OutputRequest outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
+                events.defaultOutputs());
+        byte[] image = event.data();
+        if (image == null || image.length == 0) {
+            throw new SegmentationException(FailureReason.EMPTY_IMAGE,
+                    "the event carries no image (binary mode: put the image in the body; structured mode: use data_base64)");
+        }
+        SegmentationPipeline pipeline = service.pipeline();
+        Segmentation segmentation = pipeline.segment(image, outputs);
+        SegmentationReply reply = SegmentationReply.of(event.id(), segmentation, pipeline.model(),
+                config.model().normalization());
+        CloudEventBuilder builder = CloudEventBuilder.create()
+                .type(events.resultType())
+                .source(events.source());
+        if (attributes.get("subject") != null) {
+            builder.subject(attributes.get("subject"));
+        }
+        return builder.build(reply);
+    }
+
+    /** Keeps the request's attributes for the failure reply and marks that the event was well-formed enough to reach us. */
+    private Map<String, String> remember(CloudEvent<byte[]> event) {
+        Map<String, String> attributes = new HashMap<>();
+        attributes.put("id", event.id());
+        attributes.put("type", event.type());
+        attributes.put("source", event.source());
+        attributes.put("subject", event.subject());
+        if (currentRequest.getCurrent() != null) {
+            currentRequest.getCurrent().put(EVENT_KEY, attributes);
+        }
+        if (event.id() == null || event.id().isBlank() || event.source() == null || event.source().isBlank()
+                || event.type() == null || event.type().isBlank()) {
+            throw new SegmentationException(FailureReason.MALFORMED_EVENT,
+                    "malformed CloudEvent: id, source and type are required");
+        }
+        return attributes;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.sapienseg.pipeline;
+
+/**
+ * Why a request did not produce a segmentation, with the HTTP status that tells Knative Eventing whether to
+ * redeliver. Knative retries 5xx, 404, 408, 409 and 429 and never 400, 413, 415 or 422: permanent problems with
+ * the input must use the latter, transient conditions of the pod the former.
+ */
+public enum FailureReason {
+    MALFORMED_EVENT(400, false),
+    UNSUPPORTED_EVENT_TYPE(400, false),
+    EMPTY_IMAGE(400, false),
+    BAD_OPTION(400, false),
+    IMAGE_TOO_LARGE(413, false),
+    TOO_MANY_PIXELS(413, false),
+    UNSUPPORTED_FORMAT(415, false),
+    CORRUPT_IMAGE(422, false),
+    OVERLOADED(429, true),
+    NOT_READY(503, true),
+    QUEUE_TIMEOUT(503, true),
+    INTERNAL_ERROR(500, true);
+
+    private final int httpStatus;
+    private final boolean retryable;
+
+    FailureReason(int httpStatus, boolean retryable) {
+        this.httpStatus = httpStatus;
+        this.retryable = retryable;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+
+    public boolean retryable() {
+        return retryable;
+    }
+
+    /** Stable machine-readable code, e.g. {@code too-many-pixels}. */
+    public String code() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+}

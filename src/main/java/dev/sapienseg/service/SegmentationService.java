@@ -1,0 +1,172 @@
+package dev.sapienseg.service;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.opencv.global.opencv_imgcodecs;
+import org.bytedeco.opencv.global.opencv_imgproc;
+import org.jboss.logging.Logger;
+
+import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ModelLoadException;
+import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.pipeline.SegmentationPipeline;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * Owns the pod's one model and pipeline. Start-up events run before the HTTP port opens, so the model (seconds to
+ * minutes for the real weights) loads on a background thread while the health endpoints already answer
+ * "not ready, loading".
+ */
+@ApplicationScoped
+public class SegmentationService {
+
+    private static final Logger LOG = Logger.getLogger(SegmentationService.class);
+
+    private final SapiensConfig config;
+
+    private volatile ModelPhase phase = ModelPhase.LOADING;
+    private volatile String failure;
+    private volatile SegmentationPipeline pipeline;
+    private volatile long loadMillis;
+    private volatile boolean nativeLibrariesBroken;
+
+    public SegmentationService(SapiensConfig config) {
+        this.config = config;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        Thread loader = new Thread(this::load, "sapiens-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    void load() {
+        long start = System.nanoTime();
+        try {
+            loadOpenCv();
+            ModelSettings settings = modelSettings();
+            LOG.infof("loading model %s on %s", settings.path(), settings.provider().label());
+            SegmentationModel model = SegmentationModel.load(settings);
+            ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
+                    config.limits().maxImagePixels()));
+            pipeline = new SegmentationPipeline(decoder, model, config.model().normalization(),
+                    config.limits().maxInFlight(), config.execution().concurrency(), config.limits().queueTimeout());
+            loadMillis = (System.nanoTime() - start) / 1_000_000;
+            phase = ModelPhase.READY;
+            LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s: %s%s", model.name(), loadMillis,
+                    model.warmUpMillis(), model.provider().label(), model.contract(),
+                    model.isDemo() ? " — PIPELINE DEMO MODEL, not a real segmenter" : "");
+        } catch (ModelLoadException e) {
+            fail(e.getMessage(), e.getCause());
+        } catch (RuntimeException | LinkageError e) {
+            fail("unexpected error while loading: " + e, e);
+        }
+    }
+
+    private void fail(String reason, Throwable cause) {
+        failure = reason;
+        phase = ModelPhase.FAILED;
+        LOG.errorf(cause, "model not loaded: %s", reason);
+    }
+
+    /** OpenCV's native libraries load on first use; doing it here keeps that cost out of the first request. */
+    private void loadOpenCv() {
+        try {
+            Loader.load(opencv_imgcodecs.class);
+            Loader.load(opencv_imgproc.class);
+        } catch (LinkageError e) {
+            nativeLibrariesBroken = true;
+            throw e;
+        }
+    }
+
+    private ModelSettings modelSettings() throws ModelLoadException {
+        String path = config.model().path().filter(p -> !p.isBlank())
+                .orElseThrow(() -> new ModelLoadException("no model configured (set sapiens.model.path or SAPIENS_MODEL_PATH)"));
+        SapiensConfig.Execution execution = config.execution();
+        return new ModelSettings(Path.of(path), config.model().inputHeight(), config.model().inputWidth(),
+                execution.provider(), execution.deviceId(), execution.cudaOptions(),
+                execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
+                execution.interOpThreads());
+    }
+
+    /** The pipeline, or a retryable failure while the model is loading or could not be loaded. */
+    public SegmentationPipeline pipeline() {
+        SegmentationPipeline ready = pipeline;
+        if (ready != null) {
+            return ready;
+        }
+        if (phase == ModelPhase.FAILED) {
+            throw new SegmentationException(FailureReason.NOT_READY, "this pod has no model: " + failure);
+        }
+        throw new SegmentationException(FailureReason.NOT_READY, "the model is still loading; retry later");
+    }
+
+    public ModelPhase phase() {
+        return phase;
+    }
+
+    /** Why loading failed, or null. */
+    public String failure() {
+        return failure;
+    }
+
+    /** True when the process cannot work at all (native libraries missing): liveness reports it. */
+    public boolean broken() {
+        return nativeLibrariesBroken;
+    }
+
+    /** Facts for health data. */
+    public Map<String, Object> describe() {
+        Map<String, Object> data = new TreeMap<>();
+        data.put("phase", phase.label());
+        config.model().path().ifPresent(p -> data.put("model.path", p));
+        data.put("provider.requested", config.execution().provider().label());
+        if (failure != null) {
+            data.put("reason", failure);
+        }
+        SegmentationPipeline ready = pipeline;
+        if (ready != null) {
+            SegmentationModel model = ready.model();
+            data.put("model", model.name());
+            data.put("model.demo", model.isDemo());
+            data.put("provider", model.provider().label());
+            if (model.providerNote() != null) {
+                data.put("provider.note", model.providerNote());
+            }
+            data.put("classes", model.contract().classes());
+            data.put("input", model.contract().inputWidth() + "x" + model.contract().inputHeight());
+            data.put("batch", model.contract().fixedBatch() > 0 ? String.valueOf(model.contract().fixedBatch()) : "dynamic");
+            data.put("normalization", config.model().normalization().name().toLowerCase(java.util.Locale.ROOT));
+            data.put("load.ms", loadMillis);
+            data.put("warmup.ms", model.warmUpMillis());
+        }
+        return data;
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        close();
+    }
+
+    @PreDestroy
+    synchronized void close() {
+        SegmentationPipeline ready = pipeline;
+        pipeline = null;
+        if (ready != null) {
+            ready.model().close();
+        }
+    }
+}
