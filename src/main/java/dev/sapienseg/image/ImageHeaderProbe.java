@@ -24,7 +24,9 @@ public final class ImageHeaderProbe {
             header = jpeg(data);
         } else if (startsWith(data, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) {
             header = png(data);
-        } else if (startsWith(data, 'R', 'I', 'F', 'F') && data.length >= 12 && at(data, 8, 'W', 'E', 'B', 'P')) {
+        } else if (startsWith(data, 'R', 'I', 'F', 'F') && data.length < 12) {
+            throw corrupt(ImageFormat.WEBP, "truncated RIFF header");
+        } else if (startsWith(data, 'R', 'I', 'F', 'F') && at(data, 8, 'W', 'E', 'B', 'P')) {
             header = webp(data);
         } else if (startsWith(data, 'B', 'M')) {
             header = bmp(data);

@@ -1,0 +1,116 @@
+package dev.sapienseg.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.sapienseg.fixtures.FixtureModels;
+import dev.sapienseg.fixtures.ModelFiles;
+import dev.sapienseg.fixtures.OnnxGraphBuilder;
+import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
+
+class SegmentationModelTest {
+
+    @TempDir
+    Path dir;
+
+    private static String loadFailure(Path model) {
+        return assertThrows(ModelLoadException.class, () -> SegmentationModel.load(ModelSettings.cpu(model))).getMessage();
+    }
+
+    @Test
+    void readsTheContractFromTheModel() throws Exception {
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO))) {
+            assertEquals(new ModelContract("pixel_values", "logits", 0, 1024, 768, 28, 512, 384), model.contract());
+            assertEquals(ExecutionProvider.CPU, model.provider());
+            assertNull(model.providerNote());
+            assertTrue(model.isDemo());
+            assertEquals("sapiens-palette-demo", model.name());
+        }
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.TINY_VIT))) {
+            assertEquals(new ModelContract("input", "logits", 0, 1024, 768, 28, 512, 384), model.contract());
+            assertFalse(model.isDemo());
+        }
+    }
+
+    @Test
+    void settlesDynamicOutputDimensionsWithTheWarmUpRun() throws Exception {
+        Path file = ModelFiles.write(dir, "dynamic.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, true, false, "dyn"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(file))) {
+            assertEquals(28, model.contract().classes());
+            assertEquals(512, model.contract().outputHeight());
+            assertEquals(384, model.contract().outputWidth());
+        }
+    }
+
+    @Test
+    void acceptsFixedBatchAndOneChannelModels() throws Exception {
+        Path fixed = ModelFiles.write(dir, "fixed.onnx", FixtureModels.palette(Dim.of(2), 28, true, true, "fixed"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(fixed))) {
+            assertEquals(2, model.contract().fixedBatch());
+            assertEquals(2, model.contract().maxBatch());
+        }
+        Path binary = ModelFiles.write(dir, "binary.onnx", FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(binary))) {
+            assertEquals(1, model.contract().classes());
+        }
+    }
+
+    @Test
+    void refusesMissingAndCorruptFiles() throws Exception {
+        assertTrue(loadFailure(dir.resolve("nope.onnx")).startsWith("model file not found: "));
+        assertTrue(loadFailure(dir).contains("not a readable file"));
+        Path garbage = ModelFiles.write(dir, "garbage.onnx", "this is not a model".getBytes());
+        assertTrue(loadFailure(garbage).startsWith("not an ONNX model"), loadFailure(garbage));
+        byte[] vit = Files.readAllBytes(FixtureModels.TINY_VIT);
+        Path truncated = ModelFiles.write(dir, "truncated.onnx", Arrays.copyOf(vit, vit.length / 2));
+        String message = loadFailure(truncated);
+        assertTrue(message.startsWith("not an ONNX model") || message.contains("could not load"), message);
+    }
+
+    @Test
+    void refusesModelsThatBreakTheContract() {
+        Path fiveClasses = ModelFiles.write(dir, "five.onnx", FixtureModels.palette(Dim.dynamic("b"), 5, true, true, "five"));
+        assertTrue(loadFailure(fiveClasses).contains("5 classes; expected 28"), loadFailure(fiveClasses));
+
+        Path fullResolution = ModelFiles.write(dir, "full.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, false, true, "full"));
+        assertTrue(loadFailure(fullResolution).contains("half the input size"), loadFailure(fullResolution));
+
+        // Same fault hidden behind dynamic output dimensions: caught by the warm-up run.
+        Path hidden = ModelFiles.write(dir, "hidden.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, false, false, "hidden"));
+        assertTrue(loadFailure(hidden).contains("half the input size"), loadFailure(hidden));
+
+        OnnxGraphBuilder ints = new OnnxGraphBuilder("ints");
+        ints.input("x", OnnxGraphBuilder.INT32, Dim.of(1), Dim.of(3), Dim.of(1024), Dim.of(768));
+        ints.node("Cast", "y", java.util.List.of("x"), "to", (long) OnnxGraphBuilder.FLOAT);
+        ints.output("y", OnnxGraphBuilder.FLOAT, Dim.of(1), Dim.of(3), Dim.of(1024), Dim.of(768));
+        Path intInput = ModelFiles.write(dir, "ints.onnx", ints.build());
+        assertTrue(loadFailure(intInput).contains("float32 input is required"), loadFailure(intInput));
+    }
+
+    @Test
+    void cudaFallsBackToCpuOrFailsAsConfigured() throws Exception {
+        // The default build carries the CPU ONNX Runtime: CUDA is never available here, which is the case to test.
+        ModelSettings fallback = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.CUDA, 0,
+                Map.of("use_tf32", "0"), true, 0, 0);
+        try (SegmentationModel model = SegmentationModel.load(fallback)) {
+            assertEquals(ExecutionProvider.CPU, model.provider());
+            assertTrue(model.providerNote().startsWith("fallback from cuda: "), model.providerNote());
+        }
+        ModelSettings strict = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.CUDA, 0,
+                Map.of(), false, 0, 0);
+        String message = assertThrows(ModelLoadException.class, () -> SegmentationModel.load(strict)).getMessage();
+        assertTrue(message.startsWith("CUDA requested but unavailable: "), message);
+        assertTrue(message.contains("cuda-fallback"), message);
+    }
+}

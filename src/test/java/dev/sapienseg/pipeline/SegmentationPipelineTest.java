@@ -1,0 +1,242 @@
+package dev.sapienseg.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import javax.imageio.ImageIO;
+
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.sapienseg.fixtures.FixtureModels;
+import dev.sapienseg.fixtures.ModelFiles;
+import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
+import dev.sapienseg.fixtures.TestImages;
+import dev.sapienseg.fixtures.TestImages.Region;
+import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.output.ClassStatistics.ClassRegion;
+import dev.sapienseg.output.GoliathClasses;
+
+/** The whole pipeline on the deterministic palette model: a picture painted in class colours comes back as those classes. */
+class SegmentationPipelineTest {
+
+    static final Region[] REGIONS = {
+            new Region(0, 0, 300, 200, 3), // Hair
+            new Region(300, 0, 300, 400, 21), // Torso
+            new Region(50, 250, 200, 500, 14), // Right_Hand
+            new Region(350, 500, 150, 250, 2) // Face_Neck
+    };
+    static final int WIDTH = 600;
+    static final int HEIGHT = 800;
+
+    static SegmentationModel palette;
+    static SegmentationPipeline pipeline;
+    static byte[] picture;
+
+    @BeforeAll
+    static void load() throws Exception {
+        palette = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
+        pipeline = pipeline(palette);
+        try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
+            picture = TestImages.png(painted);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        palette.close();
+    }
+
+    static SegmentationPipeline pipeline(SegmentationModel model) {
+        return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
+                Normalization.LITE, 2, 1, Duration.ofSeconds(30));
+    }
+
+    /** Every pixel farther than {@code margin} from a region edge has the painted class. */
+    static void assertRegions(byte[] classMap, int width, int height, int margin, Region... regions) {
+        int checked = 0;
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                if (nearEdge(x, y, margin, width, height, regions)) {
+                    continue;
+                }
+                int expected = TestImages.classAt(x, y, regions);
+                assertEquals(expected, classMap[y * width + x], "class at " + x + "," + y);
+                checked++;
+            }
+        }
+        assertTrue(checked > width * height * 0.8, "checked " + checked);
+    }
+
+    private static boolean nearEdge(int x, int y, int margin, int width, int height, Region... regions) {
+        int cls = TestImages.classAt(x, y, regions);
+        for (int dy = -margin; dy <= margin; dy++) {
+            for (int dx = -margin; dx <= margin; dx += 2 * margin) {
+                int nx = Math.min(width - 1, Math.max(0, x + dx));
+                int ny = Math.min(height - 1, Math.max(0, y + dy));
+                if (TestImages.classAt(nx, ny, regions) != cls) {
+                    return true;
+                }
+            }
+        }
+        for (int dx = -margin; dx <= margin; dx++) {
+            for (int dy = -margin; dy <= margin; dy += 2 * margin) {
+                int nx = Math.min(width - 1, Math.max(0, x + dx));
+                int ny = Math.min(height - 1, Math.max(0, y + dy));
+                if (TestImages.classAt(nx, ny, regions) != cls) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void paintedRegionsComeBackAsTheirClasses() {
+        Segmentation s = pipeline.segment(picture, new OutputRequest(true, true));
+        assertEquals(WIDTH, s.width());
+        assertEquals(HEIGHT, s.height());
+        assertRegions(s.classMap(), WIDTH, HEIGHT, 3, REGIONS);
+
+        // Painted classes dominate; blended colours along edges may land on other palette colours, but only there.
+        List<Integer> major = s.statistics().regions().stream().filter(r -> r.share() > 0.01).map(ClassRegion::id).toList();
+        assertEquals(List.of(0, 2, 3, 14, 21), major);
+        double minor = s.statistics().regions().stream().filter(r -> r.share() <= 0.01).mapToDouble(ClassRegion::share).sum();
+        assertTrue(minor < 0.01, "edge classes cover " + minor);
+        ClassRegion torso = s.statistics().regions().stream().filter(r -> r.id() == 21).findFirst().orElseThrow();
+        assertEquals("Torso", torso.name());
+        assertEquals(300, torso.x(), 2);
+        assertEquals(0, torso.y());
+        assertEquals(300, torso.width(), 3);
+        assertEquals(400, torso.height(), 3);
+        assertEquals(300 * 400, torso.pixels(), 300 * 400 * 0.02);
+        long background = s.statistics().regions().get(0).pixels();
+        assertEquals(1.0 - (double) background / (WIDTH * HEIGHT), s.statistics().foregroundShare(), 1e-9);
+    }
+
+    @Test
+    void maskIsAPalettePngOfTheClassIds() throws Exception {
+        Segmentation s = pipeline.segment(picture, OutputRequest.MASK_ONLY);
+        assertNull(s.overlay());
+        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(s.maskPng()));
+        assertEquals(BufferedImage.TYPE_BYTE_INDEXED, mask.getType());
+        assertEquals(WIDTH, mask.getWidth());
+        assertEquals(HEIGHT, mask.getHeight());
+        IndexColorModel colours = (IndexColorModel) mask.getColorModel();
+        for (int c = 0; c < GoliathClasses.COUNT; c++) {
+            int[] rgb = GoliathClasses.rgb(c);
+            assertEquals(rgb[0], colours.getRed(c));
+            assertEquals(rgb[1], colours.getGreen(c));
+            assertEquals(rgb[2], colours.getBlue(c));
+        }
+        byte[] ids = new byte[WIDTH * HEIGHT];
+        for (int y = 0; y < HEIGHT; y++) {
+            for (int x = 0; x < WIDTH; x++) {
+                ids[y * WIDTH + x] = (byte) mask.getRaster().getSample(x, y, 0);
+            }
+        }
+        assertArrayEquals(s.classMap(), ids);
+    }
+
+    @Test
+    void overlayIsTheSapiensSideBySide() throws Exception {
+        Segmentation s = pipeline.segment(picture, new OutputRequest(false, true));
+        assertNull(s.maskPng());
+        assertEquals("image/png", s.overlay().contentType());
+        BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(s.overlay().data()));
+        assertEquals(2 * WIDTH, overlay.getWidth());
+        assertEquals(HEIGHT, overlay.getHeight());
+        try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
+            for (int[] p : new int[][] {{10, 10}, {400, 100}, {100, 400}, {420, 600}, {590, 790}, {0, 799}}) {
+                int x = p[0];
+                int y = p[1];
+                int[] original = TestImages.rgbAt(painted, x, y);
+                int[] palette = GoliathClasses.rgb(s.classMap()[y * WIDTH + x]);
+                int left = overlay.getRGB(x, y);
+                int right = overlay.getRGB(WIDTH + x, y);
+                for (int c = 0; c < 3; c++) {
+                    int shift = 16 - 8 * c;
+                    assertEquals(original[c], (left >> shift) & 0xFF);
+                    assertEquals((original[c] + palette[c]) / 2, (right >> shift) & 0xFF, "overlay at " + x + "," + y);
+                }
+            }
+        }
+    }
+
+    @Test
+    void jpegInputGivesAJpegOverlayAndTheSameClasses() {
+        try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
+            Segmentation s = pipeline.segment(TestImages.jpeg(painted), new OutputRequest(true, true));
+            assertEquals("image/jpeg", s.overlay().contentType());
+            assertRegions(s.classMap(), WIDTH, HEIGHT, 8, REGIONS);
+        }
+    }
+
+    @Test
+    void fixedBatchModelGivesTheSameResult(@TempDir Path dir) throws Exception {
+        Path fixed = ModelFiles.write(dir, "fixed.onnx", FixtureModels.palette(Dim.of(3), 28, true, true, "fixed"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(fixed))) {
+            Segmentation batched = pipeline(model).segment(picture, OutputRequest.MASK_ONLY);
+            assertArrayEquals(pipeline.segment(picture, OutputRequest.MASK_ONLY).classMap(), batched.classMap());
+        }
+    }
+
+    @Test
+    void oneChannelModelsUseTheSigmoidThreshold(@TempDir Path dir) throws Exception {
+        // The one-channel fixture's logit is the normalised red channel: (R - 123.5) / 58.5.
+        // sigmoid(logit) > 0.3  <=>  logit > -0.847  <=>  R > 73.9. Red (255) is foreground, dark grey (50) is not.
+        Path binary = ModelFiles.write(dir, "binary.onnx", FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(binary));
+                Mat painted = TestImages.paint(200, 100, new Region(100, 0, 100, 100, 14))) {
+            Segmentation s = pipeline(model).segment(TestImages.png(painted), OutputRequest.MASK_ONLY);
+            assertEquals(List.of("Background", "Foreground"), s.classNames());
+            assertEquals(0, s.classMap()[50 * 200 + 20]);
+            assertEquals(1, s.classMap()[50 * 200 + 180]);
+            assertEquals(0.5, s.statistics().foregroundShare(), 0.02);
+        }
+    }
+
+    @Test
+    void tinyVitRunsEndToEnd() throws Exception {
+        try (SegmentationModel vit = SegmentationModel.load(ModelSettings.cpu(FixtureModels.TINY_VIT));
+                Mat gradient = TestImages.gradient(333, 517)) {
+            Segmentation s = pipeline(vit).segment(TestImages.jpeg(gradient), new OutputRequest(true, true));
+            assertEquals(333, s.width());
+            assertEquals(517, s.height());
+            for (byte id : s.classMap()) {
+                assertTrue(id >= 0 && id < 28);
+            }
+            assertNotNull(s.maskPng());
+            assertTrue(s.timings().inference() > 0);
+        }
+    }
+
+    @Test
+    void refusesWhenFullAndTimesOutWhenTheModelIsBusy() {
+        SegmentationPipeline full = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 0, 1,
+                Duration.ofSeconds(1));
+        assertEquals(FailureReason.OVERLOADED,
+                assertThrows(SegmentationException.class, () -> full.segment(picture, OutputRequest.MASK_ONLY)).reason());
+        SegmentationPipeline busy = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 1, 0,
+                Duration.ofMillis(50));
+        assertEquals(FailureReason.QUEUE_TIMEOUT,
+                assertThrows(SegmentationException.class, () -> busy.segment(picture, OutputRequest.MASK_ONLY)).reason());
+    }
+}
