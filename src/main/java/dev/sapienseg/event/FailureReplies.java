@@ -134,6 +134,10 @@ public class FailureReplies {
         }
         if (!reachedFunction) {
             // Funqy failed before calling the function: it could not parse the event.
+            if (failure instanceof NullPointerException) {
+                return new Failure(FailureReason.MALFORMED_EVENT,
+                        "malformed CloudEvent: a required attribute (specversion, id, source, type) is missing");
+            }
             return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + rootMessage(failure));
         }
         return new Failure(FailureReason.INTERNAL_ERROR, "internal error: " + rootMessage(failure));

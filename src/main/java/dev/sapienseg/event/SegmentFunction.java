@@ -46,7 +46,7 @@ public class SegmentFunction {
         }
         OutputRequest outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
                 events.defaultOutputs());
-        byte[] image = event.data();
+        byte[] image = data(event);
         if (image == null || image.length == 0) {
             throw new SegmentationException(FailureReason.EMPTY_IMAGE,
                     "the event carries no image (binary mode: put the image in the body; structured mode: use data_base64)");
@@ -62,6 +62,17 @@ public class SegmentFunction {
             builder.subject(attributes.get("subject"));
         }
         return builder.build(reply);
+    }
+
+    private static byte[] data(CloudEvent<byte[]> event) {
+        try {
+            return event.data();
+        } catch (NullPointerException e) { // Funqy's binary-mode event has no buffer when the body is empty
+            return null;
+        } catch (RuntimeException e) {
+            throw new SegmentationException(FailureReason.MALFORMED_EVENT, "could not read the event data: "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+        }
     }
 
     /** Keeps the request's attributes for the failure reply and marks that the event was well-formed enough to reach us. */

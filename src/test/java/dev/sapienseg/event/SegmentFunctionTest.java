@@ -1,0 +1,252 @@
+package dev.sapienseg.event;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.URL;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.UUID;
+
+import javax.imageio.ImageIO;
+
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.sapienseg.fixtures.TestImages;
+import dev.sapienseg.fixtures.TestImages.Region;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.core.builder.CloudEventBuilder;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+
+/**
+ * The function over real HTTP with real CloudEvents, on the bundled palette demo model (deterministic, so the
+ * reply's classes are known). {@link SegmentFunctionIT} reruns these against the packaged application.
+ */
+@QuarkusTest
+class SegmentFunctionTest {
+
+    static final Region[] REGIONS = {
+            new Region(0, 0, 160, 120, 3), new Region(160, 0, 160, 240, 21), new Region(20, 130, 100, 100, 14)};
+    static byte[] png;
+    static byte[] jpeg;
+
+    @TestHTTPResource("/")
+    URL url;
+
+    private final ObjectMapper json = new ObjectMapper();
+
+    @BeforeAll
+    static void pictures() {
+        try (Mat painted = TestImages.paint(320, 240, REGIONS)) {
+            png = TestImages.png(painted);
+            jpeg = TestImages.jpeg(painted);
+        }
+    }
+
+    @BeforeEach
+    void waitUntilReady() {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+    }
+
+    static RequestSpecification binaryEvent(String contentType, byte[] body) {
+        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
+                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType(contentType).body(body);
+    }
+
+    @Test
+    void healthReportsTheLoadedModel() {
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks[0].name", equalTo("sapiens-model"))
+                .body("checks[0].data.phase", equalTo("ready"))
+                .body("checks[0].data.model", equalTo("sapiens-palette-demo"))
+                .body("checks[0].data.'model.demo'", equalTo(true))
+                .body("checks[0].data.provider", equalTo("cpu"))
+                .body("checks[0].data.classes", equalTo(28));
+        given().get("/q/health/live").then().statusCode(200);
+        given().get("/q/health/started").then().statusCode(200);
+    }
+
+    @Test
+    void binaryModeImageGetsAResultEvent() throws Exception {
+        Response response = binaryEvent("image/png", png).header("ce-subject", "photos/cat.png").post("/");
+        response.then().statusCode(200)
+                .header("ce-type", "sapiens.segment.result")
+                .header("ce-source", "/sapiens/segment")
+                .header("ce-specversion", "1.0")
+                .header("ce-subject", "photos/cat.png")
+                .header("ce-id", notNullValue())
+                .contentType(startsWith("application/json"))
+                .body("width", equalTo(320))
+                .body("height", equalTo(240))
+                .body("format", equalTo("png"))
+                .body("model.name", equalTo("sapiens-palette-demo"))
+                .body("model.demo", equalTo(true))
+                .body("model.executionProvider", equalTo("cpu"))
+                .body("model.normalization", equalTo("lite"))
+                .body("classes.name", hasItems("Background", "Hair", "Torso", "Right_Hand"))
+                .body("timings.inference", greaterThan(0f))
+                .body("mask.contentType", equalTo("image/png"))
+                .body("overlay", nullValue());
+        JsonNode reply = json.readTree(response.asByteArray());
+        JsonNode torso = null;
+        for (JsonNode c : reply.get("classes")) {
+            if (c.get("id").asInt() == 21) {
+                torso = c;
+            }
+        }
+        assertNotNull(torso);
+        assertEquals(160, torso.get("bbox").get("x").asInt(), 2);
+        assertEquals(0, torso.get("bbox").get("y").asInt());
+        assertEquals(0.5, torso.get("share").asDouble(), 0.02);
+
+        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(reply.get("mask").get("data").asText())));
+        assertEquals(320, mask.getWidth());
+        assertEquals(3, mask.getRaster().getSample(40, 40, 0)); // Hair
+        assertEquals(21, mask.getRaster().getSample(240, 120, 0)); // Torso
+        assertEquals(14, mask.getRaster().getSample(70, 180, 0)); // Right_Hand
+        assertEquals(0, mask.getRaster().getSample(140, 200, 0)); // Background
+    }
+
+    @Test
+    void overlayOnRequest() throws Exception {
+        Response response = binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "overlay").post("/");
+        response.then().statusCode(200).body("mask", nullValue()).body("overlay.contentType", equalTo("image/jpeg"));
+        BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(
+                Base64.getDecoder().decode(json.readTree(response.asByteArray()).get("overlay").get("data").asText())));
+        assertEquals(640, overlay.getWidth());
+        assertEquals(240, overlay.getHeight());
+
+        binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "mask,overlay").post("/").then().statusCode(200)
+                .body("mask.data", notNullValue()).body("overlay.data", notNullValue());
+        binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "none").post("/").then().statusCode(200)
+                .body("mask", nullValue()).body("overlay", nullValue()).body("classes.size()", greaterThan(2));
+    }
+
+    @Test
+    void structuredModeWithTheCloudEventsSdk() throws Exception {
+        CloudEvent event = CloudEventBuilder.v1().withId(UUID.randomUUID().toString()).withSource(URI.create("/tests"))
+                .withType("sapiens.segment").withSubject("sdk.png").withDataContentType("image/png").withData(png).build();
+        CloudEventsClient.Reply reply = new CloudEventsClient(url).sendStructured(event);
+        assertEquals(200, reply.status(), new String(reply.body()));
+        assertTrue(reply.header("content-type").startsWith("application/cloudevents+json"));
+        assertEquals("sapiens.segment.result", reply.event().getType());
+        assertEquals("sdk.png", reply.event().getSubject());
+        JsonNode data = json.readTree(reply.event().getData().toBytes());
+        assertEquals(320, data.get("width").asInt());
+        assertEquals(event.getId(), data.get("requestId").asText());
+
+        CloudEventsClient.Reply binary = new CloudEventsClient(url).sendBinary(event);
+        assertEquals(200, binary.status());
+        assertEquals("sapiens.segment.result", binary.event().getType());
+    }
+
+    // --- bad input: a precise reason, a status Knative does not retry, a failure event, a healthy process ---
+
+    private void assertFailure(Response response, int status, String code) {
+        response.then().statusCode(status)
+                .header("ce-type", "sapiens.segment.failed")
+                .body("error", equalTo(code))
+                .body("status", equalTo(status))
+                .body("retryable", equalTo(false))
+                .body("message", notNullValue());
+    }
+
+    @Test
+    void emptyBody() {
+        assertFailure(binaryEvent("image/jpeg", new byte[0]).post("/"), 400, "empty-image");
+    }
+
+    @Test
+    void notAnImage() {
+        Response r = binaryEvent("image/jpeg", "definitely not a picture".getBytes()).post("/");
+        assertFailure(r, 415, "unsupported-format");
+        r.then().body("message", containsString("JPEG, PNG, WebP, BMP or TIFF"));
+    }
+
+    @Test
+    void unsupportedFormat() {
+        assertFailure(binaryEvent("image/gif", "GIF89a\u0001\u0000\u0001\u0000\u0000\u0000\u0000".getBytes()).post("/"),
+                415, "unsupported-format");
+    }
+
+    @Test
+    void truncatedJpeg() {
+        byte[] truncated = TestImages.truncate(jpeg, jpeg.length * 2 / 3);
+        Response r = binaryEvent("image/jpeg", truncated).post("/");
+        assertFailure(r, 422, "corrupt-image");
+        r.then().body("message", containsString("truncated"));
+    }
+
+    @Test
+    void pixelBombIsRefusedFromItsHeader() {
+        Response r = binaryEvent("image/png", TestImages.pngHeaderDeclaring(60000, 60000)).post("/");
+        assertFailure(r, 413, "too-many-pixels");
+        r.then().body("message", containsString("60000x60000"));
+    }
+
+    @Test
+    void wrongEventType() {
+        Response r = given().header("ce-specversion", "1.0").header("ce-id", "1").header("ce-source", "/tests")
+                .header("ce-type", "com.example.other").contentType("image/png").body(png).post("/");
+        assertFailure(r, 400, "unsupported-event-type");
+    }
+
+    @Test
+    void unknownOutput() {
+        assertFailure(binaryEvent("image/png", png).header("ce-sapiensoutputs", "mask,depth").post("/"), 400, "bad-option");
+    }
+
+    @Test
+    void malformedCloudEvents() {
+        // Structured requests get a structured failure event back.
+        given().contentType("application/cloudevents+json").body("{not json").post("/")
+                .then().statusCode(400).contentType(startsWith("application/cloudevents+json"))
+                .body("type", equalTo("sapiens.segment.failed")).body("data.error", equalTo("malformed-event"));
+        given().contentType("application/cloudevents+json").body("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/t\"}")
+                .post("/").then().statusCode(400).body("data.error", equalTo("malformed-event"));
+        given().contentType("application/cloudevents+json")
+                .body("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/t\",\"type\":\"sapiens.segment\",\"data_base64\":\"@@@\"}")
+                .post("/").then().statusCode(400).body("data.error", equalTo("malformed-event"));
+        given().contentType("application/cloudevents+json")
+                .body("{\"specversion\":\"1.0\",\"id\":\"7\",\"source\":\"/t\",\"subject\":\"s\",\"type\":\"sapiens.segment\"}")
+                .post("/").then().statusCode(400).body("data.error", equalTo("empty-image"))
+                .body("subject", equalTo("s")).body("data.requestId", equalTo("7"));
+        // An image posted without any CloudEvent attributes.
+        given().contentType("image/png").body(png).post("/").then().statusCode(400).body("error", equalTo("malformed-event"));
+        // Binary mode without a source.
+        given().header("ce-specversion", "1.0").header("ce-id", "1").header("ce-type", "sapiens.segment")
+                .contentType("image/png").body(png).post("/").then().statusCode(400).body("error", equalTo("malformed-event"));
+    }
+
+    @Test
+    void badInputLeavesThePodHealthy() {
+        for (int i = 0; i < 5; i++) {
+            binaryEvent("image/jpeg", TestImages.truncate(jpeg, 100 + i * 50)).post("/").then().statusCode(422);
+        }
+        given().get("/q/health/ready").then().statusCode(200);
+        given().get("/q/health/live").then().statusCode(200);
+        binaryEvent("image/png", png).post("/").then().statusCode(200);
+    }
+}
