@@ -53,7 +53,8 @@ public class SegmentationService {
         loader.start();
     }
 
-    void load() {
+    /** Loads synchronously; start-up runs it on a background thread. */
+    public void load() {
         long start = System.nanoTime();
         try {
             loadOpenCv();
@@ -162,7 +163,7 @@ public class SegmentationService {
     }
 
     @PreDestroy
-    synchronized void close() {
+    public synchronized void close() {
         SegmentationPipeline ready = pipeline;
         pipeline = null;
         if (ready != null) {

@@ -241,6 +241,23 @@ class SegmentFunctionTest {
     }
 
     @Test
+    void bodiesOfUndeclaredLengthAreRefused() throws Exception {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.openConnection();
+        c.setRequestMethod("POST");
+        c.setDoOutput(true);
+        c.setChunkedStreamingMode(1024);
+        c.setRequestProperty("ce-specversion", "1.0");
+        c.setRequestProperty("ce-id", "chunked");
+        c.setRequestProperty("ce-source", "/tests");
+        c.setRequestProperty("ce-type", "sapiens.segment");
+        c.setRequestProperty("Content-Type", "image/png");
+        try (java.io.OutputStream out = c.getOutputStream()) {
+            out.write(png);
+        }
+        assertEquals(411, c.getResponseCode());
+    }
+
+    @Test
     void badInputLeavesThePodHealthy() {
         for (int i = 0; i < 5; i++) {
             binaryEvent("image/jpeg", TestImages.truncate(jpeg, 100 + i * 50)).post("/").then().statusCode(422);

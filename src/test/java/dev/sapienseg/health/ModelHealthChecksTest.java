@@ -1,0 +1,72 @@
+package dev.sapienseg.health;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.junit.jupiter.api.Test;
+
+import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.service.SegmentationService;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+
+/** Readiness, startup and liveness through the phases of loading, without booting Quarkus. */
+class ModelHealthChecksTest {
+
+    private static SegmentationService service(String modelPath) {
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(SapiensConfig.class)
+                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
+                .withConverter(java.time.Duration.class, 100, new io.quarkus.runtime.configuration.DurationConverter())
+                .withDefaultValue("sapiens.model.path", modelPath)
+                .build();
+        return new SegmentationService(config.getConfigMapping(SapiensConfig.class));
+    }
+
+    private static Map<String, Object> data(HealthCheckResponse response) {
+        return response.getData().orElseThrow();
+    }
+
+    @Test
+    void downWhileLoadingThenUpWhenReady() {
+        SegmentationService service = service("models/demo/sapiens-palette-demo.onnx");
+        HealthCheckResponse loading = new ModelReadinessCheck(service).call();
+        assertEquals(HealthCheckResponse.Status.DOWN, loading.getStatus());
+        assertEquals("loading", data(loading).get("phase"));
+        assertEquals(HealthCheckResponse.Status.DOWN, new ModelStartupCheck(service).call().getStatus());
+        assertEquals(HealthCheckResponse.Status.UP, new ProcessLivenessCheck(service).call().getStatus());
+        SegmentationException early = assertThrows(SegmentationException.class, service::pipeline);
+        assertEquals(FailureReason.NOT_READY, early.reason());
+        assertTrue(early.getMessage().contains("still loading"));
+
+        service.load();
+        HealthCheckResponse ready = new ModelReadinessCheck(service).call();
+        assertEquals(HealthCheckResponse.Status.UP, ready.getStatus());
+        assertEquals("ready", data(ready).get("phase"));
+        assertEquals("cpu", data(ready).get("provider"));
+        assertEquals(HealthCheckResponse.Status.UP, new ModelStartupCheck(service).call().getStatus());
+        service.close();
+    }
+
+    @Test
+    void missingModelStaysDownWithTheReason() {
+        SegmentationService service = service("/nonexistent/sapiens_1b.onnx");
+        service.load();
+        HealthCheckResponse failed = new ModelReadinessCheck(service).call();
+        assertEquals(HealthCheckResponse.Status.DOWN, failed.getStatus());
+        assertEquals("failed", data(failed).get("phase"));
+        assertEquals("model file not found: /nonexistent/sapiens_1b.onnx", data(failed).get("reason"));
+        assertEquals(HealthCheckResponse.Status.UP, new ProcessLivenessCheck(service).call().getStatus());
+        SegmentationException e = assertThrows(SegmentationException.class, service::pipeline);
+        assertEquals(FailureReason.NOT_READY, e.reason());
+        assertTrue(e.getMessage().contains("model file not found"));
+    }
+}
