@@ -44,19 +44,18 @@ public final class ClassStatistics {
             int end = Math.min(height, (b + 1) * blockRows);
             for (int y = b * blockRows; y < end; y++) {
                 int base = y * width;
-                for (int x = 0; x < width; x++) {
+                int x = 0;
+                while (x < width) { // class maps are long runs of one class: account per run, not per pixel
                     int c = classMap[base + x];
+                    int start = x;
+                    while (x < width && classMap[base + x] == c) {
+                        x++;
+                    }
                     int k = c * 5;
-                    acc[k]++;
-                    if (x < acc[k + 1]) {
-                        acc[k + 1] = x;
-                    }
-                    if (y < acc[k + 2]) {
-                        acc[k + 2] = y;
-                    }
-                    if (x > acc[k + 3]) {
-                        acc[k + 3] = x;
-                    }
+                    acc[k] += x - start;
+                    acc[k + 1] = Math.min(acc[k + 1], start);
+                    acc[k + 2] = Math.min(acc[k + 2], y);
+                    acc[k + 3] = Math.max(acc[k + 3], x - 1);
                     acc[k + 4] = y; // rows ascend
                 }
             }

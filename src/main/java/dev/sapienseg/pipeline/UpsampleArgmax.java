@@ -62,8 +62,10 @@ public final class UpsampleArgmax {
         if ((long) outHeight * outWidth >= PARALLEL_MIN_PIXELS) {
             range = range.parallel();
         }
+        int channels = logits.channels();
         range.forEach(task -> {
             byte[] cell = new byte[w];
+            float[] corners = new float[4 * channels];
             int cachedY0 = -1;
             int endRow = Math.min(outHeight, (task + 1) * ROWS_PER_TASK);
             for (int oy = task * ROWS_PER_TASK; oy < endRow; oy++) {
@@ -77,15 +79,19 @@ public final class UpsampleArgmax {
                     cachedY0 = y0;
                 }
                 int rowBase = oy * outWidth;
+                int gatheredX0 = -1;
                 for (int ox = 0; ox < outWidth; ox++) {
                     int sx0 = x0[ox];
                     byte c = cell[sx0];
                     if (c >= 0) {
                         out[rowBase + ox] = c;
                     } else {
-                        int sx1 = sx0 < w - 1 ? sx0 + 1 : sx0;
+                        if (sx0 != gatheredX0) { // upscaling: neighbouring output pixels share their four corners
+                            gatherCorners(logits, y0, y1, sx0, sx0 < w - 1 ? sx0 + 1 : sx0, corners);
+                            gatheredX0 = sx0;
+                        }
                         float lx1 = wx1[ox];
-                        out[rowBase + ox] = (byte) interpolatedClass(logits, y0, y1, wy0, wy1, sx0, sx1, 1f - lx1, lx1);
+                        out[rowBase + ox] = (byte) interpolatedClass(corners, channels, wy0, wy1, 1f - lx1, lx1);
                     }
                 }
             }
@@ -153,26 +159,38 @@ public final class UpsampleArgmax {
         }
     }
 
-    private static int interpolatedClass(Logits logits, int y0, int y1, float wy0, float wy1,
-            int x0, int x1, float wx0, float wx1) {
+    /** Copies the four corner logit vectors of a cell, class-minor: [00 | 01 | 10 | 11] × channels. */
+    private static void gatherCorners(Logits logits, int y0, int y1, int x0, int x1, float[] corners) {
         FloatBuffer buf = logits.buffer();
         int w = logits.width();
         int plane = logits.height() * w;
+        int channels = logits.channels();
         int i00 = logits.offset() + y0 * w + x0;
         int i01 = logits.offset() + y0 * w + x1;
         int i10 = logits.offset() + y1 * w + x0;
         int i11 = logits.offset() + y1 * w + x1;
-        int channels = logits.channels();
+        for (int c = 0, off = 0; c < channels; c++, off += plane) {
+            corners[c] = buf.get(i00 + off);
+            corners[channels + c] = buf.get(i01 + off);
+            corners[2 * channels + c] = buf.get(i10 + off);
+            corners[3 * channels + c] = buf.get(i11 + off);
+        }
+    }
+
+    /** The class of one output pixel, interpolating every class in PyTorch's order: rows of width-interpolations. */
+    private static int interpolatedClass(float[] corners, int channels, float wy0, float wy1, float wx0, float wx1) {
         if (channels == 1) {
-            float v = wy0 * (wx0 * buf.get(i00) + wx1 * buf.get(i01)) + wy1 * (wx0 * buf.get(i10) + wx1 * buf.get(i11));
+            float v = wy0 * (wx0 * corners[0] + wx1 * corners[1]) + wy1 * (wx0 * corners[2] + wx1 * corners[3]);
             return foreground(v) ? 1 : 0;
         }
+        int c01 = channels;
+        int c10 = 2 * channels;
+        int c11 = 3 * channels;
         int bestClass = 0;
-        float best = Float.NEGATIVE_INFINITY;
-        for (int c = 0, off = 0; c < channels; c++, off += plane) {
-            float v = wy0 * (wx0 * buf.get(i00 + off) + wx1 * buf.get(i01 + off))
-                    + wy1 * (wx0 * buf.get(i10 + off) + wx1 * buf.get(i11 + off));
-            if (v > best || c == 0) {
+        float best = wy0 * (wx0 * corners[0] + wx1 * corners[c01]) + wy1 * (wx0 * corners[c10] + wx1 * corners[c11]);
+        for (int c = 1; c < channels; c++) {
+            float v = wy0 * (wx0 * corners[c] + wx1 * corners[c01 + c]) + wy1 * (wx0 * corners[c10 + c] + wx1 * corners[c11 + c]);
+            if (v > best) {
                 best = v;
                 bestClass = c;
             }

@@ -1,0 +1,177 @@
+package dev.sapienseg.bench;
+
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.ToDoubleFunction;
+
+import org.bytedeco.opencv.opencv_core.Mat;
+
+import dev.sapienseg.fixtures.FixtureModels;
+import dev.sapienseg.fixtures.SampleImages;
+import dev.sapienseg.fixtures.TestImages;
+import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.pipeline.Logits;
+import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.pipeline.Segmentation;
+import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.pipeline.StageTimings;
+import dev.sapienseg.pipeline.UpsampleArgmax;
+
+/**
+ * Per-stage cost of the pipeline on photo-sized JPEGs, and the fused upsample+argmax against the plain
+ * "interpolate every class plane, then argmax" approach, measured side by side in one run. Not a test:
+ *
+ * <pre>
+ * mvn -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.sapienseg.bench.StageBenchmark
+ * </pre>
+ *
+ * Medians over repeated runs after warm-up; machines are noisy, so compare numbers from the same run only.
+ */
+public final class StageBenchmark {
+
+    public static void main(String[] args) throws Exception {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
+        System.out.printf("cores=%d, java=%s, runs=%d (medians)%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.version"), runs);
+        byte[] hd = photoLikeJpeg(1920, 1080, 1);
+        byte[] twelve = photoLikeJpeg(4032, 3024, 2);
+        System.out.printf("inputs: 1920x1080 JPEG %d KB, 4032x3024 JPEG %d KB%n", hd.length / 1024, twelve.length / 1024);
+
+        ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
+        for (Path modelPath : List.of(FixtureModels.TINY_VIT, FixtureModels.PALETTE_DEMO)) {
+            try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(modelPath))) {
+                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1, 1,
+                        Duration.ofMinutes(5));
+                System.out.printf("%nmodel %s (%s)%n", model.name(), model.provider().label());
+                System.out.println("| image | decode | preprocess | inference | postprocess | encode (mask PNG) | total |");
+                System.out.println("|---|---|---|---|---|---|---|");
+                stages(pipeline, "1920x1080 JPEG", hd, runs);
+                stages(pipeline, "4032x3024 JPEG", twelve, Math.max(3, runs / 2));
+            }
+        }
+        upsampleArgmax(runs);
+    }
+
+    private static void stages(SegmentationPipeline pipeline, String label, byte[] jpeg, int runs) {
+        for (int i = 0; i < 3; i++) {
+            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+        }
+        List<StageTimings> timings = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            Segmentation s = pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+            timings.add(s.timings());
+        }
+        System.out.printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n", label,
+                median(timings, StageTimings::decode), median(timings, StageTimings::preprocess),
+                median(timings, StageTimings::inference), median(timings, StageTimings::postprocess),
+                median(timings, StageTimings::encode), median(timings, StageTimings::total));
+    }
+
+    /** Fused kernel vs materialising 28 planes at full size, same logits, same run; plus allocation per call. */
+    private static void upsampleArgmax(int runs) {
+        Random random = new Random(1);
+        int h = 512;
+        int w = 384;
+        FloatBuffer logits = FloatBuffer.allocate(28 * h * w);
+        // Smooth fields with noise: region sizes like a real segmentation's, boundaries everywhere at small scale.
+        for (int c = 0; c < 28; c++) {
+            double fx = 0.01 + random.nextDouble() * 0.04;
+            double fy = 0.01 + random.nextDouble() * 0.04;
+            double phase = random.nextDouble() * 6;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    logits.put((c * h + y) * w + x,
+                            (float) (4 * Math.sin(fx * x + phase) * Math.cos(fy * y - phase) + random.nextGaussian() * 0.1));
+                }
+            }
+        }
+        Logits view = new Logits(logits, 0, 28, h, w);
+        System.out.printf("%nupsample+argmax of 28x512x384 logits (ms, medians; MB allocated per call)%n");
+        System.out.println("| output | fused | plain (28 planes, then argmax) | plain / fused | fused MB | plain MB |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (int[] size : new int[][] {{1080, 1920}, {3024, 4032}}) {
+            int outH = size[0];
+            int outW = size[1];
+            double[] fused = new double[runs];
+            double[] plain = new double[Math.max(3, runs / 3)];
+            long fusedBytes = 0;
+            long plainBytes = 0;
+            for (int i = 0; i < 3; i++) {
+                UpsampleArgmax.classMap(view, outH, outW);
+            }
+            for (int i = 0; i < fused.length; i++) {
+                long a0 = allocatedBytes();
+                long t0 = System.nanoTime();
+                UpsampleArgmax.classMap(view, outH, outW);
+                fused[i] = (System.nanoTime() - t0) / 1e6;
+                fusedBytes = allocatedBytes() - a0;
+            }
+            PlainUpsampleArgmax.classMap(logits, 28, h, w, outH, outW);
+            for (int i = 0; i < plain.length; i++) {
+                long a0 = allocatedBytes();
+                long t0 = System.nanoTime();
+                PlainUpsampleArgmax.classMap(logits, 28, h, w, outH, outW);
+                plain[i] = (System.nanoTime() - t0) / 1e6;
+                plainBytes = allocatedBytes() - a0;
+            }
+            double f = median(fused);
+            double p = median(plain);
+            System.out.printf("| %dx%d | %.1f | %.1f | %.1fx | %.1f | %.1f |%n", outW, outH, f, p, p / f,
+                    fusedBytes / 1e6, plainBytes / 1e6);
+        }
+    }
+
+    /** Bytes allocated on the heap by all live threads so far (the fused kernel runs on the common pool). */
+    private static long allocatedBytes() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long[] ids = threads.getAllThreadIds();
+        return Arrays.stream(threads.getThreadAllocatedBytes(ids)).filter(b -> b > 0).sum();
+    }
+
+    /** A noisy gradient with the sample figure pasted in: JPEG entropy close to a photo's. */
+    static byte[] photoLikeJpeg(int width, int height, long seed) {
+        Random random = new Random(seed);
+        try (Mat mat = TestImages.gradient(width, height)) {
+            ByteBuffer px = mat.data().capacity((long) width * height * 3).asByteBuffer();
+            for (int i = 0; i < width * height * 3; i++) {
+                int v = (px.get(i) & 0xFF) + (int) (random.nextGaussian() * 6);
+                px.put(i, (byte) Math.max(0, Math.min(255, v)));
+            }
+            try (Mat figure = SampleImages.figure()) {
+                int fw = Math.min(figure.cols(), width);
+                int fh = Math.min(figure.rows(), height);
+                ByteBuffer src = figure.data().capacity((long) figure.cols() * figure.rows() * 3).asByteBuffer();
+                for (int y = 0; y < fh; y++) {
+                    for (int x = 0; x < fw; x++) {
+                        for (int c = 0; c < 3; c++) {
+                            px.put(((y + height / 4) % height * width + x + width / 3) * 3 + c, src.get((y * figure.cols() + x) * 3 + c));
+                        }
+                    }
+                }
+            }
+            return TestImages.jpeg(mat);
+        }
+    }
+
+    private static double median(List<StageTimings> timings, ToDoubleFunction<StageTimings> stage) {
+        return median(timings.stream().mapToDouble(stage).toArray());
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
