@@ -22,6 +22,7 @@ import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.Logits;
 import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.pipeline.ReferenceUpsampleArgmax;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
@@ -117,11 +118,11 @@ public final class StageBenchmark {
                 fused[i] = (System.nanoTime() - t0) / 1e6;
                 fusedBytes = allocatedBytes() - a0;
             }
-            PlainUpsampleArgmax.classMap(logits, 28, h, w, outH, outW);
+            ReferenceUpsampleArgmax.classMap(logits.array(), 28, h, w, outH, outW);
             for (int i = 0; i < plain.length; i++) {
                 long a0 = allocatedBytes();
                 long t0 = System.nanoTime();
-                PlainUpsampleArgmax.classMap(logits, 28, h, w, outH, outW);
+                ReferenceUpsampleArgmax.classMap(logits.array(), 28, h, w, outH, outW);
                 plain[i] = (System.nanoTime() - t0) / 1e6;
                 plainBytes = allocatedBytes() - a0;
             }

@@ -17,42 +17,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class UpsampleArgmaxTest {
 
-    /** Reference: full interpolation of every class plane, then argmax (first index on ties). */
     static byte[] reference(float[] logits, int channels, int h, int w, int outH, int outW) {
-        float[][] planes = new float[channels][outH * outW];
-        for (int c = 0; c < channels; c++) {
-            for (int oy = 0; oy < outH; oy++) {
-                float sy = Math.max(0f, ((float) h / outH) * (oy + 0.5f) - 0.5f);
-                int y0 = (int) Math.floor(sy);
-                int y1 = Math.min(y0 + 1, h - 1);
-                float fy = sy - y0;
-                for (int ox = 0; ox < outW; ox++) {
-                    float sx = Math.max(0f, ((float) w / outW) * (ox + 0.5f) - 0.5f);
-                    int x0 = (int) Math.floor(sx);
-                    int x1 = Math.min(x0 + 1, w - 1);
-                    float fx = sx - x0;
-                    int base = c * h * w;
-                    float top = (1 - fx) * logits[base + y0 * w + x0] + fx * logits[base + y0 * w + x1];
-                    float bottom = (1 - fx) * logits[base + y1 * w + x0] + fx * logits[base + y1 * w + x1];
-                    planes[c][oy * outW + ox] = (1 - fy) * top + fy * bottom;
-                }
-            }
-        }
-        byte[] out = new byte[outH * outW];
-        for (int i = 0; i < out.length; i++) {
-            if (channels == 1) {
-                out[i] = (byte) (1.0 / (1.0 + Math.exp(-planes[0][i])) > 0.3 ? 1 : 0);
-                continue;
-            }
-            int best = 0;
-            for (int c = 1; c < channels; c++) {
-                if (planes[c][i] > planes[best][i]) {
-                    best = c;
-                }
-            }
-            out[i] = (byte) best;
-        }
-        return out;
+        return ReferenceUpsampleArgmax.classMap(logits, channels, h, w, outH, outW);
     }
 
     private static float[] randomLogits(Random random, int channels, int h, int w, boolean smooth) {
