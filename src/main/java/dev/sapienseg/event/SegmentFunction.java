@@ -6,6 +6,7 @@ import java.util.Map;
 import jakarta.inject.Inject;
 
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.output.SegmentationReport;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;
@@ -37,7 +38,7 @@ public class SegmentFunction {
     CurrentVertxRequest currentRequest;
 
     @Funq("segment")
-    public CloudEvent<SegmentationReply> segment(CloudEvent<byte[]> event) {
+    public CloudEvent<SegmentationReport> segment(CloudEvent<byte[]> event) {
         Map<String, String> attributes = remember(event);
         SapiensConfig.Events events = config.events();
         if (!events.requestType().equals(event.type())) {
@@ -53,7 +54,7 @@ public class SegmentFunction {
         }
         SegmentationPipeline pipeline = service.pipeline();
         Segmentation segmentation = pipeline.segment(image, outputs);
-        SegmentationReply reply = SegmentationReply.of(event.id(), segmentation, pipeline.model(),
+        SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 config.model().normalization());
         CloudEventBuilder builder = CloudEventBuilder.create()
                 .type(events.resultType())

@@ -1,8 +1,6 @@
 package dev.sapienseg.pipeline;
 
-import java.nio.FloatBuffer;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -12,7 +10,6 @@ import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.ClassStatistics;
 import dev.sapienseg.output.EncodedImage;
 import dev.sapienseg.output.GoliathClasses;
 import dev.sapienseg.output.OverlayRenderer;
@@ -33,7 +30,7 @@ public final class SegmentationPipeline {
     private final ImageDecoder decoder;
     private final SegmentationModel model;
     private final Preprocessor preprocessor;
-    private final List<String> classNames;
+    private final Postprocessor postprocessor;
     private final Semaphore admission;
     private final Semaphore inferenceSlots;
     private final Duration queueTimeout;
@@ -45,7 +42,7 @@ public final class SegmentationPipeline {
         this.model = model;
         ModelContract contract = model.contract();
         this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization);
-        this.classNames = GoliathClasses.namesFor(contract.classes());
+        this.postprocessor = new Postprocessor(contract);
         this.admission = new Semaphore(maxInFlight);
         this.inferenceSlots = new Semaphore(inferenceConcurrency, true);
         this.queueTimeout = queueTimeout;
@@ -73,67 +70,56 @@ public final class SegmentationPipeline {
 
     private Segmentation admitted(byte[] encoded, OutputRequest outputs) {
         long t0 = System.nanoTime();
-        ModelContract contract = model.contract();
-        TensorBuffers buffers = borrowBuffers(contract);
+        TensorBuffers buffers = borrowBuffers();
         try (DecodedImage image = decoder.decode(encoded)) {
             long t1 = System.nanoTime();
-            preprocessor.write(image, buffers.input, 0);
+            preprocessor.write(image, buffers.input(), 0);
             long t2 = System.nanoTime();
-            long t3;
-            long t4;
+            acquireInferenceSlot();
+            long t3 = System.nanoTime();
             try {
-                if (!inferenceSlots.tryAcquire(queueTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
-                            "no inference slot became free within " + queueTimeout.toMillis() + " ms; retry later");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for the model", e);
-            }
-            try {
-                t3 = System.nanoTime();
-                model.run(buffers.input, buffers.output, buffers.batch);
-                t4 = System.nanoTime();
+                buffers.run(model, 1);
             } catch (OrtException e) {
                 throw new SegmentationException(FailureReason.INTERNAL_ERROR, "inference failed: " + e.getMessage(), e);
             } finally {
                 inferenceSlots.release();
             }
-            Logits logits = new Logits(buffers.output, 0, contract.classes(), contract.outputHeight(), contract.outputWidth());
-            byte[] classMap = UpsampleArgmax.classMap(logits, image.height(), image.width());
-            ClassStatistics statistics = ClassStatistics.of(classMap, image.width(), image.height(), classNames);
+            long t4 = System.nanoTime();
+            Postprocessor.ClassMap classMap = postprocessor.apply(buffers.output(), 0, image.width(), image.height());
             long t5 = System.nanoTime();
             byte[] mask = outputs.mask()
-                    ? PalettePngEncoder.encode(classMap, image.width(), image.height(), GoliathClasses.paletteRgbBytes())
+                    ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
                     : null;
-            EncodedImage overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap) : null;
+            EncodedImage overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
             long t6 = System.nanoTime();
             StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4),
                     ms(t6 - t5), ms(t6 - t0));
-            return new Segmentation(image.width(), image.height(), image.format(), classNames, classMap, statistics,
-                    timings, mask, overlay);
+            return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
+                    classMap.ids(), classMap.statistics(), timings, mask, overlay);
         } finally {
             bufferPool.offer(buffers);
         }
     }
 
-    private TensorBuffers borrowBuffers(ModelContract contract) {
-        TensorBuffers buffers = bufferPool.poll();
-        if (buffers != null) {
-            return buffers;
+    private void acquireInferenceSlot() {
+        try {
+            if (!inferenceSlots.tryAcquire(queueTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
+                        "no inference slot became free within " + queueTimeout.toMillis() + " ms; retry later");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for the model", e);
         }
-        // A model with a fixed batch gets it, padded with zeros: InstanceNorm is per sample, padding changes nothing.
-        int batch = contract.fixedBatch() > 0 ? contract.fixedBatch() : 1;
-        return new TensorBuffers(batch,
-                SegmentationModel.directFloats((long) batch * contract.inputFloatsPerImage()),
-                SegmentationModel.directFloats((long) batch * contract.outputFloatsPerImage()));
+    }
+
+    private TensorBuffers borrowBuffers() {
+        TensorBuffers buffers = bufferPool.poll();
+        return buffers != null ? buffers : new TensorBuffers(model.contract(), 1);
     }
 
     private static double ms(long nanos) {
         return Math.round(nanos / 10_000.0) / 100.0;
     }
 
-    /** One request's model input and output, reused across requests. */
-    private record TensorBuffers(int batch, FloatBuffer input, FloatBuffer output) {
-    }
 }

@@ -1,21 +1,21 @@
-package dev.sapienseg.event;
+package dev.sapienseg.output;
 
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.ClassStatistics;
 import dev.sapienseg.pipeline.Normalization;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.StageTimings;
 
 /**
- * The data of a {@code sapiens.segment.result} event. Pictures are base64 in JSON; {@code mask} is an 8-bit
- * palette PNG whose pixel values are the class ids (its colours are the Goliath palette).
+ * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the batch command's
+ * {@code <stem>.json} (without pictures). Pictures are base64; {@code mask} is an 8-bit palette PNG whose pixel values
+ * are the class ids (its colours are the Goliath palette).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record SegmentationReply(String requestId, int width, int height, String format, ModelInfo model,
+public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
         double foregroundShare, List<ClassSummary> classes, StageTimings timings, Picture mask, Picture overlay) {
 
     /** The model that produced the result, and where it ran. */
@@ -35,18 +35,18 @@ public record SegmentationReply(String requestId, int width, int height, String 
     public record Picture(String contentType, String description, byte[] data) {
     }
 
-    public static SegmentationReply of(String requestId, Segmentation s, SegmentationModel model,
+    public static SegmentationReport of(String requestId, Segmentation s, SegmentationModel model,
             Normalization normalization) {
         ModelInfo modelInfo = new ModelInfo(model.name(), model.isDemo(), model.provider().label(),
                 model.providerNote(), model.contract().classes(), normalization.name().toLowerCase(java.util.Locale.ROOT));
         List<ClassSummary> classes = s.statistics().regions().stream()
-                .map(SegmentationReply::summary)
+                .map(SegmentationReport::summary)
                 .toList();
         Picture mask = s.maskPng() == null ? null
                 : new Picture("image/png", "8-bit palette PNG; pixel value = class id", s.maskPng());
         Picture overlay = s.overlay() == null ? null
                 : new Picture(s.overlay().contentType(), "original | overlay, side by side", s.overlay().data());
-        return new SegmentationReply(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
+        return new SegmentationReport(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
                 modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), mask, overlay);
     }
 
