@@ -1,0 +1,182 @@
+package dev.sapienseg.batch;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.model.ModelLoadException;
+import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.pipeline.Normalization;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code segment}: the batch command over a folder or a list of pictures, Sapiens-Lite's {@code seg.sh} done with
+ * the function's pipeline. Exit status: 0 all pictures segmented (or already complete), 1 some failed (listed), 2 the
+ * run could not start (bad arguments, no pictures, model not loadable).
+ */
+@Command(name = "segment", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Segments every picture below a folder (or listed in a file) into Sapiens' outputs: "
+                + "<stem>.npy (bool foreground), <stem>_seg.npy (int64 classes), the side-by-side visualisation, "
+                + "<stem>_seg.png (palette PNG of class ids) and <stem>.json (summary).")
+public final class SegmentCommand implements Callable<Integer> {
+
+    static final int FAILURES = 1;
+    static final int CANNOT_RUN = 2;
+
+    @Option(names = "--model", required = true, description = "ONNX segmentation model (external data beside it).")
+    Path model;
+
+    @Option(names = "--input", required = true, description = "Folder (searched recursively) or text file listing pictures.")
+    Path input;
+
+    @Option(names = "--output", required = true, description = "Output folder; input sub-folders are mirrored.")
+    Path output;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "Pictures per model run (limited by a fixed model batch). Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--jobs", defaultValue = "1", description = "Model sessions per device. Default: ${DEFAULT-VALUE}.")
+    int jobs;
+
+    @Option(names = "--devices", split = ",", description = "CUDA device ids, e.g. 0,1 (with --provider cuda). Default: 0.")
+    List<Integer> devices = new ArrayList<>(List.of(0));
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda. Default: ${DEFAULT-VALUE}.")
+    String provider;
+
+    @Option(names = "--cuda-fallback", defaultValue = "cpu", description = "When CUDA is unusable: cpu or fail. Default: ${DEFAULT-VALUE}.")
+    String cudaFallback;
+
+    @Option(names = "--normalization", defaultValue = "lite", description = "lite (Sapiens-Lite) or imagenet (onnx-community exports). Default: ${DEFAULT-VALUE}.")
+    String normalization;
+
+    @Option(names = "--threads", description = "Decode and post-processing threads each. Default: the number of cores.")
+    Integer threads;
+
+    @Option(names = "--max-pixels", defaultValue = "100000000", description = "Largest picture in pixels. Default: ${DEFAULT-VALUE}.")
+    long maxPixels;
+
+    @Option(names = "--force", description = "Redo pictures whose outputs are already complete.")
+    boolean force;
+
+    @Option(names = "--progress", defaultValue = "auto", description = "bar, log or auto (a bar on a terminal). Default: ${DEFAULT-VALUE}.")
+    String progressStyle;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public SegmentCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Parses and runs; returns the exit status. */
+    public static int execute(PrintStream out, PrintStream err, String... args) {
+        CommandLine cli = new CommandLine(new SegmentCommand(out, err));
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ExecutionProvider executionProvider;
+        Normalization norm;
+        try {
+            executionProvider = ExecutionProvider.valueOf(provider.toUpperCase(java.util.Locale.ROOT));
+            norm = Normalization.valueOf(normalization.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            err.println("unknown --provider or --normalization: " + provider + ", " + normalization);
+            return CANNOT_RUN;
+        }
+        if (batchSize < 1 || jobs < 1 || devices.isEmpty()) {
+            err.println("--batch-size and --jobs must be at least 1, --devices not empty");
+            return CANNOT_RUN;
+        }
+        if (!Files.exists(input)) {
+            err.println("input not found: " + input);
+            return CANNOT_RUN;
+        }
+        if (Files.isDirectory(input) && Files.exists(output) && Files.isSameFile(input, output)) {
+            err.println("--output must differ from --input: visualisations are named like the pictures and would overwrite them");
+            return CANNOT_RUN;
+        }
+        BatchInputs.Found found = BatchInputs.collect(input, output);
+        if (found.images().isEmpty() && found.problems().isEmpty()) {
+            err.println("no pictures (.jpg .jpeg .png .webp .bmp .tif .tiff) found in " + input);
+            return CANNOT_RUN;
+        }
+
+        List<SegmentationModel> sessions = new ArrayList<>();
+        try {
+            loadSessions(executionProvider, sessions);
+        } catch (ModelLoadException e) {
+            err.println("cannot load the model: " + e.getMessage());
+            sessions.forEach(SegmentationModel::close);
+            return CANNOT_RUN;
+        }
+        try {
+            int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force, norm),
+                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output));
+            SegmentationModel first = sessions.get(0);
+            err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
+                    first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",
+                    sessions.size(), runner.batchCapacity(), found.images().size() + found.problems().size(), output);
+            if (first.isDemo()) {
+                err.println("note: " + first.name() + " is the pipeline demo model, not a real segmenter");
+            }
+            Progress progress = new Progress(found.images().size() + found.problems().size(), err, terminal());
+            for (String problem : found.problems()) {
+                int colon = problem.indexOf(':');
+                progress.failed(problem.substring(0, colon), problem.substring(colon + 2));
+            }
+            runner.run(found.images(), progress);
+            return summarise(progress);
+        } finally {
+            sessions.forEach(SegmentationModel::close);
+        }
+    }
+
+    private void loadSessions(ExecutionProvider executionProvider, List<SegmentationModel> sessions) throws ModelLoadException {
+        List<Integer> deviceIds = executionProvider == ExecutionProvider.CUDA ? devices : List.of(0);
+        int cores = Runtime.getRuntime().availableProcessors();
+        int intraOp = executionProvider == ExecutionProvider.CPU ? Math.max(1, cores / jobs) : 0;
+        for (int device : deviceIds) {
+            for (int j = 0; j < jobs; j++) {
+                sessions.add(SegmentationModel.load(new ModelSettings(model, 1024, 768, executionProvider, device,
+                        Map.of("use_tf32", "0"), "cpu".equalsIgnoreCase(cudaFallback), intraOp, 0)));
+            }
+        }
+    }
+
+    private int summarise(Progress progress) {
+        List<Progress.Failure> failures = progress.failures();
+        double seconds = progress.seconds();
+        out.printf("segmented %d, skipped %d (outputs complete), failed %d in %.1f s (%.2f img/s)%n",
+                progress.segmentedCount(), progress.skippedCount(), failures.size(), seconds,
+                seconds > 0 ? progress.segmentedCount() / seconds : 0);
+        for (Progress.Failure f : failures) {
+            out.println("  failed: " + f.image() + ": " + f.reason());
+        }
+        return failures.isEmpty() ? 0 : FAILURES;
+    }
+
+    private boolean terminal() {
+        return switch (progressStyle) {
+            case "bar" -> true;
+            case "log" -> false;
+            default -> System.console() != null;
+        };
+    }
+}

@@ -1,0 +1,256 @@
+package dev.sapienseg.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import javax.imageio.ImageIO;
+
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.sapienseg.fixtures.FixtureModels;
+import dev.sapienseg.fixtures.ModelFiles;
+import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
+import dev.sapienseg.fixtures.SampleImages;
+import dev.sapienseg.fixtures.TestImages;
+import dev.sapienseg.fixtures.TestImages.Region;
+import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.pipeline.SegmentationPipeline;
+
+/** The batch command in process, on a folder with what real folders contain: mixed formats and sizes, junk, clashes. */
+class SegmentCommandTest {
+
+    static SegmentationModel model;
+    static SegmentationPipeline function;
+
+    @TempDir
+    Path dir;
+
+    record Run(int status, String out, String err) {
+    }
+
+    @BeforeAll
+    static void loadTheFunctionsPipeline() throws Exception {
+        model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
+        function = new SegmentationPipeline(new ImageDecoder(new ImageLimits(Long.MAX_VALUE, 100_000_000)), model,
+                Normalization.LITE, 1, 1, Duration.ofMinutes(1));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static Run segment(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = SegmentCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), args);
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** A folder like people have: formats, sizes, upper case, .jpeg, a sub-folder, a corrupt file, a text file, a clash. */
+    private Path mixedFolder() throws Exception {
+        Path in = dir.resolve("photos");
+        Files.createDirectories(in.resolve("trip/day1"));
+        try (Mat figure = SampleImages.figure();
+                Mat wide = TestImages.paint(333, 217, new Region(0, 0, 150, 217, 14), new Region(150, 50, 100, 100, 2));
+                Mat tall = TestImages.paint(121, 402, new Region(10, 10, 100, 300, 21))) {
+            Files.write(in.resolve("a.jpg"), TestImages.jpeg(figure));
+            Files.write(in.resolve("B.PNG"), TestImages.png(wide));
+            Files.write(in.resolve("c.jpeg"), TestImages.jpeg(tall));
+            Files.write(in.resolve("trip/d.webp"), TestImages.encode(wide, ImageFormat.WEBP));
+            Files.write(in.resolve("trip/day1/e.TIFF"), TestImages.encode(tall, ImageFormat.TIFF));
+            Files.write(in.resolve("trip/day1/f.bmp"), TestImages.encode(figure, ImageFormat.BMP));
+            Files.write(in.resolve("x.jpg"), TestImages.jpeg(wide));
+            Files.write(in.resolve("x.png"), TestImages.png(tall));
+            byte[] jpeg = TestImages.jpeg(figure);
+            Files.write(in.resolve("broken.jpg"), java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+        }
+        Files.writeString(in.resolve("notes.txt"), "not a picture");
+        return in;
+    }
+
+    private static final Map<String, String> EXPECTED = Map.of(
+            "a.jpg", "a", "B.PNG", "B", "c.jpeg", "c", "trip/d.webp", "trip/d", "trip/day1/e.TIFF", "trip/day1/e",
+            "trip/day1/f.bmp", "trip/day1/f", "x.jpg", "x_jpg", "x.png", "x_png");
+
+    @Test
+    void writesSapiensOutputsThatAgreeWithTheFunction() throws Exception {
+        Path in = mixedFolder();
+        Path out = dir.resolve("out");
+        Run run = segment("--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--batch-size", "3", "--threads", "2", "--progress", "log");
+        assertEquals(SegmentCommand.FAILURES, run.status(), run.err());
+        assertTrue(run.out().startsWith("segmented 8, skipped 0 (outputs complete), failed 1"), run.out());
+        assertTrue(run.out().contains("failed: broken.jpg: corrupt-image"), run.out());
+        assertTrue(run.err().contains("progress: 9/9"), run.err());
+
+        ObjectMapper json = new ObjectMapper();
+        for (Map.Entry<String, String> e : EXPECTED.entrySet()) {
+            Path source = in.resolve(e.getKey());
+            String stem = e.getValue();
+            byte[] expected = function.segment(Files.readAllBytes(source), OutputRequest.MASK_ONLY).classMap();
+            int height;
+            int width;
+            try (var decoded = function.decoder().decode(Files.readAllBytes(source))) {
+                height = decoded.height();
+                width = decoded.width();
+            }
+            Npy classes = Npy.read(out.resolve(stem + "_seg.npy"));
+            Npy mask = Npy.read(out.resolve(stem + ".npy"));
+            assertEquals("<i8", classes.descr());
+            assertEquals("|b1", mask.descr());
+            assertEquals(List.of(height, width), List.of(classes.height(), classes.width()), stem);
+            assertEquals(List.of(height, width), List.of(mask.height(), mask.width()), stem);
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], classes.values()[i], stem + " pixel " + i + " differs from the function's");
+                assertEquals(expected[i] > 0 ? 1 : 0, mask.values()[i], stem + " mask pixel " + i);
+            }
+            BufferedImage png = ImageIO.read(out.resolve(stem + "_seg.png").toFile());
+            assertEquals(expected[width * (height / 2) + width / 2], png.getRaster().getSample(width / 2, height / 2, 0));
+
+            String extension = e.getKey().substring(e.getKey().lastIndexOf('.'));
+            Path visualisation = out.resolve(stem + extension);
+            try (var vis = function.decoder().decode(Files.readAllBytes(visualisation))) {
+                assertEquals(2 * width, vis.width(), stem);
+                assertEquals(height, vis.height(), stem);
+            }
+            JsonNode summary = json.readTree(out.resolve(stem + ".json").toFile());
+            assertEquals(width, summary.get("width").asInt());
+            assertEquals("sapiens-palette-demo", summary.get("model").get("name").asText());
+            assertTrue(summary.get("classes").size() > 1);
+            assertTrue(summary.get("timings").get("total").asDouble() > 0);
+        }
+        assertFalse(Files.exists(out.resolve("broken.npy")));
+        assertFalse(Files.exists(out.resolve("notes.npy")));
+        try (var files = Files.walk(out)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")));
+        }
+    }
+
+    @Test
+    void numpyLoadsTheFilesAsSapiensToolsDo() throws Exception {
+        Path in = dir.resolve("in");
+        Files.createDirectories(in);
+        Files.copy(SampleImages.FIGURE_JPG, in.resolve("person.jpg"));
+        Path out = dir.resolve("out");
+        assertEquals(0, segment("--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(),
+                "--output", out.toString()).status());
+        // What Sapiens' depth/normal demos do with --seg_dir: np.load the mask and use it as a boolean mask.
+        String script = String.join("\n",
+                "import numpy as np, sys",
+                "mask = np.load(sys.argv[1]); seg = np.load(sys.argv[2])",
+                "assert mask.dtype == np.bool_ and mask.shape == (640, 480), (mask.dtype, mask.shape)",
+                "assert seg.dtype == np.int64 and seg.shape == (640, 480), (seg.dtype, seg.shape)",
+                "assert (mask == (seg > 0)).all()",
+                "print(int(seg.max()), int(mask.sum()))");
+        Process python = new ProcessBuilder(System.getProperty("sapiens.test.python", "python3"), "-c", script,
+                out.resolve("person.npy").toString(), out.resolve("person_seg.npy").toString())
+                .redirectErrorStream(true).start();
+        String output = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, python.waitFor(), output);
+        assertTrue(output.trim().matches("2[0-7] \\d+"), output);
+    }
+
+    @Test
+    void rerunSkipsCompleteOutputsAndRedoesChangedOrForced() throws Exception {
+        Path in = mixedFolder();
+        Path out = dir.resolve("out");
+        String[] args = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--progress", "log"};
+        assertEquals(SegmentCommand.FAILURES, segment(args).status());
+        Run again = segment(args);
+        assertTrue(again.out().startsWith("segmented 0, skipped 8 (outputs complete), failed 1"), again.out());
+
+        // A changed picture is redone; so is one whose outputs are incomplete.
+        Files.setLastModifiedTime(in.resolve("c.jpeg"), FileTime.from(Instant.now().plusSeconds(60)));
+        Files.delete(out.resolve("trip/d_seg.png"));
+        Run partial = segment(args);
+        assertTrue(partial.out().startsWith("segmented 2, skipped 6"), partial.out());
+
+        String[] forced = java.util.Arrays.copyOf(args, args.length + 1);
+        forced[args.length] = "--force";
+        assertTrue(segment(forced).out().startsWith("segmented 8, skipped 0"));
+    }
+
+    @Test
+    void listFileInputWritesFlatAndReportsMissingEntries() throws Exception {
+        Path in = mixedFolder();
+        Path list = in.resolve("list.txt");
+        Files.writeString(list, "# pictures to do\na.jpg\ntrip/d.webp\n\nmissing.jpg\nnotes.txt\n");
+        Path out = dir.resolve("flat");
+        Run run = segment("--model", FixtureModels.PALETTE_DEMO.toString(), "--input", list.toString(), "--output",
+                out.toString());
+        assertEquals(SegmentCommand.FAILURES, run.status());
+        assertTrue(run.out().startsWith("segmented 2, skipped 0 (outputs complete), failed 2"), run.out());
+        assertTrue(run.out().contains("missing.jpg: no such file"), run.out());
+        assertTrue(Files.exists(out.resolve("a_seg.npy")));
+        assertTrue(Files.exists(out.resolve("d_seg.npy")));
+        assertTrue(Files.exists(out.resolve("d.webp")));
+    }
+
+    @Test
+    void fixedBatchModelsLimitTheBatch() throws Exception {
+        Path in = mixedFolder();
+        Files.delete(in.resolve("broken.jpg"));
+        Path fixed = ModelFiles.write(dir, "fixed2.onnx", FixtureModels.palette(Dim.of(2), 28, true, true, "fixed2"));
+        Run run = segment("--model", fixed.toString(), "--input", in.toString(), "--output", dir.resolve("o").toString(),
+                "--batch-size", "8", "--jobs", "2");
+        assertEquals(0, run.status(), run.out() + run.err());
+        assertTrue(run.err().contains("2 session(s), batch 2"), run.err());
+        byte[] expected = function.segment(Files.readAllBytes(in.resolve("trip/day1/f.bmp")), OutputRequest.MASK_ONLY).classMap();
+        long[] written = Npy.read(dir.resolve("o/trip/day1/f_seg.npy")).values();
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], written[i]);
+        }
+    }
+
+    @Test
+    void refusesToStartWithAClearReason() throws Exception {
+        Path in = mixedFolder();
+        String model = FixtureModels.PALETTE_DEMO.toString();
+        Run missingOption = segment("--input", in.toString(), "--output", dir.resolve("o").toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, missingOption.status());
+        assertTrue(missingOption.err().contains("--model"), missingOption.err());
+
+        Run sameFolder = segment("--model", model, "--input", in.toString(), "--output", in.toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, sameFolder.status());
+        assertTrue(sameFolder.err().contains("--output must differ from --input"), sameFolder.err());
+
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Run nothing = segment("--model", model, "--input", empty.toString(), "--output", dir.resolve("o").toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, nothing.status());
+        assertTrue(nothing.err().contains("no pictures"), nothing.err());
+
+        Run noModel = segment("--model", dir.resolve("nope.onnx").toString(), "--input", in.toString(), "--output",
+                dir.resolve("o").toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, noModel.status());
+        assertTrue(noModel.err().contains("cannot load the model: model file not found"), noModel.err());
+    }
+}
