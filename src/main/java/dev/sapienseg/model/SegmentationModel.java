@@ -108,6 +108,9 @@ public final class SegmentationModel implements AutoCloseable {
             if (settings.interOpThreads() > 0) {
                 options.setInterOpNumThreads(settings.interOpThreads());
             }
+            // Idle ONNX Runtime threads otherwise spin for a while after each run, taking the cores that decoding and
+            // post-processing of the other pictures need.
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             if (provider == ExecutionProvider.CUDA) {
                 addCuda(options, settings);
             }
