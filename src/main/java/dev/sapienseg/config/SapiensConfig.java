@@ -23,6 +23,8 @@ public interface SapiensConfig {
 
     Events events();
 
+    Storage storage();
+
     interface Model {
         /** The ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
         Optional<String> path();
@@ -105,6 +107,10 @@ public interface SapiensConfig {
         @WithDefault("sapiens.segment.result")
         String resultType();
 
+        /** CloudEvent type of the reply to a storage notification (objects written). */
+        @WithDefault("sapiens.segment.stored")
+        String storedType();
+
         /** CloudEvent type of failure replies. */
         @WithDefault("sapiens.segment.failed")
         String failureType();
@@ -124,6 +130,25 @@ public interface SapiensConfig {
         /** Pictures included in a reply when the request does not say: {@code mask}, {@code overlay}, {@code none}. */
         @WithDefault("mask")
         List<String> defaultOutputs();
+    }
+
+    interface Storage {
+        /** Buckets whose objects may be read; notifications for any other bucket are refused. Empty: none. */
+        Optional<List<String>> allowedBuckets();
+
+        /** Bucket for the results; unset: the source object's bucket. */
+        Optional<String> outputBucket();
+
+        /**
+         * Key prefix of the results. Notifications for keys under it in the output bucket are our own outputs and are
+         * ignored (no loop); it must not be empty when results go to a source bucket.
+         */
+        @WithDefault("sapiens-seg/")
+        String outputPrefix();
+
+        /** Objects written per picture: mask-npy, class-npy, class-png, overlay; the summary is always written. */
+        @WithDefault("mask-npy,class-npy,class-png,overlay,summary")
+        List<String> outputs();
     }
 
     enum FailureReply {

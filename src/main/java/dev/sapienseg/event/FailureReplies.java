@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.storage.EventIgnoredException;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -51,6 +52,14 @@ public class FailureReplies {
         }
         @SuppressWarnings("unchecked")
         Map<String, String> event = (Map<String, String>) ctx.get(SegmentFunction.EVENT_KEY);
+        for (Throwable t = ctx.failure(); t != null; t = t.getCause()) {
+            if (t instanceof EventIgnoredException ignored) {
+                // Nothing to do and nothing to reply: 204 (a 2xx without an event, so no reply goes to the broker).
+                LOG.infof("event %s ignored: %s", event != null ? event.get("id") : "-", ignored.getMessage());
+                response.setStatusCode(204).putHeader("Sapiens-Ignored", ascii(ignored.getMessage())).end();
+                return;
+            }
+        }
         Failure failure = classify(ctx.failure(), ctx.statusCode(), event != null);
         log(failure, event);
 
@@ -141,6 +150,10 @@ public class FailureReplies {
             return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + rootMessage(failure));
         }
         return new Failure(FailureReason.INTERNAL_ERROR, "internal error: " + rootMessage(failure));
+    }
+
+    private static String ascii(String text) {
+        return text.replaceAll("[^\\x20-\\x7E]", "?");
     }
 
     private static String rootMessage(Throwable t) {

@@ -1,6 +1,8 @@
 package dev.sapienseg.event;
 
 import java.util.HashMap;
+import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 
 import jakarta.inject.Inject;
@@ -13,6 +15,10 @@ import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.storage.ObjectEvent;
+import dev.sapienseg.storage.StorageNotifications;
+import dev.sapienseg.storage.StorageSegmenter;
+import dev.sapienseg.storage.StoredResult;
 import io.quarkus.funqy.Funq;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.quarkus.funqy.knative.events.CloudEventBuilder;
@@ -20,7 +26,8 @@ import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
 
 /**
  * The Funqy function: adapts an image CloudEvent (binary mode: the body is the image; structured mode:
- * {@code data_base64}) to the pipeline and the result back to a CloudEvent. Failures are thrown as
+ * {@code data_base64}) to the pipeline and the result back to a CloudEvent; storage notifications (S3, MinIO,
+ * GCS shapes) go to {@link StorageSegmenter}. Failures are thrown as
  * {@link SegmentationException} and answered by {@link FailureReplies}.
  */
 public class SegmentFunction {
@@ -37,14 +44,32 @@ public class SegmentFunction {
     @Inject
     CurrentVertxRequest currentRequest;
 
+    @Inject
+    StorageSegmenter storage;
+
     @Funq("segment")
-    public CloudEvent<SegmentationReport> segment(CloudEvent<byte[]> event) {
+    public CloudEvent<Object> segment(CloudEvent<byte[]> event) {
         Map<String, String> attributes = remember(event);
         SapiensConfig.Events events = config.events();
-        if (!events.requestType().equals(event.type())) {
-            throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + event.type()
-                    + "' is not handled here; send '" + events.requestType() + "'");
+        if (events.requestType().equals(event.type())) {
+            return image(event, attributes);
         }
+        // Storage notifications: by type, or sniffed from the JSON when the type says nothing (a KafkaSource, say).
+        Optional<List<ObjectEvent>> objects = StorageNotifications.parse(event.type(), data(event));
+        if (objects.isPresent()) {
+            StoredResult.Reply reply = storage.handle(objects.get());
+            CloudEventBuilder builder = CloudEventBuilder.create().type(events.storedType()).source(events.source());
+            if (reply.results().size() == 1) {
+                builder.subject(reply.results().get(0).source().key());
+            }
+            return builder.build(reply);
+        }
+        throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + event.type()
+                + "' is not handled here; send '" + events.requestType() + "' with an image, or a storage notification");
+    }
+
+    private CloudEvent<Object> image(CloudEvent<byte[]> event, Map<String, String> attributes) {
+        SapiensConfig.Events events = config.events();
         OutputRequest outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
                 events.defaultOutputs());
         byte[] image = data(event);

@@ -10,13 +10,19 @@ public enum FailureReason {
     UNSUPPORTED_EVENT_TYPE(400, false),
     EMPTY_IMAGE(400, false),
     BAD_OPTION(400, false),
+    UNSAFE_KEY(400, false),
+    BUCKET_NOT_ALLOWED(403, false),
+    STORAGE_ACCESS_DENIED(403, false),
     IMAGE_TOO_LARGE(413, false),
     TOO_MANY_PIXELS(413, false),
     UNSUPPORTED_FORMAT(415, false),
     CORRUPT_IMAGE(422, false),
+    /** Not 404: Knative retries 404, and a missing object stays missing. */
+    OBJECT_NOT_FOUND(422, false),
     OVERLOADED(429, true),
     NOT_READY(503, true),
     QUEUE_TIMEOUT(503, true),
+    STORAGE_UNAVAILABLE(503, true),
     INTERNAL_ERROR(500, true);
 
     private final int httpStatus;

@@ -29,6 +29,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.fixtures.FixtureModels;
 import dev.sapienseg.fixtures.ModelFiles;
+import dev.sapienseg.fixtures.Npy;
 import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
 import dev.sapienseg.fixtures.SampleImages;
 import dev.sapienseg.fixtures.TestImages;

@@ -1,0 +1,65 @@
+package dev.sapienseg.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.SegmentationException;
+
+class StorageNotificationsTest {
+
+    private static List<ObjectEvent> parse(String type, String json) {
+        return StorageNotifications.parse(type, json.getBytes(StandardCharsets.UTF_8)).orElseThrow();
+    }
+
+    @Test
+    void decodesS3KeysAsS3EncodesThem() {
+        List<ObjectEvent> events = parse("anything", """
+                {"Records":[{"eventName":"ObjectCreated:CompleteMultipartUpload","s3":{"bucket":{"name":"b"},
+                "object":{"key":"dir/my+photo%2B1%C3%A9.jpg"}}},
+                {"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"x.jpg"}}}]}""");
+        assertEquals(new ObjectEvent("b", "dir/my photo+1\u00e9.jpg", "ObjectCreated:CompleteMultipartUpload", true), events.get(0));
+        assertEquals(new ObjectEvent("b", "x.jpg", "ObjectRemoved:Delete", false), events.get(1));
+    }
+
+    @Test
+    void gcsNamesAreNotEncodedAndOnlyFinalizeCreates() {
+        assertEquals(new ObjectEvent("b", "a+b c.jpg", StorageNotifications.GCS_FINALIZED, true),
+                parse(StorageNotifications.GCS_FINALIZED, "{\"bucket\":\"b\",\"name\":\"a+b c.jpg\",\"size\":\"12\"}").get(0));
+        assertEquals(false, parse("google.cloud.storage.object.v1.deleted", "{\"bucket\":\"b\",\"name\":\"a.jpg\"}").get(0).created());
+    }
+
+    @Test
+    void otherEventsAreNotNotificationsButBrokenNotificationsAreMalformed() {
+        assertTrue(StorageNotifications.parse("com.example", "{\"hello\":1}".getBytes()).isEmpty());
+        assertTrue(StorageNotifications.parse("com.example", new byte[] {(byte) 0xFF, (byte) 0xD8}).isEmpty());
+        SegmentationException e = assertThrows(SegmentationException.class,
+                () -> StorageNotifications.parse("com.amazonaws.s3.ObjectCreated:Put", "not json".getBytes()));
+        assertEquals(FailureReason.MALFORMED_EVENT, e.reason());
+        assertThrows(SegmentationException.class, () -> parse("x", "{\"Records\":[{\"s3\":{\"bucket\":{}}}]}"));
+        assertThrows(SegmentationException.class, () -> parse("x", "{\"Records\":[]}"));
+    }
+
+    @Test
+    void outputKeysFollowTheSourceKey() {
+        OutputKeys keys = OutputKeys.derive("out/", "a.b/c/photo.final.JPG");
+        assertEquals("out/a.b/c/photo.final.npy", keys.foregroundNpy());
+        assertEquals("out/a.b/c/photo.final_seg.npy", keys.classNpy());
+        assertEquals("out/a.b/c/photo.final_seg.png", keys.classPng());
+        assertEquals("out/a.b/c/photo.final_overlay", keys.overlayStem());
+        assertEquals("out/a.b/c/photo.final.json", keys.summary());
+        assertEquals("out/dir.v2/noext.json", OutputKeys.derive("out/", "dir.v2/noext").summary());
+        assertEquals("out/.hidden.json", OutputKeys.derive("out/", ".hidden").summary());
+        for (String bad : new String[] {"", "/a.jpg", "a/../b.jpg", "./a.jpg", "a//b.jpg", "a\\b.jpg", "a\nb.jpg", "x/"}) {
+            assertEquals(FailureReason.UNSAFE_KEY,
+                    assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", bad)).reason(), bad);
+        }
+        assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", "k".repeat(1020) + ".jpg"));
+    }
+}
