@@ -25,6 +25,21 @@ public interface SapiensConfig {
 
     Storage storage();
 
+    Batching batching();
+
+    interface Batching {
+        /**
+         * Pictures per model run when the model's batch is dynamic (1: no batching; a fixed model batch overrides it).
+         * Knative's containerConcurrency must be at least this, or batches never fill.
+         */
+        @WithDefault("4")
+        int maxBatchSize();
+
+        /** How long the first picture of a batch waits for others before the batch runs anyway. */
+        @WithDefault("5ms")
+        Duration maxDelay();
+    }
+
     interface Model {
         /** The ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
         Optional<String> path();
@@ -51,9 +66,13 @@ public interface SapiensConfig {
         @WithDefault("cpu")
         CudaFallback cudaFallback();
 
-        /** CUDA device id. */
+        /** CUDA device ids (Sapiens' VALID_GPU_IDS); sessions are spread over them. */
         @WithDefault("0")
-        int deviceId();
+        List<Integer> deviceIds();
+
+        /** Model sessions per device (Sapiens' JOBS_PER_GPU); each runs one batch at a time. */
+        @WithDefault("1")
+        int sessionsPerDevice();
 
         /** CUDA execution provider options, passed through as strings (e.g. {@code use_tf32}, {@code gpu_mem_limit}). */
         Map<String, String> cudaOptions();
@@ -65,10 +84,6 @@ public interface SapiensConfig {
         /** ONNX Runtime inter-op threads; 0 = default. */
         @WithDefault("0")
         int interOpThreads();
-
-        /** Model runs at the same time (one session serves them). */
-        @WithDefault("1")
-        int concurrency();
     }
 
     enum CudaFallback {

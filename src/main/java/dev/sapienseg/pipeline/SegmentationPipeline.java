@@ -1,11 +1,12 @@
 package dev.sapienseg.pipeline;
 
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
-import ai.onnxruntime.OrtException;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.model.ModelContract;
@@ -16,50 +17,71 @@ import dev.sapienseg.output.OverlayRenderer;
 import dev.sapienseg.output.PalettePngEncoder;
 
 /**
- * The one segmentation pipeline, used by the event function, the storage path and the batch command:
- * decode → preprocess → inference → fused upsample+argmax → statistics and encoded pictures.
+ * The request pipeline, used by the event function and the storage path: decode → preprocess into a batch slot →
+ * dynamic batch inference ({@link InferenceBatcher}) → fused upsample+argmax → statistics and encoded pictures.
  *
  * <p>Bounded: at most {@code maxInFlight} requests are admitted at once (the rest are refused at once as
- * {@link FailureReason#OVERLOADED}), at most {@code inferenceConcurrency} of them run the model at a time, and an
- * admitted request that cannot get a model slot within {@code queueTimeout} gives up with
- * {@link FailureReason#QUEUE_TIMEOUT}. Input and output tensors live in direct buffers reused across requests,
- * never more than {@code maxInFlight} pairs.
+ * {@link FailureReason#OVERLOADED}), and an admitted request that has no result within {@code queueTimeout} gives up
+ * with {@link FailureReason#QUEUE_TIMEOUT}. Both answers are retryable (429/503 with Retry-After).
  */
-public final class SegmentationPipeline {
+public final class SegmentationPipeline implements AutoCloseable {
 
     private final ImageDecoder decoder;
-    private final SegmentationModel model;
+    private final List<SegmentationModel> sessions;
     private final Preprocessor preprocessor;
     private final Postprocessor postprocessor;
+    private final InferenceBatcher batcher;
     private final Semaphore admission;
-    private final Semaphore inferenceSlots;
+    private final int maxInFlight;
     private final Duration queueTimeout;
-    private final ConcurrentLinkedQueue<TensorBuffers> bufferPool = new ConcurrentLinkedQueue<>();
 
-    public SegmentationPipeline(ImageDecoder decoder, SegmentationModel model, Normalization normalization,
-            int maxInFlight, int inferenceConcurrency, Duration queueTimeout) {
+    public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
+            int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout) {
         this.decoder = decoder;
-        this.model = model;
-        ModelContract contract = model.contract();
+        this.sessions = List.copyOf(sessions);
+        ModelContract contract = sessions.get(0).contract();
         this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization);
         this.postprocessor = new Postprocessor(contract);
+        this.batcher = new InferenceBatcher(sessions, batching);
         this.admission = new Semaphore(maxInFlight);
-        this.inferenceSlots = new Semaphore(inferenceConcurrency, true);
+        this.maxInFlight = maxInFlight;
         this.queueTimeout = queueTimeout;
     }
 
+    /** One session, no batching. */
+    public SegmentationPipeline(ImageDecoder decoder, SegmentationModel model, Normalization normalization,
+            int maxInFlight, Duration queueTimeout) {
+        this(decoder, List.of(model), normalization, maxInFlight, new InferenceBatcher.Settings(1, Duration.ZERO),
+                queueTimeout);
+    }
+
+    /** The first session's model (all sessions load the same file). */
     public SegmentationModel model() {
-        return model;
+        return sessions.get(0);
+    }
+
+    public List<SegmentationModel> sessions() {
+        return sessions;
     }
 
     public ImageDecoder decoder() {
         return decoder;
     }
 
+    /** Pictures per model run. */
+    public int batchCapacity() {
+        return batcher.capacity();
+    }
+
+    /** Requests being processed now. */
+    public int inFlight() {
+        return maxInFlight - admission.availablePermits();
+    }
+
     public Segmentation segment(byte[] encoded, OutputRequest outputs) {
         if (!admission.tryAcquire()) {
             throw new SegmentationException(FailureReason.OVERLOADED,
-                    "the pod is at its limit of concurrent requests; retry later");
+                    "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
         }
         try {
             return admitted(encoded, outputs);
@@ -70,56 +92,66 @@ public final class SegmentationPipeline {
 
     private Segmentation admitted(byte[] encoded, OutputRequest outputs) {
         long t0 = System.nanoTime();
-        TensorBuffers buffers = borrowBuffers();
+        long deadline = t0 + queueTimeout.toNanos();
         try (DecodedImage image = decoder.decode(encoded)) {
             long t1 = System.nanoTime();
-            preprocessor.write(image, buffers.input(), 0);
-            long t2 = System.nanoTime();
-            acquireInferenceSlot();
-            long t3 = System.nanoTime();
+            InferenceBatcher.Slot slot = batcher.claim(deadline);
             try {
-                buffers.run(model, 1);
-            } catch (OrtException e) {
-                throw new SegmentationException(FailureReason.INTERNAL_ERROR, "inference failed: " + e.getMessage(), e);
+                preprocessor.write(image, slot.input(), slot.index() * batcher.contract().inputFloatsPerImage());
+            } catch (RuntimeException e) {
+                batcher.abandon(slot);
+                throw e;
+            }
+            batcher.ready(slot);
+            long t2 = System.nanoTime();
+            awaitInference(slot, deadline);
+            long t3 = System.nanoTime();
+            Postprocessor.ClassMap classMap;
+            try {
+                classMap = postprocessor.apply(slot.output(), slot.index(), image.width(), image.height());
             } finally {
-                inferenceSlots.release();
+                batcher.release(slot);
             }
             long t4 = System.nanoTime();
-            Postprocessor.ClassMap classMap = postprocessor.apply(buffers.output(), 0, image.width(), image.height());
-            long t5 = System.nanoTime();
             byte[] mask = outputs.mask()
                     ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
                     : null;
             EncodedImage overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
-            long t6 = System.nanoTime();
-            StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4),
-                    ms(t6 - t5), ms(t6 - t0));
+            long t5 = System.nanoTime();
+            StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(slot.queueNanos()),
+                    ms(slot.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
             return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
                     classMap.ids(), classMap.statistics(), timings, mask, overlay);
-        } finally {
-            bufferPool.offer(buffers);
         }
     }
 
-    private void acquireInferenceSlot() {
+    private void awaitInference(InferenceBatcher.Slot slot, long deadline) {
         try {
-            if (!inferenceSlots.tryAcquire(queueTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
-                        "no inference slot became free within " + queueTimeout.toMillis() + " ms; retry later");
-            }
+            slot.result().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            batcher.releaseWhenDone(slot);
+            throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
+                    "no result within " + queueTimeout.toMillis() + " ms (sapiens.limits.queue-timeout); retry later");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            batcher.releaseWhenDone(slot);
             throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for the model", e);
+        } catch (ExecutionException e) {
+            batcher.release(slot);
+            if (e.getCause() instanceof SegmentationException se) {
+                throw se;
+            }
+            throw new SegmentationException(FailureReason.INTERNAL_ERROR, "inference failed: " + e.getCause(), e.getCause());
         }
-    }
-
-    private TensorBuffers borrowBuffers() {
-        TensorBuffers buffers = bufferPool.poll();
-        return buffers != null ? buffers : new TensorBuffers(model.contract(), 1);
     }
 
     private static double ms(long nanos) {
         return Math.round(nanos / 10_000.0) / 100.0;
     }
 
+    /** Stops the batcher's threads; the sessions are closed by their owner. */
+    @Override
+    public void close() {
+        batcher.close();
+    }
 }

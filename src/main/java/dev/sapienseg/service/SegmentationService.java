@@ -1,6 +1,8 @@
 package dev.sapienseg.service;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -16,10 +18,12 @@ import org.jboss.logging.Logger;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import io.quarkus.runtime.ShutdownEvent;
@@ -58,17 +62,18 @@ public class SegmentationService {
         long start = System.nanoTime();
         try {
             loadOpenCv();
-            ModelSettings settings = modelSettings();
-            LOG.infof("loading model %s on %s", settings.path(), settings.provider().label());
-            SegmentationModel model = SegmentationModel.load(settings);
+            List<SegmentationModel> sessions = loadSessions();
+            SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels()));
-            pipeline = new SegmentationPipeline(decoder, model, config.model().normalization(),
-                    config.limits().maxInFlight(), config.execution().concurrency(), config.limits().queueTimeout());
+            pipeline = new SegmentationPipeline(decoder, sessions, config.model().normalization(),
+                    config.limits().maxInFlight(), new InferenceBatcher.Settings(config.batching().maxBatchSize(),
+                            config.batching().maxDelay()), config.limits().queueTimeout());
             loadMillis = (System.nanoTime() - start) / 1_000_000;
             phase = ModelPhase.READY;
-            LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s: %s%s", model.name(), loadMillis,
-                    model.warmUpMillis(), model.provider().label(), model.contract(),
+            LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s, %d session(s), batch %d: %s%s", model.name(),
+                    loadMillis, model.warmUpMillis(), model.provider().label(), sessions.size(),
+                    pipeline.batchCapacity(), model.contract(),
                     model.isDemo() ? " — PIPELINE DEMO MODEL, not a real segmenter" : "");
         } catch (ModelLoadException e) {
             fail(e.getMessage(), e.getCause());
@@ -94,14 +99,30 @@ public class SegmentationService {
         }
     }
 
-    private ModelSettings modelSettings() throws ModelLoadException {
+    /** One session per device and job; all or nothing. */
+    private List<SegmentationModel> loadSessions() throws ModelLoadException {
         String path = config.model().path().filter(p -> !p.isBlank())
                 .orElseThrow(() -> new ModelLoadException("no model configured (set sapiens.model.path or SAPIENS_MODEL_PATH)"));
         SapiensConfig.Execution execution = config.execution();
-        return new ModelSettings(Path.of(path), config.model().inputHeight(), config.model().inputWidth(),
-                execution.provider(), execution.deviceId(), execution.cudaOptions(),
-                execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
-                execution.interOpThreads());
+        List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
+        List<SegmentationModel> sessions = new ArrayList<>();
+        try {
+            for (int device : devices) {
+                for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
+                    ModelSettings settings = new ModelSettings(Path.of(path), config.model().inputHeight(),
+                            config.model().inputWidth(), execution.provider(), device, execution.cudaOptions(),
+                            execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
+                            execution.interOpThreads());
+                    LOG.infof("loading model %s on %s (device %d, session %d)", settings.path(),
+                            settings.provider().label(), device, job + 1);
+                    sessions.add(SegmentationModel.load(settings));
+                }
+            }
+            return sessions;
+        } catch (ModelLoadException | RuntimeException e) {
+            sessions.forEach(SegmentationModel::close);
+            throw e;
+        }
     }
 
     /** The pipeline, or a retryable failure while the model is loading or could not be loaded. */
@@ -150,7 +171,9 @@ public class SegmentationService {
             }
             data.put("classes", model.contract().classes());
             data.put("input", model.contract().inputWidth() + "x" + model.contract().inputHeight());
-            data.put("batch", model.contract().fixedBatch() > 0 ? String.valueOf(model.contract().fixedBatch()) : "dynamic");
+            data.put("batch", model.contract().fixedBatch() > 0 ? "fixed " + model.contract().fixedBatch()
+                    : "dynamic, up to " + ready.batchCapacity());
+            data.put("sessions", ready.sessions().size());
             data.put("normalization", config.model().normalization().name().toLowerCase(java.util.Locale.ROOT));
             data.put("load.ms", loadMillis);
             data.put("warmup.ms", model.warmUpMillis());
@@ -167,7 +190,8 @@ public class SegmentationService {
         SegmentationPipeline ready = pipeline;
         pipeline = null;
         if (ready != null) {
-            ready.model().close();
+            ready.close();
+            ready.sessions().forEach(SegmentationModel::close);
         }
     }
 }

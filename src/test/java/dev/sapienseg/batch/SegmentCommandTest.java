@@ -59,7 +59,7 @@ class SegmentCommandTest {
     static void loadTheFunctionsPipeline() throws Exception {
         model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
         function = new SegmentationPipeline(new ImageDecoder(new ImageLimits(Long.MAX_VALUE, 100_000_000)), model,
-                Normalization.LITE, 1, 1, Duration.ofMinutes(1));
+                Normalization.LITE, 1, Duration.ofMinutes(1));
     }
 
     @AfterAll

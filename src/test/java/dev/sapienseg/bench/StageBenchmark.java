@@ -52,7 +52,7 @@ public final class StageBenchmark {
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
         for (Path modelPath : List.of(FixtureModels.TINY_VIT, FixtureModels.PALETTE_DEMO)) {
             try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(modelPath))) {
-                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1, 1,
+                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5));
                 System.out.printf("%nmodel %s (%s)%n", model.name(), model.provider().label());
                 System.out.println("| image | decode | preprocess | inference | postprocess | encode (mask PNG) | total |");

@@ -66,7 +66,7 @@ class SegmentationPipelineTest {
 
     static SegmentationPipeline pipeline(SegmentationModel model) {
         return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
-                Normalization.LITE, 2, 1, Duration.ofSeconds(30));
+                Normalization.LITE, 2, Duration.ofSeconds(30));
     }
 
     /** Every pixel farther than {@code margin} from a region edge has the painted class. */
@@ -220,14 +220,19 @@ class SegmentationPipelineTest {
     }
 
     @Test
-    void refusesWhenFullAndTimesOutWhenTheModelIsBusy() {
-        SegmentationPipeline full = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 0, 1,
-                Duration.ofSeconds(1));
-        assertEquals(FailureReason.OVERLOADED,
-                assertThrows(SegmentationException.class, () -> full.segment(picture, OutputRequest.MASK_ONLY)).reason());
-        SegmentationPipeline busy = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 1, 0,
-                Duration.ofMillis(50));
-        assertEquals(FailureReason.QUEUE_TIMEOUT,
-                assertThrows(SegmentationException.class, () -> busy.segment(picture, OutputRequest.MASK_ONLY)).reason());
+    void refusesWhenFullAndTimesOutWhenNoResultComesInTime() {
+        try (SegmentationPipeline full = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 0,
+                Duration.ofSeconds(1))) {
+            assertEquals(FailureReason.OVERLOADED,
+                    assertThrows(SegmentationException.class, () -> full.segment(picture, OutputRequest.MASK_ONLY)).reason());
+        }
+        // A batch of 2 that waits an hour for its second picture: the first one's deadline passes first.
+        try (SegmentationPipeline waiting = new SegmentationPipeline(pipeline.decoder(), List.of(palette), Normalization.LITE,
+                2, new InferenceBatcher.Settings(2, Duration.ofHours(1)), Duration.ofMillis(200))) {
+            long start = System.nanoTime();
+            assertEquals(FailureReason.QUEUE_TIMEOUT,
+                    assertThrows(SegmentationException.class, () -> waiting.segment(picture, OutputRequest.MASK_ONLY)).reason());
+            assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos());
+        }
     }
 }

@@ -147,7 +147,7 @@ class StorageTriggerTest {
     private static byte[] referenceClassMap(byte[] picture) throws Exception {
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO))) {
             return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
-                    Normalization.LITE, 1, 1, Duration.ofMinutes(1)).segment(picture, OutputRequest.MASK_ONLY).classMap();
+                    Normalization.LITE, 1, Duration.ofMinutes(1)).segment(picture, OutputRequest.MASK_ONLY).classMap();
         }
     }
 
