@@ -149,7 +149,7 @@ public final class BatchRunner {
                         ms(slot.inferenceNanos()), post, encodeMillis, ms(decodeNanos + preprocessNanos
                                 + slot.queueNanos() + slot.inferenceNanos()) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
-                        postprocessor.classNames(), map.ids(), map.statistics(), timings, null, null);
+                        postprocessor.classNames(), map.ids(), map.statistics(), timings, null, null, slot.batchSize());
                 return SegmentationReport.of(image.label(), segmentation, sessions.get(0), settings.normalization());
             });
             progress.segmented();

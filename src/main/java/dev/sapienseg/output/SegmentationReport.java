@@ -16,7 +16,8 @@ import dev.sapienseg.pipeline.StageTimings;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
-        double foregroundShare, List<ClassSummary> classes, StageTimings timings, Picture mask, Picture overlay) {
+        double foregroundShare, List<ClassSummary> classes, StageTimings timings, int batchSize, Picture mask,
+        Picture overlay) {
 
     /** The model that produced the result, and where it ran. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -47,7 +48,7 @@ public record SegmentationReport(String requestId, int width, int height, String
         Picture overlay = s.overlay() == null ? null
                 : new Picture(s.overlay().contentType(), "original | overlay, side by side", s.overlay().data());
         return new SegmentationReport(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
-                modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), mask, overlay);
+                modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), s.batchSize(), mask, overlay);
     }
 
     private static ClassSummary summary(ClassStatistics.ClassRegion r) {

@@ -121,7 +121,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(slot.queueNanos()),
                     ms(slot.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
             return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
-                    classMap.ids(), classMap.statistics(), timings, mask, overlay);
+                    classMap.ids(), classMap.statistics(), timings, mask, overlay, slot.batchSize());
         }
     }
 

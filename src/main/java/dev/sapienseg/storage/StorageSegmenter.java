@@ -133,7 +133,7 @@ public class StorageSegmenter {
         SegmentationReport report = SegmentationReport.of(object.key(), segmentation, pipeline.model(),
                 config.model().normalization());
         report = new SegmentationReport(report.requestId(), report.width(), report.height(), report.format(),
-                report.model(), report.foregroundShare(), report.classes(), report.timings(), null, null);
+                report.model(), report.foregroundShare(), report.classes(), report.timings(), report.batchSize(), null, null);
 
         Map<String, String> metadata = metadata(source, model, outputs);
         List<StoredObject> written = new ArrayList<>();
