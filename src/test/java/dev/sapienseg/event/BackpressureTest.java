@@ -1,0 +1,56 @@
+package dev.sapienseg.event;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import dev.sapienseg.fixtures.SampleImages;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.response.Response;
+
+/** Over HTTP: a full pod answers 429 and an expired deadline 503, both with Retry-After (Knative retries them). */
+@QuarkusTest
+@TestProfile(BackpressureTest.Profile.class)
+class BackpressureTest {
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            // One request at a time, in batches of 2 that wait an hour for company: the first request's deadline passes.
+            return Map.of("sapiens.limits.max-in-flight", "1",
+                    "sapiens.limits.queue-timeout", "1500ms",
+                    "sapiens.batching.max-batch-size", "2",
+                    "sapiens.batching.max-delay", "1h");
+        }
+    }
+
+    private static Response post(byte[] picture) {
+        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
+                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType("image/jpeg")
+                .body(picture).post("/");
+    }
+
+    @Test
+    void fullPodAndExpiredDeadlineAreRetryable() throws Exception {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        byte[] picture = java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG);
+        CompletableFuture<Response> first = CompletableFuture.supplyAsync(() -> post(picture));
+        Thread.sleep(500); // the first request is admitted and waits in its batch
+        post(picture).then().statusCode(429).header("Retry-After", "2")
+                .header("ce-type", "sapiens.segment.failed").body("error", equalTo("overloaded"))
+                .body("retryable", equalTo(true));
+        first.get(30, TimeUnit.SECONDS).then().statusCode(503).header("Retry-After", "2")
+                .body("error", equalTo("queue-timeout")).body("retryable", equalTo(true));
+        given().get("/q/health/ready").then().statusCode(200);
+    }
+}
