@@ -4,7 +4,9 @@ import java.util.stream.IntStream;
 
 /**
  * The plain way, written independently of {@link UpsampleArgmax}: interpolate every class plane to full size the way
- * PyTorch's {@code F.interpolate(mode="bilinear", align_corners=False)} defines it (28 × H × W floats), then argmax
+ * PyTorch's {@code F.interpolate(mode="bilinear", align_corners=False)} computes it (source coordinate
+ * {@code max(0, (dst + 0.5) · in/out − 0.5)} with a float ratio, position and weight in double, weight stored as
+ * float; 28 × H × W floats), then argmax
  * with the first index winning ties ({@code sigmoid > 0.3} for one channel). The parity tests' reference and the
  * benchmark's baseline (parallel over planes, so that a comparison measures the algorithm, not the threads).
  */
@@ -18,16 +20,16 @@ public final class ReferenceUpsampleArgmax {
         IntStream.range(0, channels * outH).parallel().forEach(task -> {
             int c = task / outH;
             int oy = task % outH;
-            float sy = Math.max(0f, ((float) h / outH) * (oy + 0.5f) - 0.5f);
+            double sy = Math.max(0, ((float) h / outH) * (oy + 0.5) - 0.5);
             int y0 = (int) Math.floor(sy);
             int y1 = Math.min(y0 + 1, h - 1);
-            float fy = sy - y0;
+            float fy = (float) (sy - y0);
             int base = c * h * w;
             for (int ox = 0; ox < outW; ox++) {
-                float sx = Math.max(0f, ((float) w / outW) * (ox + 0.5f) - 0.5f);
+                double sx = Math.max(0, ((float) w / outW) * (ox + 0.5) - 0.5);
                 int x0 = (int) Math.floor(sx);
                 int x1 = Math.min(x0 + 1, w - 1);
-                float fx = sx - x0;
+                float fx = (float) (sx - x0);
                 float top = (1 - fx) * logits[base + y0 * w + x0] + fx * logits[base + y0 * w + x1];
                 float bottom = (1 - fx) * logits[base + y1 * w + x0] + fx * logits[base + y1 * w + x1];
                 planes[c][oy * outW + ox] = (1 - fy) * top + fy * bottom;
