@@ -137,18 +137,17 @@ public final class UpsampleArgmax {
             return classes;
         }
         rows.forEach(y -> {
+            // Bulk row reads (one bounds check per row, not per value) into arrays the JIT can vectorise.
             float[] best = new float[w];
+            float[] row = new float[w];
             byte[] bestClass = new byte[w];
             int rowStart = y * w;
-            for (int x = 0; x < w; x++) {
-                best[x] = buf.get(base + rowStart + x);
-            }
+            buf.get(base + rowStart, best, 0, w);
             for (int c = 1; c < channels; c++) {
-                int off = base + c * plane + rowStart;
+                buf.get(base + c * plane + rowStart, row, 0, w);
                 for (int x = 0; x < w; x++) {
-                    float v = buf.get(off + x);
-                    if (v > best[x]) { // strict: the first index wins ties, as torch.argmax
-                        best[x] = v;
+                    if (row[x] > best[x]) { // strict: the first index wins ties, as torch.argmax
+                        best[x] = row[x];
                         bestClass[x] = (byte) c;
                     }
                 }

@@ -45,9 +45,11 @@ public final class StageBenchmark {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
         System.out.printf("cores=%d, java=%s, runs=%d (medians)%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.version"), runs);
+        byte[] half = photoLikeJpeg(816, 612, 3);
         byte[] hd = photoLikeJpeg(1920, 1080, 1);
         byte[] twelve = photoLikeJpeg(4032, 3024, 2);
-        System.out.printf("inputs: 1920x1080 JPEG %d KB, 4032x3024 JPEG %d KB%n", hd.length / 1024, twelve.length / 1024);
+        System.out.printf("inputs: 816x612 JPEG %d KB, 1920x1080 JPEG %d KB, 4032x3024 JPEG %d KB%n", half.length / 1024,
+                hd.length / 1024, twelve.length / 1024);
 
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
         for (Path modelPath : List.of(FixtureModels.TINY_VIT, FixtureModels.PALETTE_DEMO)) {
@@ -56,9 +58,16 @@ public final class StageBenchmark {
                         Duration.ofMinutes(5));
                 System.out.printf("%nmodel %s (%s)%n", model.name(), model.provider().label());
                 System.out.println("| image | decode | preprocess | inference | postprocess | encode (mask PNG) | total |");
+        // (batching off: one session, batches of one; the queue stage is ~0)
                 System.out.println("|---|---|---|---|---|---|---|");
-                stages(pipeline, "1920x1080 JPEG", hd, runs);
-                stages(pipeline, "4032x3024 JPEG", twelve, Math.max(3, runs / 2));
+                stages(pipeline, "816x612 JPEG (0.5 MP)", half, runs);
+                stages(pipeline, "1920x1080 JPEG (2 MP)", hd, runs);
+                stages(pipeline, "4032x3024 JPEG (12 MP)", twelve, Math.max(3, runs / 2));
+                if (modelPath.equals(FixtureModels.PALETTE_DEMO)) {
+                    cpuOutsideInference(pipeline, model, "noisy photo-like", hd, runs * 3);
+                    cpuOutsideInference(pipeline, model, "figure (large uniform regions)", figureJpeg(1920, 1080), runs * 3);
+                }
+                pipeline.close();
             }
         }
         upsampleArgmax(runs);
@@ -77,6 +86,33 @@ public final class StageBenchmark {
                 median(timings, StageTimings::decode), median(timings, StageTimings::preprocess),
                 median(timings, StageTimings::inference), median(timings, StageTimings::postprocess),
                 median(timings, StageTimings::encode), median(timings, StageTimings::total));
+    }
+
+    /**
+     * CPU time (all threads of the process) per picture for everything but inference: the whole request minus the
+     * model run alone on the same buffers, each over {@code runs} repetitions.
+     */
+    private static void cpuOutsideInference(SegmentationPipeline pipeline, SegmentationModel model, String label,
+            byte[] jpeg, int runs) throws Exception {
+        for (int i = 0; i < 5; i++) {
+            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+        }
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long c0 = os.getProcessCpuTime();
+        for (int i = 0; i < runs; i++) {
+            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+        }
+        long whole = os.getProcessCpuTime() - c0;
+        dev.sapienseg.pipeline.TensorBuffers buffers = new dev.sapienseg.pipeline.TensorBuffers(model.contract(), 1);
+        long c1 = os.getProcessCpuTime();
+        for (int i = 0; i < runs; i++) {
+            buffers.run(model, 1);
+        }
+        long inference = os.getProcessCpuTime() - c1;
+        System.out.printf("CPU time per 1920x1080 JPEG, %s, outside inference (decode, preprocess, postprocess, mask PNG): "
+                + "%.1f ms (request %.1f ms - inference %.1f ms, %d runs)%n", label, (whole - inference) / 1e6 / runs,
+                whole / 1e6 / runs, inference / 1e6 / runs, runs);
     }
 
     /** Fused kernel vs materialising 28 planes at full size, same logits, same run; plus allocation per call. */
@@ -99,8 +135,8 @@ public final class StageBenchmark {
         }
         Logits view = new Logits(logits, 0, 28, h, w);
         System.out.printf("%nupsample+argmax of 28x512x384 logits (ms, medians; MB allocated per call)%n");
-        System.out.println("| output | fused | plain (28 planes, then argmax) | plain / fused | fused MB | plain MB |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| output | fused | plain Java (28 planes, then argmax) | PyTorch 2 threads | plain / fused | PyTorch / fused | fused MB | plain MB |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         for (int[] size : new int[][] {{1080, 1920}, {3024, 4032}}) {
             int outH = size[0];
             int outW = size[1];
@@ -128,8 +164,22 @@ public final class StageBenchmark {
             }
             double f = median(fused);
             double p = median(plain);
-            System.out.printf("| %dx%d | %.1f | %.1f | %.1fx | %.1f | %.1f |%n", outW, outH, f, p, p / f,
-                    fusedBytes / 1e6, plainBytes / 1e6);
+            double torch = torchMillis(outH, outW, Math.max(3, runs / 2));
+            System.out.printf("| %dx%d | %.1f | %.1f | %s | %.1fx | %s | %.1f | %.1f |%n", outW, outH, f, p,
+                    Double.isNaN(torch) ? "n/a" : String.format("%.1f", torch), p / f,
+                    Double.isNaN(torch) ? "n/a" : String.format("%.1fx", torch / f), fusedBytes / 1e6, plainBytes / 1e6);
+        }
+    }
+
+    /** PyTorch's F.interpolate + argmax on this machine (Debian's python3-torch), or NaN if it is not installed. */
+    private static double torchMillis(int outH, int outW, int runs) {
+        try {
+            Process p = new ProcessBuilder("/usr/bin/python3", "src/test/python/torch_upsample_argmax.py", "bench",
+                    String.valueOf(outH), String.valueOf(outW), String.valueOf(runs)).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor() == 0 ? Double.parseDouble(out.lines().reduce((a, b) -> b).orElse("NaN")) : Double.NaN;
+        } catch (Exception e) {
+            return Double.NaN;
         }
     }
 
@@ -138,6 +188,14 @@ public final class StageBenchmark {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long[] ids = threads.getAllThreadIds();
         return Arrays.stream(threads.getThreadAllocatedBytes(ids)).filter(b -> b > 0).sum();
+    }
+
+    /** The sample figure stretched to the given size: segmentation-like content (large uniform regions). */
+    static byte[] figureJpeg(int width, int height) {
+        try (Mat figure = SampleImages.figure(); Mat big = new Mat()) {
+            org.bytedeco.opencv.global.opencv_imgproc.resize(figure, big, new org.bytedeco.opencv.opencv_core.Size(width, height));
+            return TestImages.jpeg(big);
+        }
     }
 
     /** A noisy gradient with the sample figure pasted in: JPEG entropy close to a photo's. */
