@@ -47,6 +47,10 @@ public final class InferenceBatcher implements AutoCloseable {
         private final int index;
         private final CompletableFuture<Slot> result = new CompletableFuture<>();
         private long readyNanos;
+        // Copied from the batch when it has run: the batch object is reused afterwards.
+        private long startNanos;
+        private long endNanos;
+        private int ranWith;
 
         private Slot(Batch batch, int index) {
             this.batch = batch;
@@ -71,18 +75,18 @@ public final class InferenceBatcher implements AutoCloseable {
             return result;
         }
 
-        /** Nanoseconds from the input being ready to the model starting on it. */
+        /** Nanoseconds from the input being ready to the model starting on it (valid once {@link #result()} is done). */
         public long queueNanos() {
-            return Math.max(0, batch.startNanos - readyNanos);
+            return Math.max(0, startNanos - readyNanos);
         }
 
         public long inferenceNanos() {
-            return batch.endNanos - batch.startNanos;
+            return endNanos - startNanos;
         }
 
-        /** Pictures that shared the run. */
+        /** Pictures that shared the run (valid once {@link #result()} is done). */
         public int batchSize() {
-            return batch.claimed;
+            return ranWith;
         }
     }
 
@@ -114,6 +118,9 @@ public final class InferenceBatcher implements AutoCloseable {
     private final List<Thread> workers = new ArrayList<>();
     private int unallocated;
     private Batch filling;
+    private long nextTicket;
+    private long servingTicket;
+    private final java.util.Set<Long> gaveUp = new java.util.HashSet<>();
     private boolean closed;
 
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
@@ -148,29 +155,39 @@ public final class InferenceBatcher implements AutoCloseable {
      * ({@link System#nanoTime()} clock). The caller must then call {@link #ready} or {@link #abandon}.
      */
     public synchronized Slot claim(long deadlineNanos) {
-        while (filling == null) {
+        // First come, first served: without tickets, notifyAll lets late callers overtake early ones (a p99 of
+        // seconds under load).
+        long ticket = nextTicket++;
+        while (ticket != servingTicket || filling == null) {
             if (closed) {
+                skip(ticket);
                 throw new SegmentationException(FailureReason.NOT_READY, "the model is shutting down");
             }
-            filling = free.poll();
-            if (filling == null && unallocated > 0) {
-                unallocated--;
-                filling = new Batch(new TensorBuffers(contract, capacity));
+            if (ticket == servingTicket && filling == null) {
+                filling = free.poll();
+                if (filling == null && unallocated > 0) {
+                    unallocated--;
+                    filling = new Batch(new TensorBuffers(contract, capacity));
+                }
+                if (filling != null) {
+                    break;
+                }
             }
-            if (filling == null) {
-                long wait = deadlineNanos - System.nanoTime();
-                if (wait <= 0) {
-                    throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
-                            "no batch slot became free before the deadline; retry later");
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(this, wait);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for a batch slot", e);
-                }
+            long wait = deadlineNanos - System.nanoTime();
+            if (wait <= 0) {
+                skip(ticket);
+                throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
+                        "no batch slot became free before the deadline; retry later");
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                skip(ticket);
+                throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for a batch slot", e);
             }
         }
+        advance();
         Batch batch = filling;
         Slot slot = new Slot(batch, batch.claimed++);
         batch.slots.add(slot);
@@ -239,6 +256,24 @@ public final class InferenceBatcher implements AutoCloseable {
         }
     }
 
+    /** The next caller in line may claim. */
+    private void advance() {
+        servingTicket++;
+        while (gaveUp.remove(servingTicket)) {
+            servingTicket++;
+        }
+        notifyAll();
+    }
+
+    /** A caller leaves the line without claiming. */
+    private void skip(long ticket) {
+        if (ticket == servingTicket) {
+            advance();
+        } else {
+            gaveUp.add(ticket);
+        }
+    }
+
     private synchronized void sealOnTimer(Batch batch) {
         if (filling == batch && !batch.sealed) {
             seal(batch);
@@ -289,6 +324,9 @@ public final class InferenceBatcher implements AutoCloseable {
                 slots = List.copyOf(batch.slots);
             }
             for (Slot slot : slots) {
+                slot.startNanos = batch.startNanos;
+                slot.endNanos = batch.endNanos;
+                slot.ranWith = slots.size();
                 if (failure == null) {
                     slot.result.complete(slot);
                 } else {
