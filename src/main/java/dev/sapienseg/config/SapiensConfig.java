@@ -32,7 +32,7 @@ public interface SapiensConfig {
          * Pictures per model run when the model's batch is dynamic (1: no batching; a fixed model batch overrides it).
          * Knative's containerConcurrency must be at least this, or batches never fill.
          */
-        @WithDefault("4")
+        @WithDefault("1")
         int maxBatchSize();
 
         /** How long the first picture of a batch waits for others before the batch runs anyway. */
