@@ -52,6 +52,14 @@ public class SegmentationService {
     }
 
     void onStart(@Observes StartupEvent event) {
+        // OpenCV's natives (and its OpenBLAS) load here, on the main thread, before any other thread touches JavaCPP:
+        // native library loading from several threads at once has been seen to hang in OpenBLAS's initialisation.
+        try {
+            loadOpenCv();
+        } catch (LinkageError e) {
+            fail("OpenCV native libraries could not be loaded: " + e, e);
+            return;
+        }
         Thread loader = new Thread(this::load, "sapiens-model-loader");
         loader.setDaemon(true);
         loader.start();

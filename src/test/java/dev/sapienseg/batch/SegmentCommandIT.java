@@ -26,10 +26,12 @@ class SegmentCommandIT {
         Files.copy(SampleImages.FIGURE_JPG, in.resolve("person.JPG"));
         Files.write(in.resolve("broken.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G'});
         Path out = dir.resolve("out");
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        ProcessBuilder command = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", "target/quarkus-app/quarkus-run.jar", "segment", "--model", FixtureModels.PALETTE_DEMO.toString(),
                 "--input", in.toString(), "--output", out.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true);
+        command.environment().put("OPENBLAS_NUM_THREADS", "1");
+        Process process = command.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(120, TimeUnit.SECONDS));
         assertEquals(1, process.exitValue(), output);

@@ -59,12 +59,14 @@ public final class LoadBenchmark {
 
     private static Process start(String maxBatch, String maxDelay) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        return new ProcessBuilder(java.toString(), "-Dquarkus.http.port=" + PORT,
+        ProcessBuilder app = new ProcessBuilder(java.toString(), "-Dquarkus.http.port=" + PORT,
                 "-Dsapiens.model.path=" + FixtureModels.TINY_VIT, "-Dsapiens.batching.max-batch-size=" + maxBatch,
                 "-Dsapiens.batching.max-delay=" + maxDelay, "-Dsapiens.limits.max-in-flight=32",
                 "-Dsapiens.limits.queue-timeout=120s", "-Dquarkus.log.level=WARN",
                 "-jar", "target/quarkus-app/quarkus-run.jar")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        app.environment().put("OPENBLAS_NUM_THREADS", "1");
+        return app.start();
     }
 
     private static void awaitReady() throws Exception {
