@@ -68,6 +68,10 @@ public class StorageSegmenter {
         this.s3 = s3;
         this.config = config;
         this.service = service;
+        if (config.storage().outputPrefix().isEmpty() && config.storage().outputBucket().filter(b -> !b.isBlank()).isEmpty()) {
+            LOG.warn("sapiens.storage.output-prefix is empty and results go to the source bucket: every notification"
+                    + " would look like one of our own outputs and be ignored; set a prefix or an output bucket");
+        }
     }
 
     /** Handles every object of a notification; throws {@link EventIgnoredException} if none needs work. */
