@@ -13,6 +13,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.storage.EventIgnoredException;
@@ -34,10 +35,12 @@ public class FailureReplies {
 
     private final SapiensConfig config;
     private final ObjectMapper mapper;
+    private final SegmentationMetrics metrics;
 
-    public FailureReplies(SapiensConfig config, ObjectMapper mapper) {
+    public FailureReplies(SapiensConfig config, ObjectMapper mapper, SegmentationMetrics metrics) {
         this.config = config;
         this.mapper = mapper;
+        this.metrics = metrics;
     }
 
     void install(@Observes Router router) {
@@ -56,12 +59,14 @@ public class FailureReplies {
             if (t instanceof EventIgnoredException ignored) {
                 // Nothing to do and nothing to reply: 204 (a 2xx without an event, so no reply goes to the broker).
                 LOG.infof("event %s ignored: %s", event != null ? event.get("id") : "-", ignored.getMessage());
+                metrics.ignored();
                 response.setStatusCode(204).putHeader("Sapiens-Ignored", ascii(ignored.getMessage())).end();
                 return;
             }
         }
         Failure failure = classify(ctx.failure(), ctx.statusCode(), event != null);
         log(failure, event);
+        metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
         if (!failure.reason.retryable() && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
@@ -170,9 +175,11 @@ public class FailureReplies {
     }
 
     private static void log(Failure failure, Map<String, String> event) {
-        String id = event != null ? event.get("id") : "-";
-        String line = String.format("event %s failed: %d %s: %s", id, failure.reason.httpStatus(),
-                failure.reason.code(), failure.message);
+        String line = event == null
+                ? String.format("event - failed: %d %s: %s", failure.reason.httpStatus(), failure.reason.code(), failure.message)
+                : String.format("event %s type=%s source=%s subject=%s failed: %d %s: %s", event.get("id"), event.get("type"),
+                        event.get("source"), event.get("subject"), failure.reason.httpStatus(), failure.reason.code(),
+                        failure.message);
         if (failure.reason == FailureReason.INTERNAL_ERROR) {
             LOG.error(line);
         } else {

@@ -8,6 +8,7 @@ import java.util.Map;
 import jakarta.inject.Inject;
 
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.output.SegmentationReport;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.OutputRequest;
@@ -32,6 +33,8 @@ import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
  */
 public class SegmentFunction {
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(SegmentFunction.class);
+
     /** Routing-context key: set once Funqy has parsed the event and called us (earlier failures are malformed events). */
     static final String EVENT_KEY = "sapiens.event";
 
@@ -47,6 +50,9 @@ public class SegmentFunction {
     @Inject
     StorageSegmenter storage;
 
+    @Inject
+    SegmentationMetrics metrics;
+
     @Funq("segment")
     public CloudEvent<Object> segment(CloudEvent<byte[]> event) {
         Map<String, String> attributes = remember(event);
@@ -58,6 +64,8 @@ public class SegmentFunction {
         Optional<List<ObjectEvent>> objects = StorageNotifications.parse(event.type(), data(event));
         if (objects.isPresent()) {
             StoredResult.Reply reply = storage.handle(objects.get());
+            LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", event.id(), event.type(),
+                    event.source(), reply.results().size());
             CloudEventBuilder builder = CloudEventBuilder.create().type(events.storedType()).source(events.source());
             if (reply.results().size() == 1) {
                 builder.subject(reply.results().get(0).source().key());
@@ -79,6 +87,10 @@ public class SegmentFunction {
         }
         SegmentationPipeline pipeline = service.pipeline();
         Segmentation segmentation = pipeline.segment(image, outputs);
+        metrics.segmented(segmentation, "event");
+        LOG.infof("event %s type=%s source=%s subject=%s: segmented %dx%d in %.1f ms", event.id(), event.type(),
+                event.source(), attributes.get("subject"), segmentation.width(), segmentation.height(),
+                segmentation.timings().total());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 config.model().normalization());
         CloudEventBuilder builder = CloudEventBuilder.create()

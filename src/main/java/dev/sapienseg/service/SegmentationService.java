@@ -145,6 +145,21 @@ public class SegmentationService {
         throw new SegmentationException(FailureReason.NOT_READY, "the model is still loading; retry later");
     }
 
+    /** The pipeline if ready, else null (for meters). */
+    public SegmentationPipeline readyPipeline() {
+        return pipeline;
+    }
+
+    public long loadMillis() {
+        return loadMillis;
+    }
+
+    /** The provider serving, or the requested one until the model is loaded. */
+    public String providerInUse() {
+        SegmentationPipeline ready = pipeline;
+        return ready != null ? ready.model().provider().label() : config.execution().provider().label();
+    }
+
     public ModelPhase phase() {
         return phase;
     }

@@ -19,6 +19,7 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.output.NpyWriter;
 import dev.sapienseg.output.SegmentationReport;
@@ -62,12 +63,14 @@ public class StorageSegmenter {
     private final S3Client s3;
     private final SapiensConfig config;
     private final SegmentationService service;
+    private final SegmentationMetrics metrics;
     private final ObjectMapper json = new ObjectMapper();
 
-    public StorageSegmenter(S3Client s3, SapiensConfig config, SegmentationService service) {
+    public StorageSegmenter(S3Client s3, SapiensConfig config, SegmentationService service, SegmentationMetrics metrics) {
         this.s3 = s3;
         this.config = config;
         this.service = service;
+        this.metrics = metrics;
         if (config.storage().outputPrefix().isEmpty() && config.storage().outputBucket().filter(b -> !b.isBlank()).isEmpty()) {
             LOG.warn("sapiens.storage.output-prefix is empty and results go to the source bucket: every notification"
                     + " would look like one of our own outputs and be ignored; set a prefix or an output bucket");
@@ -134,6 +137,7 @@ public class StorageSegmenter {
 
         Segmentation segmentation = pipeline.segment(image, new OutputRequest(outputs.contains("class-png"),
                 outputs.contains("overlay")));
+        metrics.segmented(segmentation, "storage");
         SegmentationReport report = SegmentationReport.of(object.key(), segmentation, pipeline.model(),
                 config.model().normalization());
         report = new SegmentationReport(report.requestId(), report.width(), report.height(), report.format(),
@@ -250,15 +254,19 @@ public class StorageSegmenter {
     }
 
     private StoredObject put(String bucket, String key, String contentType, Map<String, String> metadata, byte[] data) {
+        long start = System.nanoTime();
         s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata), RequestBody.fromBytes(data));
+        metrics.storage("write", System.nanoTime() - start);
         return new StoredObject(bucket, key, contentType, data.length);
     }
 
     private StoredObject put(String bucket, String key, String contentType, Map<String, String> metadata,
             NpyWriter.NpyFile file) {
         Supplier<InputStream> content = file.content();
+        long start = System.nanoTime();
         s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata),
                 RequestBody.fromContentProvider(content::get, file.length(), contentType));
+        metrics.storage("write", System.nanoTime() - start);
         return new StoredObject(bucket, key, contentType, file.length());
     }
 
@@ -267,8 +275,11 @@ public class StorageSegmenter {
     }
 
     private <T> T storage(String what, ObjectEvent object, Supplier<T> call) {
+        long start = System.nanoTime();
         try {
-            return call.get();
+            T result = call.get();
+            metrics.storage(what, System.nanoTime() - start);
+            return result;
         } catch (SdkException e) {
             throw storageFailure(what, object.bucket(), object.key(), e);
         }
