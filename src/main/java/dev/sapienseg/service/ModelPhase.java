@@ -4,7 +4,9 @@ package dev.sapienseg.service;
 public enum ModelPhase {
     LOADING,
     READY,
-    FAILED;
+    FAILED,
+    /** SIGTERM received: finishing requests in flight, refusing new ones. */
+    STOPPING;
 
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);

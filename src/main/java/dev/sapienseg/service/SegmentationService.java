@@ -26,6 +26,7 @@ import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 
@@ -136,11 +137,14 @@ public class SegmentationService {
     /** The pipeline, or a retryable failure while the model is loading or could not be loaded. */
     public SegmentationPipeline pipeline() {
         SegmentationPipeline ready = pipeline;
-        if (ready != null) {
+        if (ready != null && phase == ModelPhase.READY) {
             return ready;
         }
         if (phase == ModelPhase.FAILED) {
             throw new SegmentationException(FailureReason.NOT_READY, "this pod has no model: " + failure);
+        }
+        if (phase == ModelPhase.STOPPING) {
+            throw new SegmentationException(FailureReason.NOT_READY, "this pod is shutting down; retry elsewhere");
         }
         throw new SegmentationException(FailureReason.NOT_READY, "the model is still loading; retry later");
     }
@@ -204,8 +208,16 @@ public class SegmentationService {
         return data;
     }
 
+    /** Start of the shutdown delay: readiness goes DOWN so no new traffic is routed here; requests in flight go on. */
+    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+        phase = ModelPhase.STOPPING;
+        LOG.info("shutting down: readiness DOWN, finishing requests in flight");
+    }
+
     void onStop(@Observes ShutdownEvent event) {
+        phase = ModelPhase.STOPPING;
         close();
+        LOG.info("model sessions and native buffers released");
     }
 
     @PreDestroy
