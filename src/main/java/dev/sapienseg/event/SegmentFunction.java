@@ -53,12 +53,20 @@ public class SegmentFunction {
     @Inject
     SegmentationMetrics metrics;
 
+    @Inject
+    EventTracing tracing;
+
     @Funq("segment")
     public CloudEvent<Object> segment(CloudEvent<byte[]> event) {
         Map<String, String> attributes = remember(event);
+        return tracing.inSpan(event, currentRequest.getCurrent() != null ? currentRequest.getCurrent().request() : null,
+                traceparent -> dispatch(event, attributes, traceparent));
+    }
+
+    private CloudEvent<Object> dispatch(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
         if (events.requestType().equals(event.type())) {
-            return image(event, attributes);
+            return image(event, attributes, traceparent);
         }
         // Storage notifications: by type, or sniffed from the JSON when the type says nothing (a KafkaSource, say).
         Optional<List<ObjectEvent>> objects = StorageNotifications.parse(event.type(), data(event));
@@ -66,7 +74,8 @@ public class SegmentFunction {
             StoredResult.Reply reply = storage.handle(objects.get());
             LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", event.id(), event.type(),
                     event.source(), reply.results().size());
-            CloudEventBuilder builder = CloudEventBuilder.create().type(events.storedType()).source(events.source());
+            CloudEventBuilder builder = traced(CloudEventBuilder.create().type(events.storedType()).source(events.source()),
+                    traceparent);
             if (reply.results().size() == 1) {
                 builder.subject(reply.results().get(0).source().key());
             }
@@ -76,7 +85,12 @@ public class SegmentFunction {
                 + "' is not handled here; send '" + events.requestType() + "' with an image, or a storage notification");
     }
 
-    private CloudEvent<Object> image(CloudEvent<byte[]> event, Map<String, String> attributes) {
+    /** The reply carries the trace on (CloudEvents distributed-tracing extension). */
+    private static CloudEventBuilder traced(CloudEventBuilder builder, String traceparent) {
+        return traceparent == null ? builder : builder.extensions(Map.of("traceparent", traceparent));
+    }
+
+    private CloudEvent<Object> image(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
         OutputRequest outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
                 events.defaultOutputs());
@@ -93,9 +107,9 @@ public class SegmentFunction {
                 segmentation.timings().total());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 config.model().normalization());
-        CloudEventBuilder builder = CloudEventBuilder.create()
+        CloudEventBuilder builder = traced(CloudEventBuilder.create()
                 .type(events.resultType())
-                .source(events.source());
+                .source(events.source()), traceparent);
         if (attributes.get("subject") != null) {
             builder.subject(attributes.get("subject"));
         }
