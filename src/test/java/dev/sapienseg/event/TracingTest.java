@@ -18,17 +18,30 @@ import dev.sapienseg.fixtures.SampleImages;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
 
 /** The event's trace is continued (CloudEvents extension or W3C header) and handed on in the reply. */
 @QuarkusTest
+@TestProfile(TracingTest.Profile.class)
 class TracingTest {
+
+    /** Its own build profile, so that the in-memory exporter below exists only for this test's application. */
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public String getConfigProfile() {
+            return "tracing-test";
+        }
+    }
 
     static final InMemorySpanExporter SPANS = InMemorySpanExporter.create();
 
     /** Test sources are part of the application in @QuarkusTest: this exporter makes EventTracing record spans. */
     @Singleton
+    @IfBuildProfile("tracing-test")
     static class Exporter {
         @Produces
         @Singleton
