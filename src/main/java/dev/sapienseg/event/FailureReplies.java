@@ -65,7 +65,8 @@ public class FailureReplies {
             }
         }
         Failure failure = classify(ctx.failure(), ctx.statusCode(), event != null);
-        log(failure, event);
+        Long start = ctx.get(RequestSizeGuard.START_KEY);
+        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6);
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
@@ -174,12 +175,13 @@ public class FailureReplies {
         return newline > 0 ? message.substring(0, newline) : message;
     }
 
-    private static void log(Failure failure, Map<String, String> event) {
+    private static void log(Failure failure, Map<String, String> event, double millis) {
         String line = event == null
-                ? String.format("event - failed: %d %s: %s", failure.reason.httpStatus(), failure.reason.code(), failure.message)
-                : String.format("event %s type=%s source=%s subject=%s failed: %d %s: %s", event.get("id"), event.get("type"),
-                        event.get("source"), event.get("subject"), failure.reason.httpStatus(), failure.reason.code(),
-                        failure.message);
+                ? String.format("event - failed in %.1f ms: %d %s: %s", millis, failure.reason.httpStatus(),
+                        failure.reason.code(), failure.message)
+                : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s", event.get("id"),
+                        event.get("type"), event.get("source"), event.get("subject"), millis, failure.reason.httpStatus(),
+                        failure.reason.code(), failure.message);
         if (failure.reason == FailureReason.INTERNAL_ERROR) {
             LOG.error(line);
         } else {

@@ -32,7 +32,11 @@ public class RequestSizeGuard {
         router.route().order(Integer.MIN_VALUE + 1).handler(this::check);
     }
 
+    /** Routing-context key: when the request arrived (for the per-event log line's duration). */
+    static final String START_KEY = "sapiens.start";
+
     void check(RoutingContext ctx) {
+        ctx.put(START_KEY, System.nanoTime());
         if (ctx.request().method() != HttpMethod.POST || ctx.request().path().startsWith("/q/")) {
             ctx.next();
             return;

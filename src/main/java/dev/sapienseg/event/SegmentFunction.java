@@ -102,9 +102,9 @@ public class SegmentFunction {
         SegmentationPipeline pipeline = service.pipeline();
         Segmentation segmentation = pipeline.segment(image, outputs);
         metrics.segmented(segmentation, "event");
-        LOG.infof("event %s type=%s source=%s subject=%s: segmented %dx%d in %.1f ms", event.id(), event.type(),
-                event.source(), attributes.get("subject"), segmentation.width(), segmentation.height(),
-                segmentation.timings().total());
+        LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", event.id(), event.type(),
+                event.source(), attributes.get("subject"), segmentation.timings().total(), segmentation.width(),
+                segmentation.height());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 config.model().normalization());
         CloudEventBuilder builder = traced(CloudEventBuilder.create()

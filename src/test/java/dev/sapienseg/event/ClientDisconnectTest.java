@@ -1,0 +1,50 @@
+package dev.sapienseg.event;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+import dev.sapienseg.fixtures.SampleImages;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** Clients that vanish mid-upload or mid-reply leave nothing behind: the pod stays ready and keeps serving. */
+@QuarkusTest
+class ClientDisconnectTest {
+
+    @TestHTTPResource("/")
+    URL url;
+
+    @Test
+    void disconnectsMidUploadAndMidReply() throws Exception {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        byte[] picture = Files.readAllBytes(SampleImages.FIGURE_JPG);
+        for (int i = 0; i < 20; i++) {
+            try (Socket socket = new Socket(url.getHost(), url.getPort())) {
+                OutputStream out = socket.getOutputStream();
+                String head = "POST / HTTP/1.1\r\nHost: localhost\r\nce-specversion: 1.0\r\nce-id: gone-" + i
+                        + "\r\nce-source: /tests\r\nce-type: sapiens.segment\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                        + picture.length + "\r\n\r\n";
+                out.write(head.getBytes(StandardCharsets.US_ASCII));
+                // Half the picture, then gone (even iterations); the whole picture, then gone before the reply (odd).
+                out.write(picture, 0, i % 2 == 0 ? picture.length / 2 : picture.length);
+                out.flush();
+            }
+        }
+        Thread.sleep(1000);
+        assertEquals(200, given().get("/q/health/ready").statusCode());
+        assertEquals(200, given().get("/q/health/live").statusCode());
+        given().header("ce-specversion", "1.0").header("ce-id", "after").header("ce-source", "/tests")
+                .header("ce-type", "sapiens.segment").contentType("image/jpeg").body(picture).post("/")
+                .then().statusCode(200);
+    }
+}

@@ -1,0 +1,32 @@
+package dev.sapienseg.storage;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** Storage that hangs: the request gives up within the socket timeout and retries, with a retryable 503. */
+@QuarkusTest
+@WithTestResource(BlackholeStorageResource.class)
+class SlowStorageTest {
+
+    @Test
+    void hangingStorageIsATransientFailure() {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        long start = System.nanoTime();
+        given().header("ce-specversion", "1.0").header("ce-id", "slow").header("ce-source", "/tests")
+                .header("ce-type", "com.amazonaws.s3.ObjectCreated:Put").contentType("application/json")
+                .body(StorageTriggerTest.s3Notification("photos", "slow/one.jpg", "ObjectCreated:Put")).post("/")
+                .then().statusCode(503).header("Retry-After", "2")
+                .body("error", equalTo("storage-unavailable")).body("retryable", equalTo(true));
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(30).toNanos(), "must give up in bounded time");
+        given().get("/q/health/ready").then().statusCode(200);
+    }
+}
