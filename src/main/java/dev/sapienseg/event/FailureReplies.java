@@ -184,8 +184,12 @@ public class FailureReplies {
                         failure.reason.code(), failure.message);
         if (failure.reason == FailureReason.INTERNAL_ERROR) {
             LOG.error(line);
+        } else if (failure.reason == FailureReason.OVERLOADED || failure.reason == FailureReason.QUEUE_TIMEOUT) {
+            // Under overload these come by the thousand per second; sapiens_requests_total counts them.
+            LOG.debug(line);
         } else {
             LOG.info(line);
         }
+    }
     }
 }

