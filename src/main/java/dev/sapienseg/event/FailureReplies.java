@@ -191,5 +191,4 @@ public class FailureReplies {
             LOG.info(line);
         }
     }
-    }
 }
