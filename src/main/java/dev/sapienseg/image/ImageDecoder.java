@@ -24,10 +24,6 @@ public final class ImageDecoder {
         this.limits = limits;
     }
 
-    public ImageLimits limits() {
-        return limits;
-    }
-
     /** Checks size, format and declared pixel count without decoding. */
     public ImageHeader inspect(byte[] encoded) {
         if (encoded != null && encoded.length > limits.maxBytes()) {

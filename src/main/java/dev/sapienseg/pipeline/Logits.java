@@ -15,8 +15,4 @@ public record Logits(FloatBuffer buffer, int offset, int channels, int height, i
                     + " does not fit a buffer of " + buffer.limit() + " floats");
         }
     }
-
-    public float at(int channel, int y, int x) {
-        return buffer.get(offset + (channel * height + y) * width + x);
-    }
 }

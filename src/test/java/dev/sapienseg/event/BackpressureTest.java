@@ -3,7 +3,6 @@ package dev.sapienseg.event;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -41,8 +41,7 @@ class BackpressureTest {
 
     @Test
     void fullPodAndExpiredDeadlineAreRetryable() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         byte[] picture = java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG);
         CompletableFuture<Response> first = CompletableFuture.supplyAsync(() -> post(picture));
         Thread.sleep(500); // the first request is admitted and waits in its batch

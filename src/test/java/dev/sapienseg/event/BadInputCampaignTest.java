@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import dev.sapienseg.fixtures.SampleImages;
 import dev.sapienseg.fixtures.TestImages;
 import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.config.HttpClientConfig;
 import io.restassured.config.RestAssuredConfig;
@@ -91,8 +91,7 @@ class BadInputCampaignTest {
 
     @Test
     void mutatedPicturesAndMalformedEventsNeverGetA5xx() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         Random random = new Random(20261125L);
         List<byte[]> seeds = seeds();
         String[] contentTypes = {"image/jpeg", "image/png", "application/octet-stream", "text/plain", "image/gif"};
@@ -141,9 +140,5 @@ class BadInputCampaignTest {
     private static long usedHeapAfterGc() {
         System.gc();
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    }
-
-    static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -8,11 +8,11 @@ import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -25,8 +25,7 @@ class ClientDisconnectTest {
 
     @Test
     void disconnectsMidUploadAndMidReply() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         byte[] picture = Files.readAllBytes(SampleImages.FIGURE_JPG);
         for (int i = 0; i < 20; i++) {
             try (Socket socket = new Socket(url.getHost(), url.getPort())) {

@@ -4,13 +4,13 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -31,8 +31,7 @@ class FailureEventsAndLimitsTest {
 
     @BeforeEach
     void waitUntilReady() {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
     }
 
     private static io.restassured.specification.RequestSpecification event(byte[] body) {

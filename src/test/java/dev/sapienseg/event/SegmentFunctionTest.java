@@ -16,7 +16,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.URL;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.UUID;
 
@@ -32,6 +31,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.fixtures.TestImages;
 import dev.sapienseg.fixtures.TestImages.Region;
+import dev.sapienseg.fixtures.Readiness;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.core.builder.CloudEventBuilder;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -66,8 +66,7 @@ class SegmentFunctionTest {
 
     @BeforeEach
     void waitUntilReady() {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
     }
 
     static RequestSpecification binaryEvent(String contentType, byte[] body) {

@@ -4,12 +4,12 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.matchesPattern;
 
-import java.time.Duration;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** /q/metrics in Prometheus format after a good and a bad request. */
@@ -18,8 +18,7 @@ class MetricsTest {
 
     @Test
     void stagesBatchesOutcomesAndProviderAreExported() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         byte[] picture = java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG);
         for (byte[] body : new byte[][] {picture, "not a picture".getBytes()}) {
             given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())

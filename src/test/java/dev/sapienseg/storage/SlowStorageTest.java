@@ -8,6 +8,7 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -18,8 +19,7 @@ class SlowStorageTest {
 
     @Test
     void hangingStorageIsATransientFailure() {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         long start = System.nanoTime();
         given().header("ce-specversion", "1.0").header("ce-id", "slow").header("ce-source", "/tests")
                 .header("ce-type", "com.amazonaws.s3.ObjectCreated:Put").contentType("application/json")

@@ -34,6 +34,7 @@ import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.Normalization;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
@@ -55,8 +56,7 @@ class StorageTriggerTest {
 
     @BeforeEach
     void readyAndUploaded() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> given().get("/q/health/ready").statusCode() == 200);
+        Readiness.awaitReady();
         if (figure == null) {
             figure = java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG);
         }
