@@ -6,11 +6,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.provisioning.DownloadProgress;
+import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ModelProvisioner;
+import software.amazon.awssdk.services.s3.S3Client;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
@@ -33,8 +39,20 @@ public final class SegmentCommand implements Callable<Integer> {
     static final int FAILURES = 1;
     static final int CANNOT_RUN = 2;
 
-    @Option(names = "--model", required = true, description = "ONNX segmentation model (external data beside it).")
-    Path model;
+    @Option(names = "--model", description = "ONNX model: a file (external data beside it), https://…, s3://bucket/key or "
+            + "hf://owner/repo[@revision]/file (downloaded once into --cache-dir).")
+    String model;
+
+    @Option(names = "--preset", description = "A known export (hf-0.3b, hf-0.3b-fp16, hf-0.6b, hf-0.6b-fp16, lite-0.3b … "
+            + "lite-1b-fp16): its download location when --model is not given, and its normalization.")
+    String preset;
+
+    @Option(names = "--sha256", description = "Expected SHA-256 of the model file; a different file is refused.")
+    String sha256;
+
+    @Option(names = "--cache-dir", defaultValue = "${sys:user.home}/.cache/sapiens-seg/models",
+            description = "Where downloaded models are kept. Default: ${DEFAULT-VALUE}.")
+    Path cacheDir;
 
     @Option(names = "--input", required = true, description = "Folder (searched recursively) or text file listing pictures.")
     Path input;
@@ -57,7 +75,8 @@ public final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--cuda-fallback", defaultValue = "cpu", description = "When CUDA is unusable: cpu or fail. Default: ${DEFAULT-VALUE}.")
     String cudaFallback;
 
-    @Option(names = "--normalization", defaultValue = "lite", description = "lite (Sapiens-Lite) or imagenet (onnx-community exports). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--normalization", description = "lite (Sapiens-Lite) or imagenet (onnx-community exports). "
+            + "Default: the preset's, else lite.")
     String normalization;
 
     @Option(names = "--threads", description = "Decode and post-processing threads each. Default: the number of cores.")
@@ -91,12 +110,22 @@ public final class SegmentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ExecutionProvider executionProvider;
-        Normalization norm;
+        Optional<Normalization> norm;
         try {
             executionProvider = ExecutionProvider.valueOf(provider.toUpperCase(java.util.Locale.ROOT));
-            norm = Normalization.valueOf(normalization.toUpperCase(java.util.Locale.ROOT));
+            norm = Optional.ofNullable(normalization).map(n -> Normalization.valueOf(n.toUpperCase(java.util.Locale.ROOT)));
         } catch (IllegalArgumentException e) {
             err.println("unknown --provider or --normalization: " + provider + ", " + normalization);
+            return CANNOT_RUN;
+        }
+        ModelChoice choice;
+        try {
+            choice = ModelChoice.resolve(Optional.ofNullable(model), Optional.empty(), Optional.ofNullable(preset), norm,
+                    Optional.ofNullable(sha256), Optional.empty());
+        } catch (ModelLoadException e) {
+            err.println(e.getMessage().replace("SAPIENS_MODEL_PATH (a file), SAPIENS_MODEL_URI", "--model")
+                    .replace("SAPIENS_MODEL_PRESET", "--preset").replace("SAPIENS_MODEL_PATH or SAPIENS_MODEL_URI",
+                            "--model"));
             return CANNOT_RUN;
         }
         if (batchSize < 1 || jobs < 1 || devices.isEmpty()) {
@@ -119,7 +148,10 @@ public final class SegmentCommand implements Callable<Integer> {
 
         List<SegmentationModel> sessions = new ArrayList<>();
         try {
-            loadSessions(executionProvider, sessions);
+            Path file = ModelProvisioner.standard(new ModelProvisioner.Settings(cacheDir, 4, Duration.ofSeconds(60),
+                    Duration.ofSeconds(2), Duration.ofSeconds(10)), hubEndpoint(), Optional.ofNullable(System.getenv("HF_TOKEN")),
+                    S3Client::create, new DownloadProgress()).provision(choice.source(), choice.sha256());
+            loadSessions(file, executionProvider, sessions);
         } catch (ModelLoadException e) {
             err.println("cannot load the model: " + e.getMessage());
             sessions.forEach(SegmentationModel::close);
@@ -127,7 +159,7 @@ public final class SegmentCommand implements Callable<Integer> {
         }
         try {
             int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force, norm),
+            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force, choice.normalization()),
                     new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output));
             SegmentationModel first = sessions.get(0);
             err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
@@ -148,7 +180,13 @@ public final class SegmentCommand implements Callable<Integer> {
         }
     }
 
-    private void loadSessions(ExecutionProvider executionProvider, List<SegmentationModel> sessions) throws ModelLoadException {
+    private static String hubEndpoint() {
+        String endpoint = System.getenv("HF_ENDPOINT");
+        return endpoint == null || endpoint.isBlank() ? "https://huggingface.co" : endpoint;
+    }
+
+    private void loadSessions(Path model, ExecutionProvider executionProvider, List<SegmentationModel> sessions)
+            throws ModelLoadException {
         List<Integer> deviceIds = executionProvider == ExecutionProvider.CUDA ? devices : List.of(0);
         int cores = Runtime.getRuntime().availableProcessors();
         int intraOp = executionProvider == ExecutionProvider.CPU ? Math.max(1, cores / jobs) : 0;

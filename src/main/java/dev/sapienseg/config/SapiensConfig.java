@@ -41,12 +41,32 @@ public interface SapiensConfig {
     }
 
     interface Model {
-        /** The ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
+        /** A local ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
         Optional<String> path();
 
-        /** {@code lite} (Sapiens-Lite demo, default) or {@code imagenet} (training config, onnx-community exports). */
-        @WithDefault("lite")
-        Normalization normalization();
+        /**
+         * A model to download at start-up: {@code https://…}, {@code s3://bucket/key} or
+         * {@code hf://owner/repo[@revision][/file]} (default file onnx/model.onnx). Env: SAPIENS_MODEL_URI.
+         */
+        Optional<String> uri();
+
+        /** A known export ({@code hf-0.3b}, {@code lite-1b-fp16}…): its location and normalisation. Env: SAPIENS_MODEL_PRESET. */
+        Optional<String> preset();
+
+        /** The model file's SHA-256; a download (or a local file) that differs is refused. Env: SAPIENS_MODEL_SHA256. */
+        Optional<String> sha256();
+
+        /** Where downloaded models are kept and found again by later starts. Env: SAPIENS_MODEL_CACHE_DIR. */
+        String cacheDir();
+
+        /** The pipeline demo model, served only when no path, URI or preset is set; empty: refuse to start. */
+        Optional<String> demoPath();
+
+        /**
+         * {@code lite} (Sapiens-Lite demo) or {@code imagenet} (training config, onnx-community exports); unset: the
+         * preset's, else lite.
+         */
+        Optional<Normalization> normalization();
 
         /** Input height used when the model leaves it dynamic. */
         @WithDefault("1024")
@@ -55,6 +75,38 @@ public interface SapiensConfig {
         /** Input width used when the model leaves it dynamic. */
         @WithDefault("768")
         int inputWidth();
+
+        Download download();
+
+        /** Hugging Face Hub access ({@code hf://} sources). */
+        Hub hub();
+    }
+
+    interface Download {
+        /** Tries per file for failures that may pass (network errors, 5xx, 429, stalls). */
+        @WithDefault("4")
+        int attempts();
+
+        /** A download that receives no data for this long is aborted and tried again. */
+        @WithDefault("60s")
+        Duration stallTimeout();
+
+        /** Pause before the second try, doubled for each further one. */
+        @WithDefault("2s")
+        Duration backoff();
+
+        /** How often download progress is logged. */
+        @WithDefault("10s")
+        Duration progressInterval();
+    }
+
+    interface Hub {
+        /** The Hub (or a mirror). Env: HF_ENDPOINT, as for huggingface_hub. */
+        @WithDefault("https://huggingface.co")
+        String endpoint();
+
+        /** Token for private or gated repositories. Env: HF_TOKEN. */
+        Optional<String> token();
     }
 
     interface Execution {

@@ -106,7 +106,7 @@ public class SegmentFunction {
                 event.source(), attributes.get("subject"), segmentation.timings().total(), segmentation.width(),
                 segmentation.height());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
-                config.model().normalization());
+                pipeline.normalization());
         CloudEventBuilder builder = traced(CloudEventBuilder.create()
                 .type(events.resultType())
                 .source(events.source()), traceparent);

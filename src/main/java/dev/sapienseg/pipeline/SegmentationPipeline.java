@@ -34,6 +34,7 @@ public final class SegmentationPipeline implements AutoCloseable {
     private final Semaphore admission;
     private final int maxInFlight;
     private final Duration queueTimeout;
+    private final Normalization normalization;
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout) {
@@ -46,6 +47,12 @@ public final class SegmentationPipeline implements AutoCloseable {
         this.admission = new Semaphore(maxInFlight);
         this.maxInFlight = maxInFlight;
         this.queueTimeout = queueTimeout;
+        this.normalization = normalization;
+    }
+
+    /** The input normalisation this pipeline applies (reported in replies). */
+    public Normalization normalization() {
+        return normalization;
     }
 
     /** One session, no batching. */

@@ -2,6 +2,8 @@ package dev.sapienseg.service;
 
 /** Where the pod is in getting its model ready. */
 public enum ModelPhase {
+    /** Fetching the model into the cache (readiness data carries the progress). */
+    DOWNLOADING,
     LOADING,
     READY,
     FAILED,

@@ -5,10 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.opencv.global.opencv_imgcodecs;
@@ -26,9 +29,13 @@ import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.provisioning.DownloadProgress;
+import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ModelProvisioner;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Owns the pod's one model and pipeline. Start-up events run before the HTTP port opens, so the model (seconds to
@@ -47,9 +54,19 @@ public class SegmentationService {
     private volatile SegmentationPipeline pipeline;
     private volatile long loadMillis;
     private volatile boolean nativeLibrariesBroken;
+    private volatile ModelChoice choice;
+    private final DownloadProgress download = new DownloadProgress();
+    private final Supplier<S3Client> s3;
 
-    public SegmentationService(SapiensConfig config) {
+    @Inject
+    public SegmentationService(SapiensConfig config, Instance<S3Client> s3) {
+        this(config, (Supplier<S3Client>) s3::get);
+    }
+
+    /** The S3 client is asked for only when the model is at an s3:// location. */
+    public SegmentationService(SapiensConfig config, Supplier<S3Client> s3) {
         this.config = config;
+        this.s3 = s3;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -71,11 +88,24 @@ public class SegmentationService {
         long start = System.nanoTime();
         try {
             loadOpenCv();
-            List<SegmentationModel> sessions = loadSessions();
+            SapiensConfig.Model settings = config.model();
+            ModelChoice chosen = ModelChoice.resolve(settings.path(), settings.uri(), settings.preset(),
+                    settings.normalization(), settings.sha256(), settings.demoPath());
+            choice = chosen;
+            if (chosen.remote()) {
+                phase = ModelPhase.DOWNLOADING;
+            }
+            SapiensConfig.Download downloads = settings.download();
+            Path file = ModelProvisioner.standard(new ModelProvisioner.Settings(Path.of(settings.cacheDir()),
+                    downloads.attempts(), downloads.stallTimeout(), downloads.backoff(), downloads.progressInterval()),
+                    settings.hub().endpoint(), settings.hub().token(), s3, download)
+                    .provision(chosen.source(), chosen.sha256());
+            phase = ModelPhase.LOADING;
+            List<SegmentationModel> sessions = loadSessions(file);
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels()));
-            pipeline = new SegmentationPipeline(decoder, sessions, config.model().normalization(),
+            pipeline = new SegmentationPipeline(decoder, sessions, chosen.normalization(),
                     config.limits().maxInFlight(), new InferenceBatcher.Settings(config.batching().maxBatchSize(),
                             config.batching().maxDelay()), config.limits().queueTimeout());
             loadMillis = (System.nanoTime() - start) / 1_000_000;
@@ -109,16 +139,14 @@ public class SegmentationService {
     }
 
     /** One session per device and job; all or nothing. */
-    private List<SegmentationModel> loadSessions() throws ModelLoadException {
-        String path = config.model().path().filter(p -> !p.isBlank())
-                .orElseThrow(() -> new ModelLoadException("no model configured (set sapiens.model.path or SAPIENS_MODEL_PATH)"));
+    private List<SegmentationModel> loadSessions(Path path) throws ModelLoadException {
         SapiensConfig.Execution execution = config.execution();
         List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
         try {
             for (int device : devices) {
                 for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
-                    ModelSettings settings = new ModelSettings(Path.of(path), config.model().inputHeight(),
+                    ModelSettings settings = new ModelSettings(path, config.model().inputHeight(),
                             config.model().inputWidth(), execution.provider(), device, execution.cudaOptions(),
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
                             execution.interOpThreads());
@@ -146,7 +174,8 @@ public class SegmentationService {
         if (phase == ModelPhase.STOPPING) {
             throw new SegmentationException(FailureReason.NOT_READY, "this pod is shutting down; retry elsewhere");
         }
-        throw new SegmentationException(FailureReason.NOT_READY, "the model is still loading; retry later");
+        throw new SegmentationException(FailureReason.NOT_READY, phase == ModelPhase.DOWNLOADING
+                ? "the model is still downloading; retry later" : "the model is still loading; retry later");
     }
 
     /** The pipeline if ready, else null (for meters). */
@@ -182,7 +211,12 @@ public class SegmentationService {
     public Map<String, Object> describe() {
         Map<String, Object> data = new TreeMap<>();
         data.put("phase", phase.label());
-        config.model().path().ifPresent(p -> data.put("model.path", p));
+        ModelChoice chosen = choice;
+        if (chosen != null) {
+            data.put("model.source", chosen.source().describe());
+            chosen.preset().ifPresent(p -> data.put("model.preset", p.id()));
+        }
+        data.putAll(download.describe());
         data.put("provider.requested", config.execution().provider().label());
         if (failure != null) {
             data.put("reason", failure);
@@ -201,7 +235,7 @@ public class SegmentationService {
             data.put("batch", model.contract().fixedBatch() > 0 ? "fixed " + model.contract().fixedBatch()
                     : "dynamic, up to " + ready.batchCapacity());
             data.put("sessions", ready.sessions().size());
-            data.put("normalization", config.model().normalization().name().toLowerCase(java.util.Locale.ROOT));
+            data.put("normalization", ready.normalization().name().toLowerCase(java.util.Locale.ROOT));
             data.put("load.ms", loadMillis);
             data.put("warmup.ms", model.warmUpMillis());
         }

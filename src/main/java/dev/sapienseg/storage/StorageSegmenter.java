@@ -139,7 +139,7 @@ public class StorageSegmenter {
                 outputs.contains("overlay")));
         metrics.segmented(segmentation, "storage");
         SegmentationReport report = SegmentationReport.of(object.key(), segmentation, pipeline.model(),
-                config.model().normalization());
+                pipeline.normalization());
         report = new SegmentationReport(report.requestId(), report.width(), report.height(), report.format(),
                 report.model(), report.foregroundShare(), report.classes(), report.timings(), report.batchSize(), null, null);
 

@@ -27,8 +27,11 @@ class ModelHealthChecksTest {
                 .withConverter(MemorySize.class, 100, new MemorySizeConverter())
                 .withConverter(java.time.Duration.class, 100, new io.quarkus.runtime.configuration.DurationConverter())
                 .withDefaultValue("sapiens.model.path", modelPath)
+                .withDefaultValue("sapiens.model.cache-dir", System.getProperty("java.io.tmpdir"))
                 .build();
-        return new SegmentationService(config.getConfigMapping(SapiensConfig.class));
+        return new SegmentationService(config.getConfigMapping(SapiensConfig.class), () -> {
+            throw new IllegalStateException("no S3 client in this test");
+        });
     }
 
     private static Map<String, Object> data(HealthCheckResponse response) {

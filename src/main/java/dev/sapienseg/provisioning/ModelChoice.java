@@ -1,0 +1,65 @@
+package dev.sapienseg.provisioning;
+
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import dev.sapienseg.model.ModelLoadException;
+import dev.sapienseg.pipeline.Normalization;
+
+/**
+ * Which model to serve and how to normalise its input, from the settings (server) or options (batch command).
+ * Precedence: an explicit path or URI (not both), else the preset's download location, else the demo model; the
+ * normalisation given explicitly, else the preset's, else Sapiens-Lite's.
+ */
+public record ModelChoice(ModelSource source, Normalization normalization, Optional<ModelPreset> preset,
+        Optional<String> sha256, boolean demo) {
+
+    public static ModelChoice resolve(Optional<String> path, Optional<String> uri, Optional<String> presetId,
+            Optional<Normalization> normalization, Optional<String> sha256, Optional<String> demoPath)
+            throws ModelLoadException {
+        Optional<String> givenPath = path.filter(s -> !s.isBlank());
+        Optional<String> givenUri = uri.filter(s -> !s.isBlank());
+        if (givenPath.isPresent() && givenUri.isPresent()) {
+            throw new ModelLoadException("both sapiens.model.path (" + givenPath.get() + ") and sapiens.model.uri ("
+                    + givenUri.get() + ") are set; set one");
+        }
+        Optional<ModelPreset> preset;
+        try {
+            preset = presetId.filter(s -> !s.isBlank()).map(ModelPreset::byId);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(e.getMessage());
+        }
+        Optional<String> location = givenPath.or(() -> givenUri);
+        boolean demo = false;
+        if (location.isEmpty() && preset.isPresent()) {
+            location = preset.get().location();
+            if (location.isEmpty()) {
+                throw new ModelLoadException("preset " + preset.get().id() + " (" + preset.get().description()
+                        + ") has no download location: set SAPIENS_MODEL_PATH or SAPIENS_MODEL_URI to the file made by "
+                        + "deploy/export/sapiens_export.py");
+            }
+        }
+        if (location.isEmpty()) {
+            location = demoPath.filter(s -> !s.isBlank());
+            demo = location.isPresent();
+        }
+        if (location.isEmpty()) {
+            throw new ModelLoadException("no model configured: set SAPIENS_MODEL_PATH (a file), SAPIENS_MODEL_URI "
+                    + "(https://, s3://, hf://owner/repo/file) or SAPIENS_MODEL_PRESET (one of "
+                    + Arrays.stream(ModelPreset.values()).map(ModelPreset::id).collect(Collectors.joining(", ")) + ")");
+        }
+        ModelSource source;
+        try {
+            source = ModelSource.parse(location.get());
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(e.getMessage());
+        }
+        Normalization chosen = normalization.orElse(preset.map(ModelPreset::normalization).orElse(Normalization.LITE));
+        return new ModelChoice(source, chosen, preset, sha256.filter(s -> !s.isBlank()), demo);
+    }
+
+    public boolean remote() {
+        return !(source instanceof ModelSource.LocalFile);
+    }
+}

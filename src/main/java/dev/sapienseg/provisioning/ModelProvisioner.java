@@ -1,0 +1,295 @@
+package dev.sapienseg.provisioning;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import dev.sapienseg.model.ModelLoadException;
+import software.amazon.awssdk.services.s3.S3Client;
+import dev.sapienseg.provisioning.ModelFetcher.FetchException;
+import dev.sapienseg.provisioning.ModelFetcher.RemoteFile;
+
+/**
+ * Makes a model available as a local file: local paths are used in place; remote ones are downloaded once into a
+ * cache folder (one sub-folder per source, external-data files beside the model), verified with SHA-256, and reused
+ * by later starts. Downloads go to {@code .part} files and are renamed when complete and verified, so a pod killed
+ * mid-download never leaves a file that looks finished; a file lock lets pods that share a cache volume take turns.
+ */
+public final class ModelProvisioner {
+
+    private static final Logger LOG = Logger.getLogger(ModelProvisioner.class);
+    private static final String MARKER = ".sha256";
+
+    /**
+     * @param cacheDir where downloads are kept
+     * @param attempts tries per file for failures that may pass (network, 5xx, throttling, stalls)
+     * @param stallTimeout a download that receives nothing for this long is aborted and retried
+     * @param backoff the pause before the second try; doubled for each further one
+     * @param progressInterval how often progress is logged
+     */
+    public record Settings(Path cacheDir, int attempts, Duration stallTimeout, Duration backoff,
+            Duration progressInterval) {
+    }
+
+    private final Settings settings;
+    private final List<ModelFetcher> fetchers;
+    private final DownloadProgress progress;
+
+    public ModelProvisioner(Settings settings, List<ModelFetcher> fetchers, DownloadProgress progress) {
+        this.settings = settings;
+        this.fetchers = fetchers;
+        this.progress = progress;
+    }
+
+    /** The provisioner for every kind of source: HTTP(S), Hugging Face, S3 (client built on first use). */
+    public static ModelProvisioner standard(Settings settings, String hubEndpoint, Optional<String> hubToken,
+            Supplier<S3Client> s3, DownloadProgress progress) {
+        return new ModelProvisioner(settings, List.of(new HttpModelFetcher(hubEndpoint, hubToken), new S3ModelFetcher(s3)),
+                progress);
+    }
+
+    /** The local model file, its external-data files beside it. */
+    public Path provision(ModelSource source, Optional<String> expectedSha256) throws ModelLoadException {
+        Optional<String> expected = expectedSha256.map(s -> s.strip().toLowerCase(Locale.ROOT)).filter(s -> !s.isEmpty());
+        if (expected.isPresent() && !expected.get().matches("[0-9a-f]{64}")) {
+            throw new ModelLoadException("sapiens.model.sha256 is not a SHA-256 (64 hex digits): " + expected.get());
+        }
+        if (source instanceof ModelSource.LocalFile local) {
+            if (expected.isPresent() && Files.isRegularFile(local.path())) {
+                verifyLocal(local.path(), expected.get());
+            }
+            return local.path();
+        }
+        Path dir = settings.cacheDir().resolve(cacheKey(source));
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("source.txt"), source.describe() + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot use the model cache folder " + settings.cacheDir()
+                    + " (set sapiens.model.cache-dir / SAPIENS_MODEL_CACHE_DIR to a writable folder): " + e, e);
+        }
+        try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
+            Path model = fetch(source, dir.resolve(source.fileName()), expected);
+            for (String location : externalData(model)) {
+                Path target = dir.resolve(location).normalize();
+                Files.createDirectories(target.getParent());
+                fetch(source.sibling(location), target, Optional.empty());
+            }
+            return model;
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot use the model cache folder " + dir + ": " + e, e);
+        }
+    }
+
+    private static Iterable<String> externalData(Path model) throws ModelLoadException {
+        try {
+            return ExternalDataFiles.of(model);
+        } catch (IOException e) {
+            throw new ModelLoadException("the downloaded model " + model.getFileName() + " is not a readable ONNX file: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** A folder name per source: the same source always maps to the same place; different ones never share. */
+    static String cacheKey(ModelSource source) {
+        return HexFormat.of().formatHex(sha256().digest(source.describe().getBytes(StandardCharsets.UTF_8)))
+                .substring(0, 16);
+    }
+
+    private Path fetch(ModelSource source, Path target, Optional<String> expected) throws ModelLoadException,
+            IOException {
+        Path marker = target.resolveSibling(target.getFileName() + MARKER);
+        if (Files.isRegularFile(target) && Files.isRegularFile(marker)) {
+            String recorded = Files.readString(marker, StandardCharsets.UTF_8).strip();
+            if (expected.isEmpty() || expected.get().equals(recorded)) {
+                LOG.infof("model file %s: using the cached copy %s (%s, sha256 %s)", source.describe(), target,
+                        megabytes(Files.size(target)), recorded);
+                return target;
+            }
+            LOG.infof("model file %s: the cached copy has sha256 %s, %s is expected: downloading again",
+                    source.describe(), recorded, expected.get());
+        }
+        ModelFetcher fetcher = fetchers.stream().filter(f -> f.handles(source)).findFirst()
+                .orElseThrow(() -> new ModelLoadException("no way to download " + source.describe()));
+        for (int attempt = 1;; attempt++) {
+            try {
+                String sha = download(fetcher, source, target, expected, attempt);
+                Files.writeString(marker, sha + "\n", StandardCharsets.UTF_8);
+                return target;
+            } catch (FetchException e) {
+                if (!e.retryable() || attempt >= settings.attempts()) {
+                    throw new ModelLoadException("model download failed" + (attempt > 1 ? " after " + attempt
+                            + " attempts" : "") + ": " + e.getMessage(), e);
+                }
+                long pause = settings.backoff().toMillis() << Math.min(attempt - 1, 6);
+                LOG.warnf("model download attempt %d of %d failed (%s); retrying in %d ms", attempt,
+                        settings.attempts(), e.getMessage(), pause);
+                sleep(pause);
+            }
+        }
+    }
+
+    /** Streams one file into {@code target}, hashing as it goes; returns its SHA-256. */
+    private String download(ModelFetcher fetcher, ModelSource source, Path target, Optional<String> expected,
+            int attempt) throws IOException, ModelLoadException {
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        MessageDigest digest = sha256();
+        AtomicLong lastData = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sapiens-download-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        try (RemoteFile remote = fetcher.open(source)) {
+            long length = remote.length();
+            requireSpace(target.getParent(), length);
+            progress.start(source.describe(), source.fileName(), length, attempt);
+            LOG.infof("downloading model file %s (%s) into %s", source.describe(),
+                    length >= 0 ? megabytes(length) : "size unknown", target.getParent());
+            long stallNanos = settings.stallTimeout().toNanos();
+            ScheduledFuture<?> check = watchdog.scheduleAtFixedRate(() -> {
+                if (System.nanoTime() - lastData.get() > stallNanos && stalled.compareAndSet(false, true)) {
+                    try {
+                        remote.close(); // unblocks the read below
+                    } catch (IOException ignored) {
+                        // the read fails either way
+                    }
+                }
+            }, 1, 1, TimeUnit.SECONDS);
+            long written = 0;
+            long started = System.nanoTime();
+            long nextLog = started + settings.progressInterval().toNanos();
+            try (InputStream in = remote.body(); OutputStream out = Files.newOutputStream(part)) {
+                byte[] buffer = new byte[1 << 20];
+                for (int n; (n = in.read(buffer)) >= 0;) {
+                    out.write(buffer, 0, n);
+                    digest.update(buffer, 0, n);
+                    written += n;
+                    lastData.set(System.nanoTime());
+                    progress.advance(written);
+                    if (System.nanoTime() >= nextLog) {
+                        logProgress(source, written, length, started);
+                        nextLog = System.nanoTime() + settings.progressInterval().toNanos();
+                    }
+                }
+            } catch (IOException e) {
+                if (stalled.get()) {
+                    throw new FetchException("no data for " + settings.stallTimeout().toSeconds() + " s from "
+                            + source.describe() + " after " + megabytes(written), true, e);
+                }
+                throw new FetchException("download of " + source.describe() + " broke off after " + megabytes(written)
+                        + ": " + e, true, e);
+            } finally {
+                check.cancel(false);
+            }
+            if (length >= 0 && written != length) {
+                throw new FetchException("download of " + source.describe() + " ended after " + written + " of "
+                        + length + " bytes", true);
+            }
+            String sha = HexFormat.of().formatHex(digest.digest());
+            if (remote.publishedSha256().isPresent() && !remote.publishedSha256().get().equals(sha)) {
+                throw new FetchException("SHA-256 of " + source.describe() + " is " + sha + " but its publisher says "
+                        + remote.publishedSha256().get() + " (corrupted download)", true);
+            }
+            if (expected.isPresent() && !expected.get().equals(sha)) {
+                throw new FetchException("SHA-256 mismatch for " + source.describe() + ": expected " + expected.get()
+                        + " (sapiens.model.sha256), got " + sha, false);
+            }
+            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            LOG.infof("downloaded %s: %s in %.1f s (%.1f MB/s), sha256 %s", source.describe(), megabytes(written),
+                    seconds, written / 1e6 / Math.max(seconds, 1e-3), sha);
+            return sha;
+        } finally {
+            watchdog.shutdownNow();
+            progress.finish();
+            Files.deleteIfExists(part);
+        }
+    }
+
+    private void logProgress(ModelSource source, long written, long length, long started) {
+        double seconds = (System.nanoTime() - started) / 1e9;
+        double rate = written / Math.max(seconds, 1e-3);
+        if (length > 0) {
+            LOG.infof("downloading %s: %s of %s (%d%%), %.1f MB/s, about %d s left", source.describe(),
+                    megabytes(written), megabytes(length), written * 100 / length, rate / 1e6,
+                    (long) ((length - written) / Math.max(rate, 1)));
+        } else {
+            LOG.infof("downloading %s: %s, %.1f MB/s", source.describe(), megabytes(written), rate / 1e6);
+        }
+    }
+
+    private static void requireSpace(Path dir, long length) throws IOException {
+        if (length < 0) {
+            return;
+        }
+        long usable = Files.getFileStore(dir).getUsableSpace();
+        if (usable < length) {
+            throw new FetchException("not enough space in " + dir + " for the model: " + megabytes(length)
+                    + " needed, " + megabytes(usable) + " free (size the cache volume for the model)", false);
+        }
+    }
+
+    private static void verifyLocal(Path file, String expected) throws ModelLoadException {
+        MessageDigest digest = sha256();
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) >= 0;) {
+                digest.update(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + file + ": " + e, e);
+        }
+        String sha = HexFormat.of().formatHex(digest.digest());
+        if (!sha.equals(expected)) {
+            throw new ModelLoadException("SHA-256 mismatch for " + file + ": expected " + expected
+                    + " (sapiens.model.sha256), got " + sha);
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    static String megabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+
+    private static void sleep(long millis) throws ModelLoadException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ModelLoadException("interrupted while waiting to retry the download", e);
+        }
+    }
+}
