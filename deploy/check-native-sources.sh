@@ -10,13 +10,13 @@ args="$(tr ' ' '\n' < "$dir/native-image.args")"
 grep -qx -- '--initialize-at-run-time=ai.onnxruntime' <<<"$args" \
   || fail "ONNX Runtime is not initialised at run time (quarkus.native.additional-build-args)"
 runner="$(ls "$dir"/*-runner.jar)"
-unzip -l "$runner" | grep 'META-INF/native-image/dev.sapienseg/sapiens-seg-function/jni-config.json' >/dev/null \
+jar tf "$runner" | grep 'META-INF/native-image/dev.sapienseg/sapiens-seg-function/jni-config.json' >/dev/null \
   || fail "the JNI registrations for ONNX Runtime are not in $runner"
 ls "$dir"/lib/*onnxruntime*.jar >/dev/null 2>&1 || fail "no ONNX Runtime jar in $dir/lib"
 for lib in opencv javacpp openblas; do
   jar_file="$(ls "$dir"/lib/*"$lib"*linux-x86_64*.jar 2>/dev/null | head -n 1)"
   [[ -n "$jar_file" ]] || fail "no linux-x86_64 $lib natives in $dir/lib"
-  unzip -l "$jar_file" | grep 'META-INF/native-image/linux-x86_64/.*/jni-config.json' >/dev/null \
+  jar tf "$jar_file" | grep 'META-INF/native-image/linux-x86_64/.*/jni-config.json' >/dev/null \
     || fail "$jar_file carries no native-image registrations"
 done
 echo "native sources OK: $(wc -l <<<"$args") native-image arguments, ONNX Runtime at run time, JNI registrations present"
