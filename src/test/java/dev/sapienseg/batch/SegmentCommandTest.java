@@ -1,5 +1,6 @@
 package dev.sapienseg.batch;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,6 +29,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.fixtures.FixtureModels;
+import dev.sapienseg.fixtures.ModelServer;
 import dev.sapienseg.fixtures.ModelFiles;
 import dev.sapienseg.fixtures.Npy;
 import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
@@ -253,5 +255,36 @@ class SegmentCommandTest {
                 dir.resolve("o").toString());
         assertEquals(SegmentCommand.CANNOT_RUN, noModel.status());
         assertTrue(noModel.err().contains("cannot load the model: model file not found"), noModel.err());
+    }
+
+    @Test
+    void downloadsTheModelOnceIntoTheCacheAndChecksIt() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("one"));
+        try (Mat figure = SampleImages.figure()) {
+            Files.write(in.resolve("a.jpg"), TestImages.jpeg(figure));
+        }
+        byte[] demo = Files.readAllBytes(FixtureModels.PALETTE_DEMO);
+        try (ModelServer server = new ModelServer().file("/m/demo.onnx", demo)) {
+            String url = server.url("/m/demo.onnx");
+            Path cache = dir.resolve("cache");
+            Run first = segment("--model", url, "--cache-dir", cache.toString(), "--input", in.toString(), "--output",
+                    dir.resolve("o1").toString());
+            assertEquals(0, first.status(), first.err());
+            Run second = segment("--model", url, "--cache-dir", cache.toString(), "--input", in.toString(), "--output",
+                    dir.resolve("o2").toString());
+            assertEquals(0, second.status(), second.err());
+            assertEquals(1, server.requests("/m/demo.onnx"), "the second run uses the cache");
+            assertArrayEquals(Files.readAllBytes(dir.resolve("o1/a_seg.npy")), Files.readAllBytes(dir.resolve("o2/a_seg.npy")));
+
+            Run wrongSha = segment("--model", url, "--sha256", "00".repeat(32), "--cache-dir",
+                    dir.resolve("cache2").toString(), "--input", in.toString(), "--output", dir.resolve("o3").toString());
+            assertEquals(SegmentCommand.CANNOT_RUN, wrongSha.status());
+            assertTrue(wrongSha.err().contains("SHA-256 mismatch"), wrongSha.err());
+        }
+        Run presetWithoutFile = segment("--preset", "lite-1b", "--input", in.toString(), "--output",
+                dir.resolve("o4").toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, presetWithoutFile.status());
+        assertTrue(presetWithoutFile.err().contains("set --model to the file made by deploy/export"),
+                presetWithoutFile.err());
     }
 }
