@@ -295,6 +295,10 @@ def check(module, onnx_path, args, tolerances):
             reference = reference[0]
         reference = reference.float().numpy()
         log("TorchScript reference: batch %d, logits %s in %.1f s" % (args.check_batch, list(reference.shape), time.time() - start))
+        expected = (args.check_batch, 28, args.height // 2, args.width // 2)
+        if reference.ndim != 4 or reference.shape[1] not in (28, 1) or reference.shape[2:] != expected[2:]:
+            log("warning: the Java runtime expects logits (batch, 28 or 1, %d, %d), not %s: it will refuse this model"
+                % (expected[2], expected[3], list(reference.shape)))
         if args.check_batch > 1:
             # The ONNX batch axis is only as dynamic as the trace: the batch must not have been baked into it.
             single = module(x[-1:])
