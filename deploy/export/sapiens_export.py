@@ -210,10 +210,14 @@ def to_fp16(model, keep_fp32_ops):
     overflow = 0
     for name, consumers in wants_fp16.items():
         init = initializers[name]
-        values = numpy_helper.to_array(init)
-        overflow += int(np.count_nonzero(np.abs(values) > 65504))
-        half = numpy_helper.from_array(np.clip(values, -65504, 65504).astype(np.float16),
-                                       name if name not in wants_fp32 else name + "_fp16")
+        with np.errstate(over="ignore"):
+            values = numpy_helper.to_array(init).astype(np.float16)
+        beyond = np.isinf(values)
+        if beyond.any():  # the float32 weights hold no inf: these were beyond the fp16 range
+            overflow += int(np.count_nonzero(beyond))
+            np.clip(values, -65504, 65504, out=values)
+        half = numpy_helper.from_array(values, name if name not in wants_fp32 else name + "_fp16")
+        del values, beyond
         if name in wants_fp32:
             graph.initializer.append(half)
             for node, i in consumers:
