@@ -263,14 +263,13 @@ def save(model, out, external):
     return data if external else None
 
 
-def describe_output(path):
+def describe_output(model):
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
     (value,) = model.graph.output
     tensor = value.type.tensor_type
     dims = [d.dim_param if d.dim_param else d.dim_value for d in tensor.shape.dim]
-    return value.name, onnx.TensorProto.DataType.Name(tensor.elem_type), dims, model
+    return value.name, onnx.TensorProto.DataType.Name(tensor.elem_type), dims
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -447,6 +446,7 @@ def main(argv=None):
     if args.external_data == "never" and size + 64 * 2**20 > PROTO_LIMIT:
         log("error: %.2f GB of weights do not fit in one ONNX file (2 GB protobuf limit): use --external-data auto" % (size / 1e9))
         return 2
+    output_name, output_type, dims = describe_output(model)
     data = save(model, out, external)
     del model
     try:
@@ -454,7 +454,6 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001
         log("error: the written model fails onnx.checker: %s" % e)
         return 2
-    output_name, output_type, dims, _ = describe_output(out)
     log("wrote %s (%.1f MB)%s" % (out, out.stat().st_size / 1e6,
                                   " + %s (%.1f MB of weights)" % (data.name, data.stat().st_size / 1e6) if data else ""))
     log("onnx.checker: OK (full check); output %s: %s %s" % (output_name, output_type, dims))
