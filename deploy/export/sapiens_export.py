@@ -327,10 +327,14 @@ def check(module, onnx_path, args, tolerances):
         log("NOT CHECKED: Python onnxruntime is not importable here, so the ONNX model was not run "
             "(pip install onnxruntime, or check the files saved with --reference-dir with another runtime)")
         return 0
-    options = onnxruntime.SessionOptions()
-    session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     start = time.time()
-    (actual,) = session.run(["logits"], {"input": x.numpy()})
+    try:
+        session = onnxruntime.InferenceSession(str(onnx_path), onnxruntime.SessionOptions(),
+                                               providers=["CPUExecutionProvider"])
+        (actual,) = session.run(["logits"], {"input": x.numpy()})
+    except Exception as e:  # noqa: BLE001 - a model the CPU provider cannot load or run is a failed check
+        log("FAIL: ONNX Runtime %s (CPU) could not run the model: %s" % (onnxruntime.__version__, e))
+        return 1
     log("ONNX Runtime %s (CPU): logits %s in %.1f s" % (onnxruntime.__version__, list(actual.shape), time.time() - start))
     if actual.shape != reference.shape:
         log("FAIL: ONNX logits shape %s differs from TorchScript's %s" % (list(actual.shape), list(reference.shape)))
