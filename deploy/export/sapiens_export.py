@@ -1,0 +1,472 @@
+#!/usr/bin/env python3
+"""Export a Sapiens segmentation TorchScript checkpoint to ONNX, and check the export against TorchScript.
+
+  sapiens_export.py sapiens_0.3b_goliath_best_goliath_mIoU_7673_epoch_194_torchscript.pt2 sapiens-seg-0.3b.onnx
+  sapiens_export.py CHECKPOINT.pt2 sapiens-seg-1b-fp16.onnx --precision fp16
+
+The ONNX model has one float32 input `input` (batch, 3, height, width) and one float32 output `logits`
+(batch, 28, height/2, width/2); the batch axis is dynamic. fp16 keeps the model's inputs and outputs in float32
+(casts inside the graph) and computes every LayerNormalization in float32. See README.md beside this file.
+
+Exit status: 0 exported (and, when checked, matched), 1 the check found a mismatch, 2 the export failed.
+"""
+import argparse
+import inspect
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Protobuf cannot serialise a message of 2 GiB or more; leave a margin for the graph itself.
+PROTO_LIMIT = 2_000_000_000
+MIN_OPSET = 17
+# Op types computed in float32 in an fp16 export, always: LayerNorm statistics over wide rows lose too much in
+# half precision, and the Java runtime's CPU pods must be able to run the model.
+ALWAYS_FP32 = ("LayerNormalization",)
+# Inputs that ONNX only defines for float32 (Resize's roi/scales), whatever the data type.
+FLOAT32_ONLY_INPUTS = {"Resize": {1, 2}, "Upsample": {1}}
+
+DEFAULT_TOLERANCES = {
+    # max |onnx - torchscript| <= atol + rtol * max |torchscript|, and argmax agreement >= min_agreement (%)
+    "fp32": {"atol": 1e-3, "rtol": 1e-4, "min_agreement": 99.9},
+    "fp16": {"atol": 5e-2, "rtol": 1e-2, "min_agreement": 99.0},
+}
+
+
+class ExportError(Exception):
+    pass
+
+
+def log(message):
+    print(message, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# TorchScript -> ONNX (float32)
+
+def export_fp32(module, path, height, width, opset):
+    import torch
+
+    kwargs = dict(
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=opset,
+        do_constant_folding=True,
+        export_params=True,
+    )
+    parameters = inspect.signature(torch.onnx.export).parameters
+    if "dynamo" in parameters:  # PyTorch >= 2.5: the TorchScript exporter is the one that takes a ScriptModule
+        kwargs["dynamo"] = False
+    if "training" in parameters:
+        kwargs["training"] = torch.onnx.TrainingMode.EVAL
+    dummy = torch.zeros(1, 3, height, width, dtype=torch.float32)
+    with torch.no_grad():
+        torch.onnx.export(module, (dummy,), str(path), **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# float32 ONNX -> fp16 ONNX with float32 I/O and float32 LayerNormalization
+
+def _element_types(model, nodes):
+    """Element type of every value, by ONNX shape inference on a skeleton of the model: float weights become typed
+    graph inputs without data, so that inference works whatever the model's size (protobuf's 2 GB limit)."""
+    import onnx
+    from onnx import helper, shape_inference
+
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE)
+    skeleton = onnx.ModelProto()
+    skeleton.ir_version = model.ir_version
+    skeleton.opset_import.extend(model.opset_import)
+    graph = skeleton.graph
+    graph.node.extend(nodes)
+    graph.input.extend(i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer})
+    graph.output.extend(model.graph.output)
+    for init in model.graph.initializer:
+        if init.data_type in floats:
+            graph.input.append(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+        else:
+            graph.initializer.append(init)
+    inferred = shape_inference.infer_shapes(skeleton)
+    types = {}
+    for value in list(inferred.graph.input) + list(inferred.graph.value_info) + list(inferred.graph.output):
+        if value.type.HasField("tensor_type"):
+            types[value.name] = value.type.tensor_type.elem_type
+    for init in model.graph.initializer:
+        types[init.name] = init.data_type
+    return types
+
+
+def to_fp16(model, keep_fp32_ops):
+    """Converts a float32 model in place: activations and weights fp16; graph inputs and outputs stay float32 (a Cast
+    after the input and before the output); nodes of the op types in keep_fp32_ops compute in float32 (Casts around
+    them, their weights stay float32). Tensors that do not derive from the image (shape arithmetic) stay float32."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    FLOAT, HALF = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+    graph = model.graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+                raise ExportError("fp16 conversion does not handle control flow (%s node %s)" % (node.op_type, node.name))
+
+    # Float Constant nodes become initializers (one place to convert weights).
+    nodes = []
+    for node in graph.node:
+        value = next((a for a in node.attribute if a.name == "value"), None)
+        if node.op_type == "Constant" and value is not None and value.t.data_type == FLOAT:
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(value.t)
+            tensor.name = node.output[0]
+            graph.initializer.append(tensor)
+        else:
+            nodes.append(node)
+
+    types = _element_types(model, nodes)
+    initializers = {init.name: init for init in graph.initializer}
+
+    def rename_everywhere(old, new):
+        for node in nodes:
+            for i, name in enumerate(node.input):
+                if name == old:
+                    node.input[i] = new
+            for i, name in enumerate(node.output):
+                if name == old:
+                    node.output[i] = new
+        types[new] = types.get(old)
+
+    head, tail = [], []
+    activations = set()
+    for value in graph.input:
+        if value.name in initializers or value.type.tensor_type.elem_type != FLOAT:
+            continue
+        rename_everywhere(value.name, value.name + "_fp16")
+        head.append(helper.make_node("Cast", [value.name], [value.name + "_fp16"], to=HALF, name=value.name + "_to_fp16"))
+        activations.add(value.name + "_fp16")
+    for value in graph.output:
+        if value.type.tensor_type.elem_type != FLOAT:
+            continue
+        rename_everywhere(value.name, value.name + "_fp16")
+        tail.append(helper.make_node("Cast", [value.name + "_fp16"], [value.name], to=FLOAT, name=value.name + "_to_fp32"))
+
+    wants_fp16, wants_fp32 = {}, set()  # initializer -> consumers (node, slot) wanting a half copy; names kept float
+    casts = {}
+    out = list(head)
+
+    def cast(name, to):
+        key = (name, to)
+        if key not in casts:
+            casts[key] = name + ("_as_fp16" if to == HALF else "_as_fp32")
+            out.append(helper.make_node("Cast", [name], [casts[key]], to=to, name=casts[key]))
+        return casts[key]
+
+    kept = {}
+    for node in nodes:
+        if not any(name in activations for name in node.input):
+            for name in node.input:
+                if name in initializers and initializers[name].data_type == FLOAT:
+                    wants_fp32.add(name)
+            out.append(node)
+            continue
+        float_outputs = [name for name in node.output if types.get(name) == FLOAT]
+        if node.op_type in keep_fp32_ops:
+            kept[node.op_type] = kept.get(node.op_type, 0) + 1
+            for i, name in enumerate(node.input):
+                if name in activations:
+                    node.input[i] = cast(name, FLOAT)
+                elif name in initializers and initializers[name].data_type == FLOAT:
+                    wants_fp32.add(name)
+            out.append(node)
+            for i, name in enumerate(node.output):
+                if name in float_outputs:
+                    node.output[i] = name + "_fp32"
+                    out.append(helper.make_node("Cast", [name + "_fp32"], [name], to=HALF, name=name + "_to_fp16"))
+                    activations.add(name)
+            continue
+        float_only = FLOAT32_ONLY_INPUTS.get(node.op_type, set())
+        for i, name in enumerate(node.input):
+            if not name or name in activations or types.get(name) != FLOAT:
+                continue
+            if i in float_only:
+                if name in initializers:
+                    wants_fp32.add(name)
+            elif name in initializers:
+                wants_fp16.setdefault(name, []).append((node, i))
+            else:
+                node.input[i] = cast(name, HALF)
+        if node.op_type == "Cast":
+            for attr in node.attribute:
+                if attr.name == "to" and attr.i == FLOAT:
+                    attr.i = HALF
+        activations.update(float_outputs)
+        out.append(node)
+    out.extend(tail)
+
+    overflow = 0
+    for name, consumers in wants_fp16.items():
+        init = initializers[name]
+        with np.errstate(over="ignore"):
+            values = numpy_helper.to_array(init).astype(np.float16)
+        beyond = np.isinf(values)
+        if beyond.any():  # the float32 weights hold no inf: these were beyond the fp16 range
+            overflow += int(np.count_nonzero(beyond))
+            np.clip(values, -65504, 65504, out=values)
+        half = numpy_helper.from_array(values, name if name not in wants_fp32 else name + "_fp16")
+        del values, beyond
+        if name in wants_fp32:
+            graph.initializer.append(half)
+            for node, i in consumers:
+                node.input[i] = half.name
+        else:
+            init.CopyFrom(half)
+    if overflow:
+        log("warning: %d weight values beyond the fp16 range were clipped to +-65504" % overflow)
+
+    del graph.node[:]
+    graph.node.extend(out)
+    del graph.value_info[:]  # element types changed; ONNX Runtime infers them again
+    return kept
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# saving and structural validation
+
+def tensor_bytes(model):
+    import onnx
+
+    total = 0
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            total += next((int(e.value) for e in init.external_data if e.key == "length"), 0)
+        else:
+            total += init.ByteSize()
+    return total
+
+
+def save(model, out, external):
+    import onnx
+
+    data = out.with_name(out.name + "_data")
+    for stale in (out, data):
+        if stale.exists():
+            stale.unlink()  # onnx appends to an existing data file
+    if external:
+        onnx.save_model(model, str(out), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data.name, size_threshold=1024, convert_attribute=True)
+    else:
+        onnx.save_model(model, str(out))
+    return data if external else None
+
+
+def describe_output(model):
+    import onnx
+
+    (value,) = model.graph.output
+    tensor = value.type.tensor_type
+    dims = [d.dim_param if d.dim_param else d.dim_value for d in tensor.shape.dim]
+    return value.name, onnx.TensorProto.DataType.Name(tensor.elem_type), dims
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# check against TorchScript
+
+def compare(reference, actual):
+    diff = np.abs(actual.astype(np.float64) - reference.astype(np.float64))
+    agree = (actual.argmax(axis=1) == reference.argmax(axis=1))
+    return {
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "reference_max_abs": float(np.abs(reference).max()),
+        "argmax_agreement_percent": float(agree.mean() * 100),
+    }
+
+
+def check(module, onnx_path, args, tolerances):
+    import torch
+
+    generator = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(args.check_batch, 3, args.height, args.width, generator=generator, dtype=torch.float32)
+    start = time.time()
+    with torch.no_grad():
+        reference = module(x)
+        if isinstance(reference, (tuple, list)):
+            reference = reference[0]
+        reference = reference.float().numpy()
+        log("TorchScript reference: batch %d, logits %s in %.1f s" % (args.check_batch, list(reference.shape), time.time() - start))
+        expected = (args.check_batch, 28, args.height // 2, args.width // 2)
+        if reference.ndim != 4 or reference.shape[1] not in (28, 1) or reference.shape[2:] != expected[2:]:
+            log("warning: the Java runtime expects logits (batch, 28 or 1, %d, %d), not %s: it will refuse this model"
+                % (expected[2], expected[3], list(reference.shape)))
+        if args.check_batch > 1:
+            # The ONNX batch axis is only as dynamic as the trace: the batch must not have been baked into it.
+            single = module(x[-1:])
+            single = (single[0] if isinstance(single, (tuple, list)) else single).float().numpy()
+            drift = float(np.abs(single - reference[-1:]).max())
+            log("TorchScript batch of %d vs the last image alone: max abs diff %.3g" % (args.check_batch, drift))
+            if drift > tolerances["atol"] + 1e-4 * float(np.abs(single).max()):
+                log("FAIL: the TorchScript model does not treat a batch as independent images (traced with a fixed batch?)")
+                return 1
+    if args.reference_dir:
+        ref_dir = Path(args.reference_dir)
+        ref_dir.mkdir(parents=True, exist_ok=True)
+        np.save(ref_dir / "input.npy", x.numpy())
+        np.save(ref_dir / "torchscript_logits.npy", reference)
+        (ref_dir / "reference.json").write_text(json.dumps({
+            "onnx": str(onnx_path), "precision": args.precision, "seed": args.seed, "input": "input.npy",
+            "logits": "torchscript_logits.npy", "input_name": "input", "output_name": "logits",
+            "tolerances": tolerances}, indent=2) + "\n")
+        log("saved the seeded input and the TorchScript logits to %s (input.npy, torchscript_logits.npy)" % ref_dir)
+    try:
+        import onnxruntime
+    except ImportError:
+        log("NOT CHECKED: Python onnxruntime is not importable here, so the ONNX model was not run "
+            "(pip install onnxruntime, or check the files saved with --reference-dir with another runtime)")
+        return 0
+    start = time.time()
+    try:
+        session = onnxruntime.InferenceSession(str(onnx_path), onnxruntime.SessionOptions(),
+                                               providers=["CPUExecutionProvider"])
+        (actual,) = session.run(["logits"], {"input": x.numpy()})
+    except Exception as e:  # noqa: BLE001 - a model the CPU provider cannot load or run is a failed check
+        log("FAIL: ONNX Runtime %s (CPU) could not run the model: %s" % (onnxruntime.__version__, e))
+        return 1
+    log("ONNX Runtime %s (CPU): logits %s in %.1f s" % (onnxruntime.__version__, list(actual.shape), time.time() - start))
+    if actual.shape != reference.shape:
+        log("FAIL: ONNX logits shape %s differs from TorchScript's %s" % (list(actual.shape), list(reference.shape)))
+        return 1
+    stats = compare(reference, actual)
+    limit = tolerances["atol"] + tolerances["rtol"] * stats["reference_max_abs"]
+    log("ONNX vs TorchScript: max abs diff %.3g (limit %.3g), mean abs diff %.3g, argmax agreement %.4f%% (minimum %.2f%%)"
+        % (stats["max_abs_diff"], limit, stats["mean_abs_diff"], stats["argmax_agreement_percent"],
+           tolerances["min_agreement"]))
+    if stats["max_abs_diff"] > limit or stats["argmax_agreement_percent"] < tolerances["min_agreement"]:
+        log("FAIL: beyond tolerance")
+        return 1
+    log("OK: the ONNX model matches TorchScript within tolerance")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("torchscript", help="TorchScript checkpoint (e.g. sapiens_0.3b_..._torchscript.pt2)")
+    parser.add_argument("output", help="ONNX file to write (.onnx)")
+    parser.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                        help="fp16: weights and activations in half precision, LayerNorm in float32, float32 I/O")
+    parser.add_argument("--opset", type=int, default=MIN_OPSET, help="ONNX opset (default and minimum %d)" % MIN_OPSET)
+    parser.add_argument("--height", type=int, default=1024, help="input height the checkpoint was traced at")
+    parser.add_argument("--width", type=int, default=768, help="input width the checkpoint was traced at")
+    parser.add_argument("--external-data", choices=["auto", "always", "never"], default="auto",
+                        help="weights in <output>_data beside the model: auto = when the model would exceed 2 GB")
+    parser.add_argument("--keep-fp32", default="",
+                        help="fp16: more op types to compute in float32, comma-separated (LayerNormalization always is)")
+    parser.add_argument("--model-name", help="metadata sapiens.model (default: the output file name without .onnx)")
+    parser.add_argument("--check", dest="check", action="store_true", default=True,
+                        help="compare ONNX with TorchScript on a seeded random input (default)")
+    parser.add_argument("--no-check", dest="check", action="store_false", help="skip the comparison")
+    parser.add_argument("--check-batch", type=int, default=2,
+                        help="images in the check (default 2: also proves the batch axis is dynamic)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the check's random input")
+    parser.add_argument("--atol", type=float, help="absolute tolerance (default fp32 1e-3, fp16 5e-2)")
+    parser.add_argument("--rtol", type=float, help="tolerance relative to the largest |logit| (default fp32 1e-4, fp16 1e-2)")
+    parser.add_argument("--min-agreement", type=float, help="minimum argmax agreement in %% (default fp32 99.9, fp16 99.0)")
+    parser.add_argument("--reference-dir", help="save the check's input and TorchScript logits as .npy here")
+    parser.add_argument("--threads", type=int, default=0, help="PyTorch threads (default: PyTorch's choice)")
+    args = parser.parse_args(argv)
+    if args.opset < MIN_OPSET:
+        parser.error("--opset %d: opset %d or later is required (LayerNormalization)" % (args.opset, MIN_OPSET))
+    if not args.output.endswith(".onnx"):
+        parser.error("the output file name must end with .onnx")
+    if args.height % 2 or args.width % 2 or args.height <= 0 or args.width <= 0:
+        parser.error("--height and --width must be positive and even")
+    if args.check_batch < 1:
+        parser.error("--check-batch must be at least 1")
+    if args.reference_dir and not args.check:
+        parser.error("--reference-dir needs the check")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    tolerances = dict(DEFAULT_TOLERANCES[args.precision])
+    for key in ("atol", "rtol", "min_agreement"):
+        if getattr(args, key) is not None:
+            tolerances[key] = getattr(args, key)
+    source, out = Path(args.torchscript), Path(args.output).absolute()
+    if not source.is_file():
+        log("error: no such file: %s" % source)
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    import onnx
+    import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    log("PyTorch %s, onnx %s" % (torch.__version__, onnx.__version__))
+    try:
+        module = torch.jit.load(str(source), map_location="cpu").eval()
+    except Exception as e:  # noqa: BLE001 - report any loading failure as such
+        log("error: %s is not a TorchScript file PyTorch %s can load: %s" % (source, torch.__version__, e))
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix=".sapiens-export-", dir=str(out.parent)) as tmp:
+        start = time.time()
+        raw = Path(tmp) / "fp32.onnx"
+        try:
+            export_fp32(module, raw, args.height, args.width, args.opset)
+        except Exception as e:  # noqa: BLE001
+            log("error: torch.onnx.export failed: %s" % e)
+            return 2
+        model = onnx.load(str(raw))  # with any external data torch wrote beside it
+        log("exported %s to ONNX opset %d in %.1f s" % (source.name, args.opset, time.time() - start))
+    if len(model.graph.input) != 1 or [o.name for o in model.graph.output] != ["logits"]:
+        log("error: expected one input and one output, got %s -> %s" % (
+            [i.name for i in model.graph.input], [o.name for o in model.graph.output]))
+        return 2
+    if args.precision == "fp16":
+        keep = tuple(ALWAYS_FP32) + tuple(op for op in args.keep_fp32.split(",") if op)
+        try:
+            kept = to_fp16(model, keep)
+        except ExportError as e:
+            log("error: %s" % e)
+            return 2
+        log("converted to fp16 with float32 input and output; computed in float32: %s"
+            % (", ".join("%d %s" % (n, op) for op, n in sorted(kept.items())) or "nothing"))
+    name = args.model_name or out.name[:-len(".onnx")]
+    for key, value in (("sapiens.model", name), ("sapiens.precision", args.precision),
+                       ("sapiens.source", source.name), ("sapiens.exporter", "deploy/export/sapiens_export.py")):
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    model.producer_name = "sapiens_export.py (torch %s)" % torch.__version__
+
+    size = tensor_bytes(model)
+    external = args.external_data == "always" or (args.external_data == "auto" and size + 64 * 2**20 > PROTO_LIMIT)
+    if args.external_data == "never" and size + 64 * 2**20 > PROTO_LIMIT:
+        log("error: %.2f GB of weights do not fit in one ONNX file (2 GB protobuf limit): use --external-data auto" % (size / 1e9))
+        return 2
+    output_name, output_type, dims = describe_output(model)
+    data = save(model, out, external)
+    del model
+    try:
+        onnx.checker.check_model(str(out), full_check=True)
+    except Exception as e:  # noqa: BLE001
+        log("error: the written model fails onnx.checker: %s" % e)
+        return 2
+    log("wrote %s (%.1f MB)%s" % (out, out.stat().st_size / 1e6,
+                                  " + %s (%.1f MB of weights)" % (data.name, data.stat().st_size / 1e6) if data else ""))
+    log("onnx.checker: OK (full check); output %s: %s %s" % (output_name, output_type, dims))
+
+    if not args.check:
+        log("not checked (--no-check)")
+        return 0
+    return check(module, out, args, tolerances)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
