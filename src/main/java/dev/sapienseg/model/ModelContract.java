@@ -47,9 +47,9 @@ public record ModelContract(String inputName, String outputName, int fixedBatch,
             NodeInfo input = inputs.values().iterator().next();
             TensorInfo in = tensorInfo(input, "input");
             long[] inShape = in.getShape();
-            if (in.type != OnnxJavaType.FLOAT) {
+            if (!isFloatingPoint(in)) {
                 throw new ModelLoadException("input '" + input.getName() + "' has element type " + in.type
-                        + "; a float32 input is required (export with float32 inputs and outputs)");
+                        + "; a float32 input is required (float16 is converted; export with float inputs and outputs)");
             }
             if (inShape.length != 4 || (inShape[1] != 3 && inShape[1] != -1)) {
                 throw new ModelLoadException("input '" + input.getName() + "' has shape " + Arrays.toString(inShape)
@@ -74,9 +74,9 @@ public record ModelContract(String inputName, String outputName, int fixedBatch,
                 throw new ModelLoadException("no rank-4 logits output among " + outputs.keySet());
             }
             TensorInfo out = tensorInfo(output, "output");
-            if (out.type != OnnxJavaType.FLOAT) {
+            if (!isFloatingPoint(out)) {
                 throw new ModelLoadException("output '" + output.getName() + "' has element type " + out.type
-                        + "; float32 logits are required");
+                        + "; float32 (or float16) logits are required");
             }
             long[] outShape = out.getShape();
             ModelContract contract = new ModelContract(input.getName(), output.getName(), fixedBatch, height, width,
@@ -113,6 +113,16 @@ public record ModelContract(String inputName, String outputName, int fixedBatch,
             throw new ModelLoadException("wrong output shape " + Arrays.toString(shape) + ": logits must be at half the input size "
                     + (inputHeight / 2) + "x" + (inputWidth / 2) + " (input " + inputHeight + "x" + inputWidth + ")");
         }
+    }
+
+    private static boolean isFloatingPoint(TensorInfo info) {
+        return info.type == OnnxJavaType.FLOAT || info.type == OnnxJavaType.FLOAT16;
+    }
+
+    /** Whether the named input or output is float16 (exports with fp16 I/O): the model converts at its boundary. */
+    static boolean isHalf(Map<String, NodeInfo> nodes, String name) {
+        NodeInfo node = nodes.get(name);
+        return node != null && node.getInfo() instanceof TensorInfo t && t.type == OnnxJavaType.FLOAT16;
     }
 
     private static TensorInfo tensorInfo(NodeInfo node, String what) throws ModelLoadException {

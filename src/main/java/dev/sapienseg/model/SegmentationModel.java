@@ -3,12 +3,14 @@ package dev.sapienseg.model;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
 import org.jboss.logging.Logger;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -16,6 +18,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.platform.Fp16Conversions;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 
 /**
@@ -35,9 +38,15 @@ public final class SegmentationModel implements AutoCloseable {
     private final String providerNote;
     private final Map<String, String> metadata;
     private final long warmUpMillis;
+    /** Float16 model input or output (some fp16 exports): converted here, at the model's boundary. */
+    private final boolean halfInput;
+    private final boolean halfOutput;
+    private final ThreadLocal<ShortBuffer> halfInputScratch = new ThreadLocal<>();
+    private final ThreadLocal<ShortBuffer> halfOutputScratch = new ThreadLocal<>();
 
     private SegmentationModel(OrtEnvironment env, OrtSession session, ModelContract contract, Path path,
-            ExecutionProvider provider, String providerNote, Map<String, String> metadata, long warmUpMillis) {
+            ExecutionProvider provider, String providerNote, Map<String, String> metadata, long warmUpMillis,
+            boolean halfInput, boolean halfOutput) {
         this.env = env;
         this.session = session;
         this.contract = contract;
@@ -46,6 +55,8 @@ public final class SegmentationModel implements AutoCloseable {
         this.providerNote = providerNote;
         this.metadata = metadata;
         this.warmUpMillis = warmUpMillis;
+        this.halfInput = halfInput;
+        this.halfOutput = halfOutput;
     }
 
     /** Loads the model, checks its contract and runs one warm-up inference. */
@@ -83,12 +94,18 @@ public final class SegmentationModel implements AutoCloseable {
         }
         try {
             ModelContract declared = ModelContract.read(session, settings.defaultInputHeight(), settings.defaultInputWidth());
+            boolean halfInput = ModelContract.isHalf(session.getInputInfo(), declared.inputName());
+            boolean halfOutput = ModelContract.isHalf(session.getOutputInfo(), declared.outputName());
             Map<String, String> metadata = session.getMetadata().getCustomMetadata();
             long start = System.nanoTime();
-            ModelContract contract = warmUp(env, session, declared);
+            ModelContract contract = warmUp(env, session, declared, halfInput);
             long warmUpMillis = (System.nanoTime() - start) / 1_000_000;
+            if (halfInput || halfOutput) {
+                LOG.infof("model %s has float16 %s: converted to and from float32 around each run", path.getFileName(),
+                        halfInput && halfOutput ? "input and output" : halfInput ? "input" : "output");
+            }
             return new SegmentationModel(env, session, contract, path, provider, providerNote, Map.copyOf(metadata),
-                    warmUpMillis);
+                    warmUpMillis, halfInput, halfOutput);
         } catch (ModelLoadException e) {
             closeQuietly(session);
             throw e;
@@ -148,12 +165,14 @@ public final class SegmentationModel implements AutoCloseable {
     }
 
     /** One inference on zeros: loads kernels and allocators, and settles output dimensions the model left dynamic. */
-    private static ModelContract warmUp(OrtEnvironment env, OrtSession session, ModelContract declared)
-            throws OrtException, ModelLoadException {
+    private static ModelContract warmUp(OrtEnvironment env, OrtSession session, ModelContract declared,
+            boolean halfInput) throws OrtException, ModelLoadException {
         int batch = declared.fixedBatch() > 0 ? declared.fixedBatch() : 1;
-        FloatBuffer zeros = directFloats((long) batch * declared.inputFloatsPerImage());
+        long count = (long) batch * declared.inputFloatsPerImage();
         long[] shape = {batch, 3, declared.inputHeight(), declared.inputWidth()};
-        try (OnnxTensor input = OnnxTensor.createTensor(env, zeros, shape);
+        try (OnnxTensor input = halfInput // zero is all-zero bits in float16 as in float32
+                ? OnnxTensor.createTensor(env, directShorts(count), shape, OnnxJavaType.FLOAT16)
+                : OnnxTensor.createTensor(env, directFloats(count), shape);
                 OrtSession.Result result = session.run(Map.of(declared.inputName(), input))) {
             OnnxValue output = result.get(declared.outputName())
                     .orElseThrow(() -> new ModelLoadException("the model returned no '" + declared.outputName() + "'"));
@@ -181,12 +200,47 @@ public final class SegmentationModel implements AutoCloseable {
         FloatBuffer out = output.slice(0, batch * contract.outputFloatsPerImage());
         long[] inShape = {batch, 3, contract.inputHeight(), contract.inputWidth()};
         long[] outShape = {batch, contract.classes(), contract.outputHeight(), contract.outputWidth()};
-        try (OnnxTensor inputTensor = OnnxTensor.createTensor(env, in, inShape);
-                OnnxTensor outputTensor = OnnxTensor.createTensor(env, out, outShape);
+        ShortBuffer halfOut = halfOutput ? scratch(halfOutputScratch, out.remaining()) : null;
+        try (OnnxTensor inputTensor = halfInput
+                        ? OnnxTensor.createTensor(env, toHalf(in, scratch(halfInputScratch, in.remaining())), inShape,
+                                OnnxJavaType.FLOAT16)
+                        : OnnxTensor.createTensor(env, in, inShape);
+                OnnxTensor outputTensor = halfOutput
+                        ? OnnxTensor.createTensor(env, halfOut, outShape, OnnxJavaType.FLOAT16)
+                        : OnnxTensor.createTensor(env, out, outShape);
                 OrtSession.Result ignored = session.run(Map.of(contract.inputName(), inputTensor),
                         Map.of(contract.outputName(), outputTensor))) {
-            // logits are now in `output`
+            // logits are now in `output` (or in `halfOut`)
         }
+        if (halfOut != null) {
+            for (int i = 0, n = out.remaining(); i < n; i++) {
+                out.put(i, Fp16Conversions.fp16ToFloat(halfOut.get(i)));
+            }
+        }
+    }
+
+    private static ShortBuffer toHalf(FloatBuffer in, ShortBuffer half) {
+        for (int i = 0, n = in.remaining(); i < n; i++) {
+            half.put(i, Fp16Conversions.floatToFp16(in.get(i)));
+        }
+        return half;
+    }
+
+    /** A per-thread direct buffer of exactly {@code count} shorts, reused across runs of the same size or smaller. */
+    private static ShortBuffer scratch(ThreadLocal<ShortBuffer> holder, int count) {
+        ShortBuffer buffer = holder.get();
+        if (buffer == null || buffer.capacity() < count) {
+            buffer = directShorts(count);
+            holder.set(buffer);
+        }
+        return buffer.slice(0, count);
+    }
+
+    private static ShortBuffer directShorts(long count) {
+        if (count > Integer.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("buffer of " + count + " halves is too large");
+        }
+        return ByteBuffer.allocateDirect((int) count * 2).order(ByteOrder.nativeOrder()).asShortBuffer();
     }
 
     /** A direct, native-order float buffer: ONNX Runtime wraps it without copying. */
