@@ -67,8 +67,7 @@ public sealed interface ModelSource {
 
         @Override
         public ModelSource sibling(String relativePath) {
-            int slash = key.lastIndexOf('/');
-            return new S3(bucket, normalise((slash < 0 ? "" : key.substring(0, slash + 1)) + relativePath));
+            return new S3(bucket, beside(key, relativePath));
         }
 
         @Override
@@ -85,9 +84,7 @@ public sealed interface ModelSource {
 
         @Override
         public ModelSource sibling(String relativePath) {
-            int slash = file.lastIndexOf('/');
-            return new HuggingFace(repo, revision,
-                    normalise((slash < 0 ? "" : file.substring(0, slash + 1)) + relativePath));
+            return new HuggingFace(repo, revision, beside(file, relativePath));
         }
 
         /** The download URL on a Hub endpoint (https://huggingface.co, or a mirror set by HF_ENDPOINT). */
@@ -160,6 +157,12 @@ public sealed interface ModelSource {
         }
         String file = parts.length == 3 && !parts[2].isBlank() ? parts[2] : "onnx/model.onnx";
         return new HuggingFace(parts[0] + "/" + name, revision, normalise(file));
+    }
+
+    /** {@code relativePath} resolved against the folder of {@code path}. */
+    private static String beside(String path, String relativePath) {
+        int slash = path.lastIndexOf('/');
+        return normalise((slash < 0 ? "" : path.substring(0, slash + 1)) + relativePath);
     }
 
     private static String lastSegment(String path) {

@@ -72,6 +72,9 @@ class ExportToolTest {
         assertTrue(Files.size(data) >= weights * 9 / 10, Files.size(data) + " bytes of external data");
         assertTrue(Files.size(out) < 100_000, "the .onnx itself should hold the graph only: " + Files.size(out) + " bytes");
 
+        // Model provisioning finds the weights file in the exported protobuf, as it must to download it beside the model.
+        assertEquals(java.util.Set.of("sapiens-tiny-fp32.onnx_data"), dev.sapienseg.provisioning.ExternalDataFiles.of(out));
+
         Stats stats = runAndCompare(out, ref, "sapiens-tiny-fp32");
         assertTrue(stats.maxAbsDiff <= 1e-3, stats.toString());
         assertTrue(stats.agreementPercent >= 99.9, stats.toString());
