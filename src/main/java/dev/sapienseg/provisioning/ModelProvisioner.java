@@ -19,7 +19,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -84,6 +83,12 @@ public final class ModelProvisioner {
             return local.path();
         }
         Path dir = settings.cacheDir().resolve(cacheKey(source));
+        Path model = dir.resolve(source.fileName());
+        // A complete cache is used without writing anything: it may be a read-only volume filled in advance.
+        if (complete(model, expected)) {
+            LOG.infof("model %s: using the cached copy %s (%s)", source.describe(), model, megabytesQuietly(model));
+            return model;
+        }
         try {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("source.txt"), source.describe() + "\n", StandardCharsets.UTF_8);
@@ -91,18 +96,53 @@ public final class ModelProvisioner {
             throw new ModelLoadException("cannot use the model cache folder " + settings.cacheDir()
                     + " (set sapiens.model.cache-dir / SAPIENS_MODEL_CACHE_DIR to a writable folder): " + e, e);
         }
+        // Pods sharing the folder take turns; whoever waited finds the files complete and downloads nothing.
         try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
-            Path model = fetch(source, dir.resolve(source.fileName()), expected);
+            boolean downloaded = fetch(source, model, expected);
             for (String location : externalData(model)) {
                 Path target = dir.resolve(location).normalize();
                 Files.createDirectories(target.getParent());
+                if (downloaded) { // weights cached for an earlier version of the graph must not be reused with it
+                    Files.deleteIfExists(marker(target));
+                }
                 fetch(source.sibling(location), target, Optional.empty());
             }
             return model;
         } catch (IOException e) {
             throw new ModelLoadException("cannot use the model cache folder " + dir + ": " + e, e);
         }
+    }
+
+    /** The model and every external-data file it names are in the cache, verified (reads only). */
+    private static boolean complete(Path model, Optional<String> expected) {
+        try {
+            Optional<String> recorded = recorded(model);
+            if (recorded.isEmpty() || expected.isPresent() && !expected.get().equals(recorded.get())) {
+                return false;
+            }
+            for (String location : ExternalDataFiles.of(model)) {
+                if (recorded(model.resolveSibling(location).normalize()).isEmpty()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The verified SHA-256 recorded for a complete cached file. */
+    private static Optional<String> recorded(Path file) throws IOException {
+        Path marker = marker(file);
+        if (!Files.isRegularFile(file) || !Files.isRegularFile(marker)) {
+            return Optional.empty();
+        }
+        return Optional.of(Files.readString(marker, StandardCharsets.UTF_8).strip());
+    }
+
+    private static Path marker(Path file) {
+        return file.resolveSibling(file.getFileName() + MARKER);
     }
 
     private static Iterable<String> externalData(Path model) throws ModelLoadException {
@@ -120,26 +160,27 @@ public final class ModelProvisioner {
                 .substring(0, 16);
     }
 
-    private Path fetch(ModelSource source, Path target, Optional<String> expected) throws ModelLoadException,
+    /** Makes {@code target} a verified copy of {@code source}; true when it had to be downloaded. */
+    private boolean fetch(ModelSource source, Path target, Optional<String> expected) throws ModelLoadException,
             IOException {
-        Path marker = target.resolveSibling(target.getFileName() + MARKER);
-        if (Files.isRegularFile(target) && Files.isRegularFile(marker)) {
-            String recorded = Files.readString(marker, StandardCharsets.UTF_8).strip();
-            if (expected.isEmpty() || expected.get().equals(recorded)) {
+        Optional<String> recorded = recorded(target);
+        if (recorded.isPresent()) {
+            if (expected.isEmpty() || expected.get().equals(recorded.get())) {
                 LOG.infof("model file %s: using the cached copy %s (%s, sha256 %s)", source.describe(), target,
-                        megabytes(Files.size(target)), recorded);
-                return target;
+                        megabytes(Files.size(target)), recorded.get());
+                return false;
             }
             LOG.infof("model file %s: the cached copy has sha256 %s, %s is expected: downloading again",
-                    source.describe(), recorded, expected.get());
+                    source.describe(), recorded.get(), expected.get());
+            Files.delete(marker(target));
         }
         ModelFetcher fetcher = fetchers.stream().filter(f -> f.handles(source)).findFirst()
                 .orElseThrow(() -> new ModelLoadException("no way to download " + source.describe()));
         for (int attempt = 1;; attempt++) {
             try {
                 String sha = download(fetcher, source, target, expected, attempt);
-                Files.writeString(marker, sha + "\n", StandardCharsets.UTF_8);
-                return target;
+                Files.writeString(marker(target), sha + "\n", StandardCharsets.UTF_8);
+                return true;
             } catch (FetchException e) {
                 if (!e.retryable() || attempt >= settings.attempts()) {
                     throw new ModelLoadException("model download failed" + (attempt > 1 ? " after " + attempt
@@ -153,61 +194,74 @@ public final class ModelProvisioner {
         }
     }
 
-    /** Streams one file into {@code target}, hashing as it goes; returns its SHA-256. */
+    /**
+     * Streams one file into {@code target}, hashing as it goes; returns its SHA-256. A {@code .part} left by an earlier
+     * attempt (or a container killed mid-download, when the cache is a volume) is resumed where the server allows it.
+     */
     private String download(ModelFetcher fetcher, ModelSource source, Path target, Optional<String> expected,
             int attempt) throws IOException, ModelLoadException {
         Path part = target.resolveSibling(target.getFileName() + ".part");
-        MessageDigest digest = sha256();
-        AtomicLong lastData = new AtomicLong(System.nanoTime());
-        AtomicBoolean stalled = new AtomicBoolean();
+        long have = Files.isRegularFile(part) ? Files.size(part) : 0;
+        boolean keepPart = false;
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sapiens-download-watchdog");
             t.setDaemon(true);
             return t;
         });
-        try (RemoteFile remote = fetcher.open(source)) {
+        try (RemoteFile remote = fetcher.open(source, have)) {
             long length = remote.length();
-            requireSpace(target.getParent(), length);
+            MessageDigest digest = sha256();
+            if (remote.offset() > 0) {
+                hashExisting(part, remote.offset(), digest);
+            }
+            long written = remote.offset();
+            requireSpace(target.getParent(), length < 0 ? -1 : length - written);
             progress.start(source.describe(), source.fileName(), length, attempt);
-            LOG.infof("downloading model file %s (%s) into %s", source.describe(),
-                    length >= 0 ? megabytes(length) : "size unknown", target.getParent());
+            progress.advance(written);
+            LOG.infof("downloading model file %s (%s) into %s%s", source.describe(),
+                    length >= 0 ? megabytes(length) : "size unknown", target.getParent(),
+                    written > 0 ? ", resuming after " + megabytes(written) : "");
+            AtomicLong lastData = new AtomicLong(System.nanoTime());
+            AtomicBoolean stalled = new AtomicBoolean();
             long stallNanos = settings.stallTimeout().toNanos();
-            ScheduledFuture<?> check = watchdog.scheduleAtFixedRate(() -> {
+            watchdog.scheduleAtFixedRate(() -> {
                 if (System.nanoTime() - lastData.get() > stallNanos && stalled.compareAndSet(false, true)) {
-                    try {
-                        remote.close(); // unblocks the read below
-                    } catch (IOException ignored) {
-                        // the read fails either way
-                    }
+                    remote.abort().run(); // the pending read fails
                 }
-            }, 1, 1, TimeUnit.SECONDS);
-            long written = 0;
+            }, 200, 200, TimeUnit.MILLISECONDS);
             long started = System.nanoTime();
+            long fromStart = written;
             long nextLog = started + settings.progressInterval().toNanos();
-            try (InputStream in = remote.body(); OutputStream out = Files.newOutputStream(part)) {
+            try (InputStream in = remote.body(); OutputStream out = openPart(part, remote.offset() > 0)) {
                 byte[] buffer = new byte[1 << 20];
-                for (int n; (n = in.read(buffer)) >= 0;) {
-                    out.write(buffer, 0, n);
+                while (true) {
+                    int n;
+                    try {
+                        n = in.read(buffer);
+                    } catch (IOException e) {
+                        keepPart = true; // what arrived is good: the next attempt resumes after it
+                        throw new FetchException(stalled.get()
+                                ? "no data for " + settings.stallTimeout().toSeconds() + " s from " + source.describe()
+                                        + " after " + megabytes(written)
+                                : "download of " + source.describe() + " broke off after " + megabytes(written) + ": "
+                                        + e, true, e);
+                    }
+                    if (n < 0) {
+                        break;
+                    }
+                    write(out, buffer, n, part);
                     digest.update(buffer, 0, n);
                     written += n;
                     lastData.set(System.nanoTime());
                     progress.advance(written);
                     if (System.nanoTime() >= nextLog) {
-                        logProgress(source, written, length, started);
+                        logProgress(source, written, fromStart, length, started);
                         nextLog = System.nanoTime() + settings.progressInterval().toNanos();
                     }
                 }
-            } catch (IOException e) {
-                if (stalled.get()) {
-                    throw new FetchException("no data for " + settings.stallTimeout().toSeconds() + " s from "
-                            + source.describe() + " after " + megabytes(written), true, e);
-                }
-                throw new FetchException("download of " + source.describe() + " broke off after " + megabytes(written)
-                        + ": " + e, true, e);
-            } finally {
-                check.cancel(false);
             }
             if (length >= 0 && written != length) {
+                keepPart = written < length;
                 throw new FetchException("download of " + source.describe() + " ended after " + written + " of "
                         + length + " bytes", true);
             }
@@ -223,18 +277,53 @@ public final class ModelProvisioner {
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             double seconds = (System.nanoTime() - started) / 1e9;
             LOG.infof("downloaded %s: %s in %.1f s (%.1f MB/s), sha256 %s", source.describe(), megabytes(written),
-                    seconds, written / 1e6 / Math.max(seconds, 1e-3), sha);
+                    seconds, (written - fromStart) / 1e6 / Math.max(seconds, 1e-3), sha);
             return sha;
         } finally {
             watchdog.shutdownNow();
             progress.finish();
-            Files.deleteIfExists(part);
+            if (!keepPart) {
+                Files.deleteIfExists(part);
+            }
         }
     }
 
-    private void logProgress(ModelSource source, long written, long length, long started) {
+    private static OutputStream openPart(Path part, boolean append) throws FetchException {
+        try {
+            return append ? Files.newOutputStream(part, StandardOpenOption.APPEND)
+                    : Files.newOutputStream(part);
+        } catch (IOException e) {
+            throw new FetchException("cannot write " + part + " in the model cache folder: " + e, false, e);
+        }
+    }
+
+    /** A local write failure (disk full, read-only, permissions) is no network problem: retrying will not help. */
+    private static void write(OutputStream out, byte[] buffer, int n, Path part) throws FetchException {
+        try {
+            out.write(buffer, 0, n);
+        } catch (IOException e) {
+            throw new FetchException("cannot write " + part + " in the model cache folder: " + e, false, e);
+        }
+    }
+
+    private static void hashExisting(Path part, long bytes, MessageDigest digest) throws IOException {
+        byte[] buffer = new byte[1 << 20];
+        long left = bytes;
+        try (InputStream in = Files.newInputStream(part)) {
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    throw new IOException(part + " is shorter than " + bytes + " bytes");
+                }
+                digest.update(buffer, 0, n);
+                left -= n;
+            }
+        }
+    }
+
+    private void logProgress(ModelSource source, long written, long fromStart, long length, long started) {
         double seconds = (System.nanoTime() - started) / 1e9;
-        double rate = written / Math.max(seconds, 1e-3);
+        double rate = (written - fromStart) / Math.max(seconds, 1e-3);
         if (length > 0) {
             LOG.infof("downloading %s: %s of %s (%d%%), %.1f MB/s, about %d s left", source.describe(),
                     megabytes(written), megabytes(length), written * 100 / length, rate / 1e6,
@@ -277,6 +366,14 @@ public final class ModelProvisioner {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static String megabytesQuietly(Path file) {
+        try {
+            return megabytes(Files.size(file));
+        } catch (IOException e) {
+            return "size unknown";
         }
     }
 

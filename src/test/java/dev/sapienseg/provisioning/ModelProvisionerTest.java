@@ -40,6 +40,7 @@ class ModelProvisionerTest {
     private static final byte[] INLINE = FixtureModels.tinyVit();
 
     private static ModelServer server;
+    private static ModelServer cdn;
     private static S3ProxyResource s3Proxy;
     private static S3Client s3;
 
@@ -48,16 +49,18 @@ class ModelProvisionerTest {
 
     @BeforeAll
     static void start() throws Exception {
+        cdn = new ModelServer().file("/blobs/model.onnx", INLINE);
         server = new ModelServer()
                 .file("/models/tiny-vit.onnx", SPLIT.model())
                 .file("/models/weights/tiny-vit.onnx_data", SPLIT.data())
                 .file("/models/inline.onnx", INLINE)
                 .file("/flaky/inline.onnx", INLINE)
                 .file("/cdn/model.onnx", INLINE)
-                .redirect("/onnx-community/sapiens-seg-tiny/resolve/main/onnx/model.onnx", "/cdn/model.onnx", sha256(INLINE))
+                .redirect("/onnx-community/sapiens-seg-tiny/resolve/main/onnx/model.onnx", cdn.url("/blobs/model.onnx"),
+                        sha256(INLINE))
                 .redirect("/acme/corrupt/resolve/main/onnx/model.onnx", "/cdn/model.onnx", "0".repeat(64))
                 .status("/acme/gated/resolve/main/onnx/model.onnx", 401)
-                .stallFor(3000);
+                .stallFor(20_000);
         s3Proxy = new S3ProxyResource();
         s3Proxy.start();
         s3 = S3ProxyResource.client();
@@ -69,6 +72,7 @@ class ModelProvisionerTest {
     @AfterAll
     static void stop() {
         server.close();
+        cdn.close();
         s3.close();
         s3Proxy.stop();
     }
@@ -117,6 +121,9 @@ class ModelProvisionerTest {
         assertArrayEquals(INLINE, Files.readAllBytes(model));
         assertEquals(Optional.of("Bearer hf_test_token"),
                 server.authorization("/onnx-community/sapiens-seg-tiny/resolve/main/onnx/model.onnx"));
+        // The Hub redirected to a CDN on another origin: the token must not follow.
+        assertEquals(1, cdn.requests("/blobs/model.onnx"));
+        assertEquals(Optional.empty(), cdn.authorization("/blobs/model.onnx"));
 
         ModelLoadException corrupt = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
                 .provision(ModelSource.parse("hf://acme/corrupt"), Optional.empty()));
@@ -152,7 +159,10 @@ class ModelProvisionerTest {
         Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url(path)),
                 Optional.of(sha256(INLINE)));
         assertArrayEquals(INLINE, Files.readAllBytes(model));
-        assertEquals(3, server.requests(path), "503, then a cut-off body, then the whole file");
+        List<String> ranges = server.ranges(path);
+        assertEquals(2, ranges.size(), "after the 503: a cut-off body, then the rest of it " + ranges);
+        assertEquals("", ranges.get(0));
+        assertTrue(ranges.get(1).matches("bytes=[1-9]\\d*-"), "the second try resumes: " + ranges);
         assertNoPartialFiles();
     }
 
@@ -165,7 +175,41 @@ class ModelProvisionerTest {
         Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url(path)), Optional.empty());
         assertArrayEquals(INLINE, Files.readAllBytes(model));
         assertEquals(before + 2, server.requests(path));
-        assertTrue(System.nanoTime() - start < Duration.ofSeconds(3).toNanos(), "aborted after the 1 s stall timeout");
+        // The server would hold the connection for 20 s; the watchdog gives up after 1 s without data.
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "aborted after the 1 s stall timeout");
+    }
+
+    @Test
+    void aCompleteCacheIsUsedWithoutWritingToIt() throws Exception {
+        ModelSource source = ModelSource.parse(server.url("/models/tiny-vit.onnx"));
+        Path model = provisioner(new DownloadProgress()).provision(source, Optional.empty());
+        Files.delete(model.resolveSibling(".lock"));
+        Files.delete(model.resolveSibling("source.txt"));
+        int before = server.requests("/models/tiny-vit.onnx");
+        // As from a read-only volume filled in advance: nothing is created, nothing downloaded.
+        assertEquals(model, provisioner(new DownloadProgress()).provision(source, Optional.empty()));
+        assertFalse(Files.exists(model.resolveSibling(".lock")));
+        assertFalse(Files.exists(model.resolveSibling("source.txt")));
+        assertEquals(before, server.requests("/models/tiny-vit.onnx"));
+    }
+
+    @Test
+    void aNewVersionOfTheModelBringsItsOwnExternalData() throws Exception {
+        try (ModelServer versions = new ModelServer()) {
+            versions.file("/m/model.onnx", SPLIT.model()).file("/m/weights/tiny-vit.onnx_data", SPLIT.data());
+            ModelSource source = ModelSource.parse(versions.url("/m/model.onnx"));
+            Path model = provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(SPLIT.model())));
+
+            // Same names, new contents: a re-export published at the same URL, pinned by its new SHA-256.
+            ExternalDataModel v2 = FixtureModels.tinyVitGraph().metadata("version", "2")
+                    .buildWithExternalData("weights/tiny-vit.onnx_data");
+            byte[] data2 = v2.data().clone();
+            data2[0] ^= 0x40;
+            versions.file("/m/model.onnx", v2.model()).file("/m/weights/tiny-vit.onnx_data", data2);
+            provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(v2.model())));
+            assertArrayEquals(v2.model(), Files.readAllBytes(model));
+            assertArrayEquals(data2, Files.readAllBytes(model.resolveSibling("weights/tiny-vit.onnx_data")));
+        }
     }
 
     @Test
