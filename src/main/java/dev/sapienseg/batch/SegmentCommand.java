@@ -1,6 +1,7 @@
 package dev.sapienseg.batch;
 
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +17,10 @@ import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
 import dev.sapienseg.provisioning.ModelProvisioner;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
@@ -49,6 +53,10 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Option(names = "--sha256", description = "Expected SHA-256 of the model file; a different file is refused.")
     String sha256;
+
+    @Option(names = "--s3-endpoint", description = "S3 API endpoint for s3:// models (MinIO, Ceph…; path-style). "
+            + "Default: AWS. Credentials and region: the AWS environment variables (AWS_REGION, default us-east-1).")
+    URI s3Endpoint;
 
     @Option(names = "--cache-dir", defaultValue = "${sys:user.home}/.cache/sapiens-seg/models",
             description = "Where downloaded models are kept. Default: ${DEFAULT-VALUE}.")
@@ -150,7 +158,7 @@ public final class SegmentCommand implements Callable<Integer> {
         try {
             Path file = ModelProvisioner.standard(new ModelProvisioner.Settings(cacheDir, 4, Duration.ofSeconds(60),
                     Duration.ofSeconds(2), Duration.ofSeconds(10)), hubEndpoint(), Optional.ofNullable(System.getenv("HF_TOKEN")),
-                    S3Client::create, new DownloadProgress()).provision(choice.source(), choice.sha256());
+                    this::s3Client, new DownloadProgress()).provision(choice.source(), choice.sha256());
             loadSessions(file, executionProvider, sessions);
         } catch (ModelLoadException e) {
             err.println("cannot load the model: " + e.getMessage());
@@ -178,6 +186,18 @@ public final class SegmentCommand implements Callable<Integer> {
         } finally {
             sessions.forEach(SegmentationModel::close);
         }
+    }
+
+    /** Built only for s3:// models; as the function's client: AWS credential chain, region default us-east-1. */
+    private S3Client s3Client() {
+        String region = System.getenv("AWS_REGION");
+        S3ClientBuilder builder = S3Client.builder()
+                .region(Region.of(region == null || region.isBlank() ? "us-east-1" : region))
+                .httpClientBuilder(ApacheHttpClient.builder());
+        if (s3Endpoint != null) {
+            builder.endpointOverride(s3Endpoint).forcePathStyle(true);
+        }
+        return builder.build();
     }
 
     private static String hubEndpoint() {

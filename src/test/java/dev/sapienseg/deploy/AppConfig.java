@@ -42,11 +42,15 @@ final class AppConfig {
     /** Map-valued keys ({@code sapiens.execution.cuda-options.*}): their prefixes. */
     private final Set<String> mapPrefixes;
     private final Map<String, String> environment;
+    /** Keys application.properties documents in comments ({@code #quarkus.s3.endpoint-override=…}). */
+    private final Set<String> documentedKeys;
 
-    private AppConfig(Map<String, String> defaults, Set<String> mapPrefixes, Map<String, String> environment) {
+    private AppConfig(Map<String, String> defaults, Set<String> mapPrefixes, Map<String, String> environment,
+            Set<String> documentedKeys) {
         this.defaults = defaults;
         this.mapPrefixes = mapPrefixes;
         this.environment = environment;
+        this.documentedKeys = documentedKeys;
     }
 
     static AppConfig load(Path applicationProperties) {
@@ -63,12 +67,24 @@ final class AppConfig {
         for (String key : p.stringPropertyNames()) {
             defaults.put(key, p.getProperty(key));
         }
-        return new AppConfig(defaults, mapPrefixes, Map.of());
+        Set<String> documented = new TreeSet<>();
+        try {
+            Pattern commented = Pattern.compile("^#\\s*([a-z][A-Za-z0-9_.\"-]+)\\s*=.*");
+            for (String line : Files.readAllLines(applicationProperties)) {
+                Matcher m = commented.matcher(line);
+                if (m.matches()) {
+                    documented.add(m.group(1));
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return new AppConfig(defaults, mapPrefixes, Map.of(), documented);
     }
 
     /** The same configuration with a pod's environment on top. */
     AppConfig withEnvironment(Map<String, String> env) {
-        return new AppConfig(defaults, mapPrefixes, Map.copyOf(env));
+        return new AppConfig(defaults, mapPrefixes, Map.copyOf(env), documentedKeys);
     }
 
     /** Keys of {@link SapiensConfig}, derived from its methods as SmallRye Config does (kebab case). */
@@ -124,12 +140,13 @@ final class AppConfig {
     /** Why a variable a manifest sets is not configuration of this application, or empty when it is. */
     Optional<String> unknownVariable(String name) {
         if (keyOf(name).isPresent() || referencedVariables().contains(name) || LIBRARY_VARIABLES.contains(name)
-                || name.startsWith("AWS_") || name.startsWith("QUARKUS_") || name.startsWith("OTEL_")) {
+                || name.startsWith("AWS_") || name.startsWith("OTEL_")
+                || documentedKeys.stream().anyMatch(key -> envName(key).equals(name))) {
             return Optional.empty();
         }
-        return Optional.of(name + " matches no configuration key (SapiensConfig, application.properties), no "
-                + "variable application.properties reads " + referencedVariables()
-                + " and is not AWS_*, QUARKUS_*, OTEL_* or " + LIBRARY_VARIABLES);
+        return Optional.of(name + " matches no configuration key (SapiensConfig, application.properties, keys it "
+                + "documents in comments), no variable application.properties reads " + referencedVariables()
+                + " and is not AWS_*, OTEL_* or " + LIBRARY_VARIABLES);
     }
 
     /** Variables that application.properties reads by name, such as {@code ${HF_TOKEN:}}. */
