@@ -30,6 +30,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.fixtures.FixtureModels;
 import dev.sapienseg.fixtures.ModelServer;
+import dev.sapienseg.storage.S3ProxyResource;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
 import dev.sapienseg.fixtures.ModelFiles;
 import dev.sapienseg.fixtures.Npy;
 import dev.sapienseg.fixtures.OnnxGraphBuilder.Dim;
@@ -286,5 +289,32 @@ class SegmentCommandTest {
         assertEquals(SegmentCommand.CANNOT_RUN, presetWithoutFile.status());
         assertTrue(presetWithoutFile.err().contains("set --model to the file made by deploy/export"),
                 presetWithoutFile.err());
+    }
+
+    @Test
+    void readsS3ModelsFromAnS3CompatibleEndpoint() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("s3in"));
+        try (Mat figure = SampleImages.figure()) {
+            Files.write(in.resolve("a.jpg"), TestImages.jpeg(figure));
+        }
+        S3ProxyResource s3 = new S3ProxyResource();
+        s3.start();
+        // The default AWS credential chain reads these system properties (as it reads AWS_ACCESS_KEY_ID…).
+        System.setProperty("aws.accessKeyId", S3ProxyResource.ACCESS_KEY);
+        System.setProperty("aws.secretAccessKey", S3ProxyResource.SECRET_KEY);
+        try (S3Client client = S3ProxyResource.client()) {
+            client.createBucket(b -> b.bucket("models"));
+            client.putObject(b -> b.bucket("models").key("demo/model.onnx"),
+                    RequestBody.fromFile(FixtureModels.PALETTE_DEMO));
+            Run run = segment("--model", "s3://models/demo/model.onnx", "--s3-endpoint", S3ProxyResource.endpoint(),
+                    "--cache-dir", dir.resolve("s3cache").toString(), "--input", in.toString(), "--output",
+                    dir.resolve("s3out").toString());
+            assertEquals(0, run.status(), run.err());
+            assertTrue(Files.size(dir.resolve("s3out/a_seg.npy")) > 0);
+        } finally {
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+            s3.stop();
+        }
     }
 }
