@@ -129,11 +129,9 @@ public final class SegmentCommand implements Callable<Integer> {
         ModelChoice choice;
         try {
             choice = ModelChoice.resolve(Optional.ofNullable(model), Optional.empty(), Optional.ofNullable(preset), norm,
-                    Optional.ofNullable(sha256), Optional.empty());
+                    Optional.ofNullable(sha256), Optional.empty(), ModelChoice.Names.COMMAND);
         } catch (ModelLoadException e) {
-            err.println(e.getMessage().replace("SAPIENS_MODEL_PATH (a file), SAPIENS_MODEL_URI", "--model")
-                    .replace("SAPIENS_MODEL_PRESET", "--preset").replace("SAPIENS_MODEL_PATH or SAPIENS_MODEL_URI",
-                            "--model"));
+            err.println(e.getMessage());
             return CANNOT_RUN;
         }
         if (batchSize < 1 || jobs < 1 || devices.isEmpty()) {

@@ -2,6 +2,7 @@ package dev.sapienseg.provisioning;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -28,17 +29,7 @@ public final class ExternalDataFiles {
         try (InputStream in = Files.newInputStream(model)) {
             CodedInputStream stream = CodedInputStream.newInstance(in, 1 << 16);
             stream.setSizeLimit(Integer.MAX_VALUE);
-            while (true) {
-                int tag = stream.readTag();
-                if (tag == 0) {
-                    break;
-                }
-                if (WireFormat.getTagFieldNumber(tag) == 7 && isLengthDelimited(tag)) {
-                    nested(stream, () -> graph(stream, locations));
-                } else {
-                    stream.skipField(tag);
-                }
-            }
+            fields(stream, field -> field == 7 ? () -> graph(stream, locations) : null);
         }
         for (String location : locations) {
             if (location.startsWith("/") || location.contains("\\") || Path.of(location).normalize().startsWith("..")
@@ -53,96 +44,55 @@ public final class ExternalDataFiles {
         void read() throws IOException;
     }
 
-    private static void nested(CodedInputStream stream, Body body) throws IOException {
-        int length = stream.readRawVarint32();
-        int old = stream.pushLimit(length);
-        body.read();
-        stream.popLimit(old);
+    /** What to do with a length-delimited field of a message: read its body, or null to skip it. */
+    private interface Fields {
+        Body of(int field) throws IOException;
     }
 
-    private static boolean isLengthDelimited(int tag) {
-        return WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+    /**
+     * Reads the fields of the message at the stream's position up to its end (or the limit pushed for it); the
+     * length-delimited fields {@code handler} names are read as nested messages, everything else is skipped.
+     */
+    private static void fields(CodedInputStream stream, Fields handler) throws IOException {
+        while (!stream.isAtEnd()) {
+            int tag = stream.readTag();
+            Body body = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED
+                    ? handler.of(WireFormat.getTagFieldNumber(tag)) : null;
+            if (body == null) {
+                stream.skipField(tag);
+                continue;
+            }
+            int old = stream.pushLimit(stream.readRawVarint32());
+            body.read();
+            stream.popLimit(old);
+        }
     }
 
     private static void graph(CodedInputStream stream, Set<String> out) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            int field = WireFormat.getTagFieldNumber(tag);
-            if (!isLengthDelimited(tag)) {
-                stream.skipField(tag);
-            } else if (field == 5) {
-                nested(stream, () -> tensor(stream, out));
-            } else if (field == 15) {
-                nested(stream, () -> sparseTensor(stream, out));
-            } else if (field == 1) {
-                nested(stream, () -> node(stream, out));
-            } else {
-                stream.skipField(tag);
-            }
-        }
-    }
-
-    private static void node(CodedInputStream stream, Set<String> out) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            if (WireFormat.getTagFieldNumber(tag) == 5 && isLengthDelimited(tag)) {
-                nested(stream, () -> attribute(stream, out));
-            } else {
-                stream.skipField(tag);
-            }
-        }
+        fields(stream, field -> switch (field) {
+            case 5 -> () -> tensor(stream, out);
+            case 15 -> () -> fields(stream, f -> f == 1 || f == 2 ? () -> tensor(stream, out) : null); // sparse
+            case 1 -> () -> fields(stream, f -> f == 5 ? () -> attribute(stream, out) : null); // node
+            default -> null;
+        });
     }
 
     private static void attribute(CodedInputStream stream, Set<String> out) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            int field = WireFormat.getTagFieldNumber(tag);
-            if (!isLengthDelimited(tag)) {
-                stream.skipField(tag);
-            } else if (field == 5 || field == 10) {
-                nested(stream, () -> tensor(stream, out));
-            } else if (field == 6 || field == 11) { // subgraphs (If, Loop, Scan)
-                nested(stream, () -> graph(stream, out));
-            } else {
-                stream.skipField(tag);
-            }
-        }
-    }
-
-    private static void sparseTensor(CodedInputStream stream, Set<String> out) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            int field = WireFormat.getTagFieldNumber(tag);
-            if ((field == 1 || field == 2) && isLengthDelimited(tag)) {
-                nested(stream, () -> tensor(stream, out));
-            } else {
-                stream.skipField(tag);
-            }
-        }
+        fields(stream, field -> switch (field) {
+            case 5, 10 -> () -> tensor(stream, out);
+            case 6, 11 -> () -> graph(stream, out); // subgraphs (If, Loop, Scan)
+            default -> null;
+        });
     }
 
     private static void tensor(CodedInputStream stream, Set<String> out) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            if (WireFormat.getTagFieldNumber(tag) == 13 && isLengthDelimited(tag)) {
-                String[] entry = new String[2];
-                nested(stream, () -> {
-                    while (!stream.isAtEnd()) {
-                        int t = stream.readTag();
-                        int f = WireFormat.getTagFieldNumber(t);
-                        if ((f == 1 || f == 2) && isLengthDelimited(t)) {
-                            entry[f - 1] = stream.readStringRequireUtf8();
-                        } else {
-                            stream.skipField(t);
-                        }
-                    }
-                });
-                if ("location".equals(entry[0]) && entry[1] != null && !entry[1].isBlank()) {
-                    out.add(entry[1]);
-                }
-            } else {
-                stream.skipField(tag);
+        fields(stream, field -> field != 13 ? null : () -> {
+            String[] entry = new String[2];
+            fields(stream, f -> f == 1 || f == 2 ? () -> entry[f - 1] = new String(
+                    stream.readRawBytes(stream.getBytesUntilLimit()), StandardCharsets.UTF_8) : null);
+            if ("location".equals(entry[0]) && entry[1] != null && !entry[1].isBlank()) {
+                out.add(entry[1]);
             }
-        }
+        });
     }
 }

@@ -15,8 +15,20 @@ import dev.sapienseg.pipeline.Normalization;
 public record ModelChoice(ModelSource source, Normalization normalization, Optional<ModelPreset> preset,
         Optional<String> sha256, boolean demo) {
 
+    /** How the settings are named where they are given, for messages that say what to set. */
+    public record Names(String location, String preset) {
+        public static final Names SERVER = new Names("SAPIENS_MODEL_PATH (a file) or SAPIENS_MODEL_URI", "SAPIENS_MODEL_PRESET");
+        public static final Names COMMAND = new Names("--model", "--preset");
+    }
+
     public static ModelChoice resolve(Optional<String> path, Optional<String> uri, Optional<String> presetId,
             Optional<Normalization> normalization, Optional<String> sha256, Optional<String> demoPath)
+            throws ModelLoadException {
+        return resolve(path, uri, presetId, normalization, sha256, demoPath, Names.SERVER);
+    }
+
+    public static ModelChoice resolve(Optional<String> path, Optional<String> uri, Optional<String> presetId,
+            Optional<Normalization> normalization, Optional<String> sha256, Optional<String> demoPath, Names names)
             throws ModelLoadException {
         Optional<String> givenPath = path.filter(s -> !s.isBlank());
         Optional<String> givenUri = uri.filter(s -> !s.isBlank());
@@ -36,7 +48,7 @@ public record ModelChoice(ModelSource source, Normalization normalization, Optio
             location = preset.get().location();
             if (location.isEmpty()) {
                 throw new ModelLoadException("preset " + preset.get().id() + " (" + preset.get().description()
-                        + ") has no download location: set SAPIENS_MODEL_PATH or SAPIENS_MODEL_URI to the file made by "
+                        + ") has no download location: set " + names.location() + " to the file made by "
                         + "deploy/export/sapiens_export.py");
             }
         }
@@ -45,8 +57,8 @@ public record ModelChoice(ModelSource source, Normalization normalization, Optio
             demo = location.isPresent();
         }
         if (location.isEmpty()) {
-            throw new ModelLoadException("no model configured: set SAPIENS_MODEL_PATH (a file), SAPIENS_MODEL_URI "
-                    + "(https://, s3://, hf://owner/repo/file) or SAPIENS_MODEL_PRESET (one of "
+            throw new ModelLoadException("no model configured: set " + names.location()
+                    + " (https://, s3://, hf://owner/repo/file) or " + names.preset() + " (one of "
                     + Arrays.stream(ModelPreset.values()).map(ModelPreset::id).collect(Collectors.joining(", ")) + ")");
         }
         ModelSource source;

@@ -212,7 +212,7 @@ public final class ModelProvisioner {
             long length = remote.length();
             MessageDigest digest = sha256();
             if (remote.offset() > 0) {
-                hashExisting(part, remote.offset(), digest);
+                hash(part, remote.offset(), digest);
             }
             long written = remote.offset();
             requireSpace(target.getParent(), length < 0 ? -1 : length - written);
@@ -306,14 +306,18 @@ public final class ModelProvisioner {
         }
     }
 
-    private static void hashExisting(Path part, long bytes, MessageDigest digest) throws IOException {
+    /** Feeds the first {@code bytes} bytes of {@code file} (all of it: {@code Long.MAX_VALUE}) to {@code digest}. */
+    private static void hash(Path file, long bytes, MessageDigest digest) throws IOException {
         byte[] buffer = new byte[1 << 20];
         long left = bytes;
-        try (InputStream in = Files.newInputStream(part)) {
+        try (InputStream in = Files.newInputStream(file)) {
             while (left > 0) {
                 int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
                 if (n < 0) {
-                    throw new IOException(part + " is shorter than " + bytes + " bytes");
+                    if (bytes == Long.MAX_VALUE) {
+                        return;
+                    }
+                    throw new IOException(file + " is shorter than " + bytes + " bytes");
                 }
                 digest.update(buffer, 0, n);
                 left -= n;
@@ -346,11 +350,8 @@ public final class ModelProvisioner {
 
     private static void verifyLocal(Path file, String expected) throws ModelLoadException {
         MessageDigest digest = sha256();
-        byte[] buffer = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buffer)) >= 0;) {
-                digest.update(buffer, 0, n);
-            }
+        try {
+            hash(file, Long.MAX_VALUE, digest);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + ": " + e, e);
         }
