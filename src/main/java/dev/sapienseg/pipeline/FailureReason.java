@@ -15,8 +15,17 @@ public enum FailureReason {
     STORAGE_ACCESS_DENIED(403, false),
     IMAGE_TOO_LARGE(413, false),
     TOO_MANY_PIXELS(413, false),
+    /** A notification naming more objects than sapiens.storage.max-records. */
+    TOO_MANY_RECORDS(413, false),
     UNSUPPORTED_FORMAT(415, false),
     CORRUPT_IMAGE(422, false),
+    /**
+     * A picture whose structure is beyond what the pod decodes within its bounds: too many scans or directories, a
+     * decode past its time budget, an allocation the picture's own size cannot explain. Retrying changes nothing.
+     */
+    IMAGE_TOO_COMPLEX(422, false),
+    /** A storage webhook call without the configured shared secret. */
+    UNAUTHORIZED(401, false),
     /** Not 404: Knative retries 404, and a missing object stays missing. */
     OBJECT_NOT_FOUND(422, false),
     OVERLOADED(429, true),
