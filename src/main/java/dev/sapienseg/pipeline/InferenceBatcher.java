@@ -122,6 +122,7 @@ public final class InferenceBatcher implements AutoCloseable {
     private long servingTicket;
     private final java.util.Set<Long> gaveUp = new java.util.HashSet<>();
     private boolean closed;
+    private final RunWatchdog watchdog;
 
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
         this.contract = sessions.get(0).contract();
@@ -133,12 +134,20 @@ public final class InferenceBatcher implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        long warmUp = sessions.stream().mapToLong(SegmentationModel::warmUpMillis).max().orElse(0);
+        this.watchdog = new RunWatchdog(sessions.size(), RunWatchdog.stallLimitFor(warmUp), System::nanoTime);
         for (SegmentationModel session : sessions) {
-            Thread worker = new Thread(() -> work(session), "sapiens-inference-" + workers.size());
+            int index = workers.size();
+            Thread worker = new Thread(() -> work(session, index), "sapiens-inference-" + index);
             worker.setDaemon(true);
             worker.start();
             workers.add(worker);
         }
+    }
+
+    /** Watches the sessions' runs for liveness. */
+    public RunWatchdog watchdog() {
+        return watchdog;
     }
 
     /** Pictures per model run. */
@@ -299,7 +308,7 @@ public final class InferenceBatcher implements AutoCloseable {
     }
 
     /** One model session: runs batches as they come. */
-    private void work(SegmentationModel session) {
+    private void work(SegmentationModel session, int index) {
         while (true) {
             Batch batch;
             try {
@@ -312,12 +321,14 @@ public final class InferenceBatcher implements AutoCloseable {
             }
             batch.startNanos = System.nanoTime();
             Throwable failure = null;
+            watchdog.started(index);
             try {
                 batch.buffers.run(session, batch.claimed);
-            } catch (Exception | LinkageError e) {
+            } catch (Exception | LinkageError | OutOfMemoryError e) {
                 failure = e;
                 LOG.errorf(e, "inference of a batch of %d failed", batch.claimed);
             }
+            watchdog.finished(index, failure);
             batch.endNanos = System.nanoTime();
             List<Slot> slots;
             synchronized (this) {

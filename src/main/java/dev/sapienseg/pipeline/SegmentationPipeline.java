@@ -35,9 +35,16 @@ public final class SegmentationPipeline implements AutoCloseable {
     private final int maxInFlight;
     private final Duration queueTimeout;
     private final Normalization normalization;
+    private final MemoryBound memory;
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout) {
+        this(decoder, sessions, normalization, maxInFlight, batching, queueTimeout, new MemoryBound(Long.MAX_VALUE / 4));
+    }
+
+    public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
+            int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout, MemoryBound memory) {
+        this.memory = memory;
         this.decoder = decoder;
         this.sessions = List.copyOf(sessions);
         ModelContract contract = sessions.get(0).contract();
@@ -80,6 +87,16 @@ public final class SegmentationPipeline implements AutoCloseable {
         return batcher.capacity();
     }
 
+    /** Watches the model runs for liveness. */
+    public RunWatchdog watchdog() {
+        return batcher.watchdog();
+    }
+
+    /** The memory budget of the requests in flight. */
+    public MemoryBound memory() {
+        return memory;
+    }
+
     /** Requests being processed now. */
     public int inFlight() {
         return maxInFlight - admission.availablePermits();
@@ -91,7 +108,11 @@ public final class SegmentationPipeline implements AutoCloseable {
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
         }
         try {
-            return admitted(encoded, outputs);
+            // The header says how large the picture is: reserve its worst case before anything is decoded.
+            long pixels = decoder.inspect(encoded).pixels();
+            try (MemoryBound.Reservation reserved = memory.reserve(MemoryBound.estimate(pixels, encoded.length, outputs))) {
+                return admitted(encoded, outputs);
+            }
         } finally {
             admission.release();
         }
@@ -99,15 +120,17 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     private Segmentation admitted(byte[] encoded, OutputRequest outputs) {
         long t0 = System.nanoTime();
-        long deadline = t0 + queueTimeout.toNanos();
         try (DecodedImage image = decoder.decode(encoded)) {
             long t1 = System.nanoTime();
+            // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
+            // it), and a slow decode must not turn into a retryable queue timeout.
+            long deadline = t1 + queueTimeout.toNanos();
             InferenceBatcher.Slot slot = batcher.claim(deadline);
             try {
                 preprocessor.write(image, slot.input(), slot.index() * batcher.contract().inputFloatsPerImage());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | OutOfMemoryError e) {
                 batcher.abandon(slot);
-                throw e;
+                throw allocationFailure(e, "pre-processing");
             }
             batcher.ready(slot);
             long t2 = System.nanoTime();
@@ -116,20 +139,46 @@ public final class SegmentationPipeline implements AutoCloseable {
             Postprocessor.ClassMap classMap;
             try {
                 classMap = postprocessor.apply(slot.output(), slot.index(), image.width(), image.height());
+            } catch (OutOfMemoryError e) {
+                throw allocationFailure(e, "post-processing");
             } finally {
                 batcher.release(slot);
             }
             long t4 = System.nanoTime();
-            byte[] mask = outputs.mask()
-                    ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
-                    : null;
-            EncodedImage overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
+            byte[] mask;
+            EncodedImage overlay;
+            try {
+                mask = outputs.mask()
+                        ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
+                        : null;
+                overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
+            } catch (OutOfMemoryError e) {
+                throw allocationFailure(e, "encoding");
+            }
             long t5 = System.nanoTime();
             StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(slot.queueNanos()),
                     ms(slot.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
             return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
                     classMap.ids(), classMap.statistics(), timings, mask, overlay, slot.batchSize());
         }
+    }
+
+    /**
+     * An allocation that failed for this picture (Java heap, or OpenCV's "Insufficient memory"): a permanent answer,
+     * since the same picture fails the same way again. (In the container images the JVM runs with
+     * -XX:+ExitOnOutOfMemoryError; the per-request memory bound, {@link MemoryBound}, is what keeps legal pictures
+     * away from it.)
+     */
+    private static RuntimeException allocationFailure(Throwable e, String stage) {
+        if (e instanceof SegmentationException se) {
+            return se;
+        }
+        String message = String.valueOf(e.getMessage());
+        if (e instanceof OutOfMemoryError || message.contains("Insufficient memory") || message.contains("Failed to allocate")) {
+            return new SegmentationException(FailureReason.IMAGE_TOO_COMPLEX, "not enough memory for " + stage
+                    + " of this picture; send a smaller one", e);
+        }
+        return e instanceof RuntimeException re ? re : new IllegalStateException(e);
     }
 
     private void awaitInference(InferenceBatcher.Slot slot, long deadline) {
