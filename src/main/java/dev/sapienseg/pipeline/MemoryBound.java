@@ -3,19 +3,22 @@ package dev.sapienseg.pipeline;
 /**
  * The memory one request may take, estimated from its picture's header before anything is decoded, and the pod's
  * budget for all requests in flight together. Bytes per pixel of the original picture (P pixels), worst case
- * (incompressible content):
+ * (incompressible content), counted from what the code allocates:
  * <ul>
- * <li>decoding: 3 P for the BGR picture, up to 6 P of decoder working memory (progressive JPEG coefficients, TIFF
- * strips at 16-bit depth), plus the encoded bytes copied to native memory;</li>
- * <li>post-processing: 1 P class map (the logits and the model input live in the batch's preallocated buffers);</li>
- * <li>the class-map PNG, if asked for: up to 1 P of deflate output, its buffer growth and its base64 in the reply,
- * 4 P;</li>
- * <li>the overlay, if asked for: 6 P for the side-by-side picture, up to 6 P for its encoding (PNG of noise) in native
- * memory, 6 P as a Java array, 8 P as base64 in the reply and 8 P for the reply's bytes: 34 P.</li>
+ * <li>always, 16 P: the BGR picture (3 P), decoder working memory (up to 6 P: progressive JPEG coefficients, TIFF
+ * strips at 16-bit depth), the class map (1 P), and 6 P for the encoded request and reply bytes on their way through
+ * Funqy and Netty;</li>
+ * <li>the class-map PNG, if asked for: 4 P (deflate output, its buffer's growth, its base64 in the reply);</li>
+ * <li>the overlay, if asked for: 56 P — the side-by-side picture (6 P), OpenCV's encoding buffer, which grows by
+ * doubling (12 P), its copy into Java (6 P native + 6 P heap), its base64 (8 P), the reply's bytes (8 P) and their
+ * copy into Netty's buffers (10 P).</li>
  * </ul>
- * So 10 P + 4 P (mask) + 34 P (overlay): 48 P with everything, 2.4 GB for a 50 MP picture. The request body itself (at
- * most {@code quarkus.http.limits.max-body-size}, held twice while Funqy copies it) is read before admission and
- * is bounded by Knative's {@code containerConcurrency}, not by this budget.
+ * So 76 P with everything: 3.8 GB for a 50 MP picture, 230 MB for a 3 MP one. The request body itself (at most
+ * {@code quarkus.http.limits.max-body-size}, held twice while Funqy copies it) is read before admission and is
+ * bounded by Knative's {@code containerConcurrency}, not by this budget. The budget counts the heap and native shares
+ * together (about a third of it is Java heap), so a pod needs: the model's own memory + the JVM's baseline + the Java
+ * heap's maximum + the budget. Measured ({@code MemoryBoundLoadTest}, 3 MP noise PNGs with mask and overlay, three
+ * admitted at once, their estimates 678 MB together): memory outside the Java heap grew by 297 MB.
  *
  * <p>Requests reserve their estimate before decoding and release it when answered: the sum over requests in flight
  * never exceeds the budget. A request that does not fit now is refused as overloaded (429, retryable); one that can
@@ -23,9 +26,9 @@ package dev.sapienseg.pipeline;
  */
 public final class MemoryBound {
 
-    static final long DECODE_BYTES_PER_PIXEL = 10;
+    static final long DECODE_BYTES_PER_PIXEL = 16;
     static final long MASK_BYTES_PER_PIXEL = 4;
-    static final long OVERLAY_BYTES_PER_PIXEL = 34;
+    static final long OVERLAY_BYTES_PER_PIXEL = 56;
 
     private final long budget;
     private long reserved;
