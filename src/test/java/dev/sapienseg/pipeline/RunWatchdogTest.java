@@ -48,4 +48,29 @@ class RunWatchdogTest {
         assertEquals(Duration.ofSeconds(60), RunWatchdog.stallLimitFor(40));
         assertEquals(Duration.ofSeconds(86 * 20), RunWatchdog.stallLimitFor(86_000));
     }
+
+    /** Wired into the pipeline: while a real model run lasts longer than the limit, the watchdog says so. */
+    @Test
+    void aRealRunPastTheLimitIsSeenWhileItLasts() throws Exception {
+        try (dev.sapienseg.model.SegmentationModel model = dev.sapienseg.model.SegmentationModel.load(
+                dev.sapienseg.model.ModelSettings.cpu(dev.sapienseg.fixtures.FixtureModels.TINY_VIT));
+                SegmentationPipeline pipeline = new SegmentationPipeline(new dev.sapienseg.image.ImageDecoder(
+                        new dev.sapienseg.image.ImageLimits(50_000_000, 50_000_000)), model, Normalization.LITE, 2,
+                        Duration.ofSeconds(30));
+                org.bytedeco.opencv.opencv_core.Mat picture = dev.sapienseg.fixtures.TestImages.gradient(64, 48)) {
+            byte[] png = dev.sapienseg.fixtures.TestImages.png(picture);
+            assertNull(pipeline.watchdog().problem());
+            pipeline.watchdog().stallAfter(Duration.ofNanos(1));
+            java.util.concurrent.CompletableFuture<Segmentation> done = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> pipeline.segment(png, OutputRequest.MASK_ONLY));
+            String seen = null;
+            while (seen == null && !done.isDone()) {
+                seen = pipeline.watchdog().problem();
+            }
+            done.get();
+            assertNotNull(seen, "the run was never seen past its 1 ns limit");
+            assertTrue(seen.contains("has been running for"), seen);
+            assertNull(pipeline.watchdog().problem(), "once the run is over the pod is live again");
+        }
+    }
 }
