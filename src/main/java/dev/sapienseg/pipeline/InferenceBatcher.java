@@ -175,8 +175,16 @@ public final class InferenceBatcher implements AutoCloseable {
             if (ticket == servingTicket && filling == null) {
                 filling = free.poll();
                 if (filling == null && unallocated > 0) {
+                    try {
+                        filling = new Batch(new TensorBuffers(contract, capacity));
+                    } catch (RuntimeException | OutOfMemoryError e) {
+                        // The buffers cannot be had (a batch too large for one direct buffer, no memory): this caller
+                        // fails, and the line moves on instead of waiting behind it for ever.
+                        skip(ticket);
+                        throw new SegmentationException(FailureReason.INTERNAL_ERROR, "could not allocate the buffers of"
+                                + " a batch of " + capacity + ": " + e.getMessage(), e);
+                    }
                     unallocated--;
-                    filling = new Batch(new TensorBuffers(contract, capacity));
                 }
                 if (filling != null) {
                     break;

@@ -9,7 +9,6 @@ import java.util.concurrent.TimeoutException;
 
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
-import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.output.EncodedImage;
 import dev.sapienseg.output.GoliathClasses;
@@ -27,10 +26,7 @@ import dev.sapienseg.output.PalettePngEncoder;
 public final class SegmentationPipeline implements AutoCloseable {
 
     private final ImageDecoder decoder;
-    private final List<SegmentationModel> sessions;
-    private final Preprocessor preprocessor;
-    private final Postprocessor postprocessor;
-    private final InferenceBatcher batcher;
+    private final SegmentationCore core;
     private final Semaphore admission;
     private final int maxInFlight;
     private final Duration queueTimeout;
@@ -46,11 +42,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout, MemoryBound memory) {
         this.memory = memory;
         this.decoder = decoder;
-        this.sessions = List.copyOf(sessions);
-        ModelContract contract = sessions.get(0).contract();
-        this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization);
-        this.postprocessor = new Postprocessor(contract);
-        this.batcher = new InferenceBatcher(sessions, batching);
+        this.core = new SegmentationCore(sessions, normalization, batching);
         this.admission = new Semaphore(maxInFlight);
         this.maxInFlight = maxInFlight;
         this.queueTimeout = queueTimeout;
@@ -71,11 +63,11 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     /** The first session's model (all sessions load the same file). */
     public SegmentationModel model() {
-        return sessions.get(0);
+        return core.sessions().get(0);
     }
 
     public List<SegmentationModel> sessions() {
-        return sessions;
+        return core.sessions();
     }
 
     public ImageDecoder decoder() {
@@ -84,12 +76,12 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     /** Pictures per model run. */
     public int batchCapacity() {
-        return batcher.capacity();
+        return core.batchCapacity();
     }
 
     /** Watches the model runs for liveness. */
     public RunWatchdog watchdog() {
-        return batcher.watchdog();
+        return core.watchdog();
     }
 
     /** The memory budget of the requests in flight. */
@@ -125,24 +117,19 @@ public final class SegmentationPipeline implements AutoCloseable {
             // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
             // it), and a slow decode must not turn into a retryable queue timeout.
             long deadline = t1 + queueTimeout.toNanos();
-            InferenceBatcher.Slot slot = batcher.claim(deadline);
+            SegmentationCore.Submitted submitted;
             try {
-                preprocessor.write(image, slot.input(), slot.index() * batcher.contract().inputFloatsPerImage());
+                submitted = core.submit(image, deadline);
             } catch (RuntimeException | OutOfMemoryError e) {
-                batcher.abandon(slot);
                 throw allocationFailure(e, "pre-processing");
             }
-            batcher.ready(slot);
-            long t2 = System.nanoTime();
-            awaitInference(slot, deadline);
+            awaitInference(submitted, deadline);
             long t3 = System.nanoTime();
             Postprocessor.ClassMap classMap;
             try {
-                classMap = postprocessor.apply(slot.output(), slot.index(), image.width(), image.height());
+                classMap = submitted.classMap();
             } catch (OutOfMemoryError e) {
                 throw allocationFailure(e, "post-processing");
-            } finally {
-                batcher.release(slot);
             }
             long t4 = System.nanoTime();
             byte[] mask;
@@ -156,10 +143,10 @@ public final class SegmentationPipeline implements AutoCloseable {
                 throw allocationFailure(e, "encoding");
             }
             long t5 = System.nanoTime();
-            StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(slot.queueNanos()),
-                    ms(slot.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
-            return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
-                    classMap.ids(), classMap.statistics(), timings, mask, overlay, slot.batchSize());
+            StageTimings timings = new StageTimings(ms(t1 - t0), ms(submitted.preprocessNanos()),
+                    ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
+            return new Segmentation(image.width(), image.height(), image.format(), core.classNames(),
+                    classMap.ids(), classMap.statistics(), timings, mask, overlay, submitted.batchSize());
         }
     }
 
@@ -181,19 +168,19 @@ public final class SegmentationPipeline implements AutoCloseable {
         return e instanceof RuntimeException re ? re : new IllegalStateException(e);
     }
 
-    private void awaitInference(InferenceBatcher.Slot slot, long deadline) {
+    private void awaitInference(SegmentationCore.Submitted submitted, long deadline) {
         try {
-            slot.result().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            submitted.inference().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            batcher.releaseWhenDone(slot);
+            submitted.giveUp();
             throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
                     "no result within " + queueTimeout.toMillis() + " ms (sapiens.limits.queue-timeout); retry later");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            batcher.releaseWhenDone(slot);
+            submitted.giveUp();
             throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for the model", e);
         } catch (ExecutionException e) {
-            batcher.release(slot);
+            submitted.giveUp();
             if (e.getCause() instanceof SegmentationException se) {
                 throw se;
             }
@@ -202,12 +189,12 @@ public final class SegmentationPipeline implements AutoCloseable {
     }
 
     private static double ms(long nanos) {
-        return Math.round(nanos / 10_000.0) / 100.0;
+        return SegmentationCore.ms(nanos);
     }
 
     /** Stops the batcher's threads; the sessions are closed by their owner. */
     @Override
     public void close() {
-        batcher.close();
+        core.close();
     }
 }
