@@ -57,7 +57,7 @@ public final class BatchRunner {
 
     /** Images per model run (the batch size, or a model's fixed batch). */
     public int batchCapacity() {
-        return contract.fixedBatch() > 0 ? contract.fixedBatch() : settings.batchSize();
+        return contract.batchFor(settings.batchSize());
     }
 
     public void run(List<InputImage> images, Progress progress) throws InterruptedException {

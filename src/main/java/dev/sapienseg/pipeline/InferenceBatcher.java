@@ -127,7 +127,7 @@ public final class InferenceBatcher implements AutoCloseable {
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
         this.contract = sessions.get(0).contract();
         this.settings = settings;
-        this.capacity = contract.fixedBatch() > 0 ? contract.fixedBatch() : Math.max(1, settings.maxBatch());
+        this.capacity = contract.batchFor(settings.maxBatch());
         this.unallocated = sessions.size() + 2;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sapiens-batch-timer");
