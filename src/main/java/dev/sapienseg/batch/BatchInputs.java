@@ -24,7 +24,11 @@ public final class BatchInputs {
     private static final Set<String> EXTENSIONS = Set.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff");
 
     /** Pictures found, and listed paths that do not exist or are not pictures. */
-    public record Found(List<InputImage> images, List<String> problems) {
+    public record Found(List<InputImage> images, List<Problem> problems) {
+    }
+
+    /** A listed entry that is not a picture to segment, and why. */
+    public record Problem(String entry, String reason) {
     }
 
     private BatchInputs() {
@@ -32,7 +36,7 @@ public final class BatchInputs {
 
     public static Found collect(Path input, Path outputRoot) throws IOException {
         List<Path> files = new ArrayList<>();
-        List<String> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         Path root;
         boolean mirror;
         if (Files.isDirectory(input)) {
@@ -56,9 +60,9 @@ public final class BatchInputs {
                 }
                 Path file = root.resolve(entry);
                 if (!Files.isRegularFile(file)) {
-                    problems.add(entry + ": no such file");
+                    problems.add(new Problem(entry, "no such file"));
                 } else if (!EXTENSIONS.contains(extension(file).toLowerCase(Locale.ROOT))) {
-                    problems.add(entry + ": not a picture extension " + EXTENSIONS);
+                    problems.add(new Problem(entry, "not a picture extension " + EXTENSIONS));
                 } else {
                     files.add(file);
                 }

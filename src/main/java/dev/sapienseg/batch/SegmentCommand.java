@@ -4,27 +4,26 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.stream.Collectors;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 
+import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.config.StandaloneConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
-import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
-import dev.sapienseg.provisioning.ModelProvisioner;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.model.ModelSettings;
+import dev.sapienseg.service.ModelRuntime;
+import io.smallrye.config.SmallRyeConfig;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.pipeline.Normalization;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -58,8 +57,8 @@ public final class SegmentCommand implements Callable<Integer> {
             + "Default: AWS. Credentials and region: the AWS environment variables (AWS_REGION, default us-east-1).")
     URI s3Endpoint;
 
-    @Option(names = "--cache-dir", defaultValue = "${sys:user.home}/.cache/sapiens-seg/models",
-            description = "Where downloaded models are kept. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--cache-dir", description = "Where downloaded models are kept. Default: sapiens.model.cache-dir "
+            + "(~/.cache/sapiens-seg/models).")
     Path cacheDir;
 
     @Option(names = "--input", required = true, description = "Folder (searched recursively) or text file listing pictures.")
@@ -71,16 +70,18 @@ public final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "8", description = "Pictures per model run (limited by a fixed model batch). Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--jobs", defaultValue = "1", description = "Model sessions per device. Default: ${DEFAULT-VALUE}.")
-    int jobs;
+    @Option(names = "--jobs", description = "Model sessions per device. Default: sapiens.execution.sessions-per-device (1).")
+    Integer jobs;
 
-    @Option(names = "--devices", split = ",", description = "CUDA device ids, e.g. 0,1 (with --provider cuda). Default: 0.")
-    List<Integer> devices = new ArrayList<>(List.of(0));
+    @Option(names = "--devices", split = ",", description = "CUDA device ids, e.g. 0,1 (with --provider cuda). "
+            + "Default: sapiens.execution.device-ids (0).")
+    List<Integer> devices;
 
-    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--provider", description = "cpu or cuda. Default: sapiens.execution.provider (cpu).")
     String provider;
 
-    @Option(names = "--cuda-fallback", defaultValue = "cpu", description = "When CUDA is unusable: cpu or fail. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--cuda-fallback", description = "When CUDA is unusable: cpu or fail. "
+            + "Default: sapiens.execution.cuda-fallback (cpu).")
     String cudaFallback;
 
     @Option(names = "--normalization", description = "lite (Sapiens-Lite) or imagenet (onnx-community exports). "
@@ -117,24 +118,23 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ExecutionProvider executionProvider;
-        Optional<Normalization> norm;
+        SapiensConfig config;
+        SmallRyeConfig settings;
         try {
-            executionProvider = ExecutionProvider.valueOf(provider.toUpperCase(java.util.Locale.ROOT));
-            norm = Optional.ofNullable(normalization).map(n -> Normalization.valueOf(n.toUpperCase(java.util.Locale.ROOT)));
-        } catch (IllegalArgumentException e) {
-            err.println("unknown --provider or --normalization: " + provider + ", " + normalization);
+            settings = StandaloneConfig.load(overrides());
+            config = StandaloneConfig.sapiens(settings);
+        } catch (RuntimeException e) {
+            err.println("invalid option: " + rootMessage(e));
             return CANNOT_RUN;
         }
         ModelChoice choice;
         try {
-            choice = ModelChoice.resolve(Optional.ofNullable(model), Optional.empty(), Optional.ofNullable(preset), norm,
-                    Optional.ofNullable(sha256), Optional.empty(), ModelChoice.Names.COMMAND);
+            choice = ModelRuntime.choose(config.model(), ModelChoice.Names.COMMAND);
         } catch (ModelLoadException e) {
             err.println(e.getMessage());
             return CANNOT_RUN;
         }
-        if (batchSize < 1 || jobs < 1 || devices.isEmpty()) {
+        if (batchSize < 1 || config.execution().sessionsPerDevice() < 1 || config.execution().deviceIds().isEmpty()) {
             err.println("--batch-size and --jobs must be at least 1, --devices not empty");
             return CANNOT_RUN;
         }
@@ -152,15 +152,12 @@ public final class SegmentCommand implements Callable<Integer> {
             return CANNOT_RUN;
         }
 
-        List<SegmentationModel> sessions = new ArrayList<>();
+        List<SegmentationModel> sessions;
         try {
-            Path file = ModelProvisioner.standard(new ModelProvisioner.Settings(cacheDir, 4, Duration.ofSeconds(60),
-                    Duration.ofSeconds(2), Duration.ofSeconds(10)), hubEndpoint(), Optional.ofNullable(System.getenv("HF_TOKEN")),
-                    this::s3Client, new DownloadProgress()).provision(choice.source(), choice.sha256());
-            loadSessions(file, executionProvider, sessions);
+            Path file = ModelRuntime.provision(choice, config.model(), () -> s3Client(settings), new DownloadProgress());
+            sessions = ModelRuntime.loadSessions(file, config.model(), config.execution());
         } catch (ModelLoadException e) {
             err.println("cannot load the model: " + e.getMessage());
-            sessions.forEach(SegmentationModel::close);
             return CANNOT_RUN;
         }
         try {
@@ -175,9 +172,8 @@ public final class SegmentCommand implements Callable<Integer> {
                 err.println("note: " + first.name() + " is the pipeline demo model, not a real segmenter");
             }
             Progress progress = new Progress(found.images().size() + found.problems().size(), err, terminal());
-            for (String problem : found.problems()) {
-                int colon = problem.indexOf(':');
-                progress.failed(problem.substring(0, colon), problem.substring(colon + 2));
+            for (BatchInputs.Problem problem : found.problems()) {
+                progress.failed(problem.entry(), problem.reason());
             }
             runner.run(found.images(), progress);
             return summarise(progress);
@@ -186,34 +182,61 @@ public final class SegmentCommand implements Callable<Integer> {
         }
     }
 
-    /** Built only for s3:// models; as the function's client: AWS credential chain, region default us-east-1. */
-    private S3Client s3Client() {
-        String region = System.getenv("AWS_REGION");
-        S3ClientBuilder builder = S3Client.builder()
-                .region(Region.of(region == null || region.isBlank() ? "us-east-1" : region))
-                .httpClientBuilder(ApacheHttpClient.builder());
-        if (s3Endpoint != null) {
-            builder.endpointOverride(s3Endpoint).forcePathStyle(true);
+    /**
+     * The command's options as configuration keys, on top of application.properties and the environment: the same
+     * settings and defaults as the server, except where the command differs (no demo model; ONNX Runtime threads
+     * shared out between the jobs on CPU).
+     */
+    Map<String, String> overrides() {
+        Map<String, String> keys = new HashMap<>();
+        keys.put("sapiens.model.demo-path", ""); // a batch run without a model is a mistake, not a demo
+        if (model != null) {
+            keys.put("sapiens.model.path", model);
+            keys.put("sapiens.model.uri", "");
         }
+        putIfSet(keys, "sapiens.model.preset", preset);
+        putIfSet(keys, "sapiens.model.sha256", sha256);
+        putIfSet(keys, "sapiens.model.cache-dir", cacheDir);
+        putIfSet(keys, "sapiens.model.normalization", normalization);
+        putIfSet(keys, "sapiens.execution.provider", provider);
+        putIfSet(keys, "sapiens.execution.cuda-fallback", cudaFallback);
+        putIfSet(keys, "sapiens.execution.sessions-per-device", jobs);
+        if (devices != null) {
+            keys.put("sapiens.execution.device-ids", devices.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        }
+        if (provider == null || provider.equalsIgnoreCase("cpu")) {
+            int cores = Runtime.getRuntime().availableProcessors();
+            keys.putIfAbsent("sapiens.execution.intra-op-threads", String.valueOf(Math.max(1, cores / Math.max(1,
+                    jobs == null ? 1 : jobs))));
+        }
+        if (s3Endpoint != null) {
+            keys.put("quarkus.s3.endpoint-override", s3Endpoint.toString());
+        }
+        return keys;
+    }
+
+    private static void putIfSet(Map<String, String> keys, String key, Object value) {
+        if (value != null) {
+            keys.put(key, value.toString());
+        }
+    }
+
+    /** Built only for s3:// models, as the function's client: AWS credential chain, the configured region. */
+    private static S3Client s3Client(SmallRyeConfig settings) {
+        S3ClientBuilder builder = S3Client.builder()
+                .region(Region.of(settings.getOptionalValue("quarkus.s3.aws.region", String.class).orElse("us-east-1")))
+                .httpClientBuilder(ApacheHttpClient.builder());
+        settings.getOptionalValue("quarkus.s3.endpoint-override", URI.class)
+                .ifPresent(endpoint -> builder.endpointOverride(endpoint).forcePathStyle(true));
         return builder.build();
     }
 
-    private static String hubEndpoint() {
-        String endpoint = System.getenv("HF_ENDPOINT");
-        return endpoint == null || endpoint.isBlank() ? "https://huggingface.co" : endpoint;
-    }
-
-    private void loadSessions(Path model, ExecutionProvider executionProvider, List<SegmentationModel> sessions)
-            throws ModelLoadException {
-        List<Integer> deviceIds = executionProvider == ExecutionProvider.CUDA ? devices : List.of(0);
-        int cores = Runtime.getRuntime().availableProcessors();
-        int intraOp = executionProvider == ExecutionProvider.CPU ? Math.max(1, cores / jobs) : 0;
-        for (int device : deviceIds) {
-            for (int j = 0; j < jobs; j++) {
-                sessions.add(SegmentationModel.load(new ModelSettings(model, 1024, 768, executionProvider, device,
-                        Map.of("use_tf32", "0"), "cpu".equalsIgnoreCase(cudaFallback), intraOp, 0)));
-            }
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
         }
+        return String.valueOf(root.getMessage());
     }
 
     private int summarise(Progress progress) {

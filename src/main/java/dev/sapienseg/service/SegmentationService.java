@@ -91,19 +91,14 @@ public class SegmentationService {
         try {
             loadOpenCv();
             SapiensConfig.Model settings = config.model();
-            ModelChoice chosen = ModelChoice.resolve(settings.path(), settings.uri(), settings.preset(),
-                    settings.normalization(), settings.sha256(), settings.demoPath());
+            ModelChoice chosen = ModelRuntime.choose(settings, ModelChoice.Names.SERVER);
             choice = chosen;
             if (chosen.remote()) {
                 phase = ModelPhase.DOWNLOADING;
             }
-            SapiensConfig.Download downloads = settings.download();
-            Path file = ModelProvisioner.standard(new ModelProvisioner.Settings(Path.of(settings.cacheDir()),
-                    downloads.attempts(), downloads.stallTimeout(), downloads.backoff(), downloads.progressInterval()),
-                    settings.hub().endpoint(), settings.hub().token(), s3, download)
-                    .provision(chosen.source(), chosen.sha256());
+            Path file = ModelRuntime.provision(chosen, settings, s3, download);
             phase = ModelPhase.LOADING;
-            List<SegmentationModel> sessions = loadSessions(file);
+            List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution());
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels()));
@@ -169,30 +164,6 @@ public class SegmentationService {
             Loader.load(opencv_imgproc.class);
         } catch (LinkageError e) {
             nativeLibrariesBroken = true;
-            throw e;
-        }
-    }
-
-    /** One session per device and job; all or nothing. */
-    private List<SegmentationModel> loadSessions(Path path) throws ModelLoadException {
-        SapiensConfig.Execution execution = config.execution();
-        List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
-        List<SegmentationModel> sessions = new ArrayList<>();
-        try {
-            for (int device : devices) {
-                for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
-                    ModelSettings settings = new ModelSettings(path, config.model().inputHeight(),
-                            config.model().inputWidth(), execution.provider(), device, execution.cudaOptions(),
-                            execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
-                            execution.interOpThreads());
-                    LOG.infof("loading model %s on %s (device %d, session %d)", settings.path(),
-                            settings.provider().label(), device, job + 1);
-                    sessions.add(SegmentationModel.load(settings));
-                }
-            }
-            return sessions;
-        } catch (ModelLoadException | RuntimeException e) {
-            sessions.forEach(SegmentationModel::close);
             throw e;
         }
     }

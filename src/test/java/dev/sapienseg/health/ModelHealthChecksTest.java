@@ -9,27 +9,20 @@ import java.util.Map;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.Test;
 
-import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.service.SegmentationService;
-import io.quarkus.runtime.configuration.MemorySize;
-import io.quarkus.runtime.configuration.MemorySizeConverter;
+import dev.sapienseg.config.StandaloneConfig;
 import io.smallrye.config.SmallRyeConfig;
-import io.smallrye.config.SmallRyeConfigBuilder;
 
 /** Readiness, startup and liveness through the phases of loading, without booting Quarkus. */
 class ModelHealthChecksTest {
 
     private static SegmentationService service(String modelPath) {
-        SmallRyeConfig config = new SmallRyeConfigBuilder()
-                .withMapping(SapiensConfig.class)
-                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
-                .withConverter(java.time.Duration.class, 100, new io.quarkus.runtime.configuration.DurationConverter())
-                .withDefaultValue("sapiens.model.path", modelPath)
-                .withDefaultValue("sapiens.model.cache-dir", System.getProperty("java.io.tmpdir"))
-                .build();
-        return new SegmentationService(config.getConfigMapping(SapiensConfig.class), () -> {
+        // The application's own configuration (application.properties), as the batch command reads it.
+        SmallRyeConfig config = StandaloneConfig.load(Map.of("sapiens.model.path", modelPath,
+                "sapiens.model.cache-dir", System.getProperty("java.io.tmpdir")));
+        return new SegmentationService(StandaloneConfig.sapiens(config), () -> {
             throw new IllegalStateException("no S3 client in this test");
         });
     }
