@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
@@ -117,6 +118,7 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        OpenCvLimits.apply(maxPixels); // before anything loads OpenCV, which reads its pixel cap once
         ExecutionProvider executionProvider;
         Optional<Normalization> norm;
         try {
