@@ -30,14 +30,14 @@ import dev.sapienseg.pipeline.SegmentationException;
  * decoded size is the probed size (or its EXIF transpose) within the limits, and that every refusal is a
  * SegmentationException with a 4xx reason, never another exception.
  */
-class StructuralAttackTest {
+public class StructuralAttackTest {
 
     private static final long MAX_PIXELS = 50_000_000;
     private static final ImageDecoder DECODER = new ImageDecoder(new ImageLimits(50_000_000, MAX_PIXELS));
     private static final List<String> TABLE = new ArrayList<>();
 
     /** An attack and the answer it must get (null: a legal picture, decoded at its probed size). */
-    record Case(Attack attack, FailureReason expected) {
+    public record Case(Attack attack, FailureReason expected) {
     }
 
     static byte[] progressiveJpeg(Mat picture) {
@@ -55,7 +55,7 @@ class StructuralAttackTest {
     }
 
     /** The attacks that must be refused, with their reason. */
-    static List<Case> refused() {
+    public static List<Case> refused() {
         List<Case> cases = new ArrayList<>();
         try (Mat g = TestImages.gradient(640, 480)) {
             byte[] jpeg = TestImages.jpeg(g);
@@ -139,7 +139,7 @@ class StructuralAttackTest {
     }
 
     /** Legal pictures of unusual structure: must decode at their probed size. */
-    static List<Case> accepted() {
+    public static List<Case> accepted() {
         List<Case> cases = new ArrayList<>();
         try (Mat g = TestImages.gradient(640, 480); Mat small = TestImages.gradient(120, 90)) {
             byte[] jpeg = TestImages.jpeg(g);
@@ -182,7 +182,7 @@ class StructuralAttackTest {
         return cases;
     }
 
-    static long rssKb() {
+    public static long rssKb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) {
@@ -245,6 +245,34 @@ class StructuralAttackTest {
             SegmentationException refusal = run(c);
             assertEquals(null, refusal, c.attack() + " (" + c.attack().description() + ") was refused: "
                     + (refusal == null ? "" : refusal.getMessage()));
+        }
+    }
+
+    /** The second line of defence: whatever the probe said, a decode to another size is refused (and freed). */
+    @Test
+    void aDecodeToAnotherSizeThanProbedIsRefused() {
+        byte[] tiff = StructuralAttacks.tiffDuplicateSize(9000, 1);
+        SegmentationException e = org.junit.jupiter.api.Assertions.assertThrows(SegmentationException.class,
+                () -> DECODER.decodeInspected(tiff, new ImageHeader(ImageFormat.TIFF, 1, 1)));
+        assertEquals(FailureReason.CORRUPT_IMAGE, e.reason());
+        assertTrue(e.getMessage().contains("declare 1x1 but its data decodes to 9000x9000"), e.getMessage());
+        try (Mat g = TestImages.gradient(120, 90)) {
+            byte[] rotated = TestImages.withExifOrientation(TestImages.jpeg(g), 6);
+            try (DecodedImage image = DECODER.decodeInspected(rotated, ImageHeaderProbe.probe(rotated))) {
+                assertEquals(90, image.width()); // the EXIF transpose is the probed size, oriented
+            }
+        }
+    }
+
+    @Test
+    void aDecodePastItsBudgetIsAPermanentRefusal() {
+        ImageDecoder hurried = new ImageDecoder(new ImageLimits(50_000_000, MAX_PIXELS, java.time.Duration.ofNanos(1)));
+        try (Mat g = TestImages.gradient(640, 480)) {
+            SegmentationException e = org.junit.jupiter.api.Assertions.assertThrows(SegmentationException.class,
+                    () -> hurried.decode(TestImages.png(g)).close());
+            assertEquals(FailureReason.IMAGE_TOO_COMPLEX, e.reason());
+            assertTrue(e.getMessage().contains("beyond the budget"), e.getMessage());
+            assertEquals(ImageLimits.DEFAULT_DECODE_BUDGET, new ImageLimits(1, 1).decodeBudget());
         }
     }
 
