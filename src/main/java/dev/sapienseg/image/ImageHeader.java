@@ -12,7 +12,8 @@ public record ImageHeader(ImageFormat format, long width, long height, long work
         this(format, width, height, 0);
     }
 
+    /** Saturates at Long.MAX_VALUE: two 32-bit sizes (a PNG's 0xFFFFFFFF × 0xFFFFFFFF) overflow a long. */
     public long pixels() {
-        return width * height;
+        return ImageHeaderProbe.times(width, height);
     }
 }

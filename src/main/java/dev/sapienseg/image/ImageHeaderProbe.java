@@ -105,8 +105,8 @@ public final class ImageHeaderProbe {
                 if (scans == 0) {
                     throw corrupt(ImageFormat.JPEG, "ends before any image data");
                 }
-                return new ImageHeader(ImageFormat.JPEG, width, height,
-                        progressive ? width * height * components * 2 : 0); // progressive: 16-bit coefficients
+                return new ImageHeader(ImageFormat.JPEG, width, height, // progressive: 16-bit coefficients
+                        progressive ? times(width * height, components * 2L) : 0);
             }
             if (pos + 4 > d.length) {
                 throw corrupt(ImageFormat.JPEG, "truncated: no end-of-image marker after the image data");
@@ -421,23 +421,32 @@ public final class ImageHeaderProbe {
             if (tileWidth <= 0 || tileLength <= 0) {
                 throw corrupt(ImageFormat.TIFF, "tiles of " + tileWidth + "x" + tileLength);
             }
-            unitPixels = tileWidth * tileLength;
+            unitPixels = times(tileWidth, tileLength);
             unit = "tile of " + tileWidth + "x" + tileLength;
         } else {
             if (rowsPerStrip == 0) {
                 throw corrupt(ImageFormat.TIFF, "strips of 0 rows");
             }
-            unitPixels = width * Math.min(rowsPerStrip, height); // libtiff clamps RowsPerStrip to the picture
+            unitPixels = times(width, Math.min(rowsPerStrip, height)); // libtiff clamps RowsPerStrip to the picture
             unit = "strip of " + width + "x" + Math.min(rowsPerStrip, height);
         }
-        long pixels = width * height;
-        if (unitPixels > pixels + TILE_SLACK_PIXELS) { // libtiff and OpenCV allocate a whole strip or tile
+        long pixels = times(width, height);
+        long allowed = pixels > Long.MAX_VALUE - TILE_SLACK_PIXELS ? Long.MAX_VALUE : pixels + TILE_SLACK_PIXELS;
+        if (unitPixels > allowed) { // libtiff and OpenCV allocate a whole strip or tile
             throw new SegmentationException(FailureReason.IMAGE_TOO_COMPLEX, "TIFF " + unit
                     + " is larger than the " + width + "x" + height + " picture itself");
         }
         long bytesPerSample = (bitsPerSample + 7) / 8;
-        long working = Math.max(unitPixels, 0) * samples * bytesPerSample + unitPixels * 4; // + libtiff's RGBA buffer
+        long working = times(unitPixels, times(samples, bytesPerSample) + 4); // + libtiff's RGBA buffer, 4 B/px
         return new ImageHeader(ImageFormat.TIFF, width, height, working);
+    }
+
+    /** a × b for non-negative sizes, saturating at Long.MAX_VALUE instead of overflowing. */
+    static long times(long a, long b) {
+        if (a <= 0 || b <= 0) {
+            return a * b; // only for sizes the probe refuses as empty anyway
+        }
+        return a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
     }
 
     /** A one-valued SHORT or LONG field (the size and layout tags). */

@@ -99,6 +99,11 @@ public class StructuralAttackTest {
                     new Tiff().picture(16, 16, 1, 8, 1).entry(273, StructuralAttacks.LONG, 1 << 30)
                             .entry(279, StructuralAttacks.LONG, 256).bytes()), FailureReason.CORRUPT_IMAGE));
             // JPEG
+            cases.add(new Case(a("png-ihdr-4294967295-squared", "IHDR 0xFFFFFFFF x 0xFFFFFFFF (pixels overflow a long)",
+                    TestImages.pngHeaderDeclaring(0xFFFFFFFFL, 0xFFFFFFFFL)), FailureReason.TOO_MANY_PIXELS));
+            cases.add(new Case(a("tiff-size-4294967295-squared", "ImageWidth/Length 0xFFFFFFFF, 0xFFFFFFFF",
+                    new Tiff().picture(0xFFFFFFFFL, 0xFFFFFFFFL, 1, 8, 1).strip(new byte[16]).bytes()),
+                    FailureReason.TOO_MANY_PIXELS));
             cases.add(new Case(a("jpeg-1000-scans", "progressive 640x480 with 1000 scans",
                     StructuralAttacks.jpegManyScans(prog, 1000)), FailureReason.IMAGE_TOO_COMPLEX));
             cases.add(new Case(a("jpeg-110-scans", "progressive 640x480 with just over 100 scans",
