@@ -8,6 +8,21 @@ ort_dir="${ORT_NATIVE_DIR:-/opt/onnxruntime}"
 javacpp_cache="${JAVACPP_CACHE_DIR:-/opt/javacpp-cache}"
 cds_archive="${CDS_ARCHIVE:-$app_dir/app-cds.jsa}"
 
+# OpenCV reads its own pixel cap from the environment once, when it loads (Java cannot set it): the configured limit.
+if [[ -z "${OPENCV_IO_MAX_IMAGE_PIXELS:-}" ]]; then
+  max_pixels="${SAPIENS_LIMITS_MAX_IMAGE_PIXELS:-50000000}"
+  if [[ "${1:-}" == segment ]]; then
+    max_pixels=100000000 # the batch command's --max-pixels default
+    prev=""
+    for arg in "$@"; do
+      if [[ "$prev" == --max-pixels ]]; then max_pixels="$arg"; fi
+      if [[ "$arg" == --max-pixels=* ]]; then max_pixels="${arg#--max-pixels=}"; fi
+      prev="$arg"
+    done
+  fi
+  export OPENCV_IO_MAX_IMAGE_PIXELS="$max_pixels"
+fi
+
 opts=(-Donnxruntime.native.path="$ort_dir" -Dorg.bytedeco.javacpp.cachedir="$javacpp_cache")
 if [[ -x "$app_dir/application" ]]; then
   # Native executable: no JVM options apply.

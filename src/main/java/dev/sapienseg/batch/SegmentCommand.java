@@ -14,6 +14,7 @@ import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.config.StandaloneConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -118,6 +119,7 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        OpenCvLimits.apply(maxPixels); // before anything loads OpenCV, which reads its pixel cap once
         SapiensConfig config;
         SmallRyeConfig settings;
         try {

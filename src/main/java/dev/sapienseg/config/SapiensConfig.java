@@ -152,6 +152,13 @@ public interface SapiensConfig {
         @WithDefault("50000000")
         long maxImagePixels();
 
+        /**
+         * Longest one picture may take to decode; a slower one is answered 422 image-too-complex after decoding
+         * returns (OpenCV's decoders cannot be interrupted; the header probe's structural limits bound the time).
+         */
+        @WithDefault("10s")
+        Duration decodeBudget();
+
         /** Requests processed at once; more are refused with 429 and Retry-After. */
         @WithDefault("4")
         int maxInFlight();

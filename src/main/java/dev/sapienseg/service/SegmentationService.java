@@ -21,6 +21,7 @@ import org.jboss.logging.Logger;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
@@ -75,6 +76,7 @@ public class SegmentationService {
         // OpenCV's natives (and its OpenBLAS) load here, on the main thread, before any other thread touches JavaCPP:
         // native library loading from several threads at once has been seen to hang in OpenBLAS's initialisation.
         try {
+            OpenCvLimits.apply(config.limits().maxImagePixels()); // OpenCV reads its pixel cap once, as it loads
             loadOpenCv();
         } catch (LinkageError e) {
             fail("OpenCV native libraries could not be loaded: " + e, e);
@@ -101,7 +103,7 @@ public class SegmentationService {
             List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution());
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
-                    config.limits().maxImagePixels()));
+                    config.limits().maxImagePixels(), config.limits().decodeBudget()));
             SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, chosen.normalization(),
                     config.limits().maxInFlight(), new InferenceBatcher.Settings(config.batching().maxBatchSize(),
                             config.batching().maxDelay()), config.limits().queueTimeout(),
