@@ -32,11 +32,9 @@ public interface SapiensConfig {
          * Pictures per model run when the model's batch is dynamic (1: no batching; a fixed model batch overrides it).
          * Knative's containerConcurrency must be at least this, or batches never fill.
          */
-        @WithDefault("1")
         int maxBatchSize();
 
         /** How long the first picture of a batch waits for others before the batch runs anyway. */
-        @WithDefault("5ms")
         Duration maxDelay();
     }
 
@@ -102,7 +100,6 @@ public interface SapiensConfig {
 
     interface Hub {
         /** The Hub (or a mirror). Env: HF_ENDPOINT, as for huggingface_hub. */
-        @WithDefault("https://huggingface.co")
         String endpoint();
 
         /** Token for private or gated repositories. Env: HF_TOKEN. */
@@ -111,19 +108,15 @@ public interface SapiensConfig {
 
     interface Execution {
         /** {@code cpu} or {@code cuda}. */
-        @WithDefault("cpu")
         ExecutionProvider provider();
 
         /** What to do when CUDA is requested but cannot be used: {@code cpu} (serve on CPU, warn) or {@code fail}. */
-        @WithDefault("cpu")
         CudaFallback cudaFallback();
 
         /** CUDA device ids (Sapiens' VALID_GPU_IDS); sessions are spread over them. */
-        @WithDefault("0")
         List<Integer> deviceIds();
 
         /** Model sessions per device (Sapiens' JOBS_PER_GPU); each runs one batch at a time. */
-        @WithDefault("1")
         int sessionsPerDevice();
 
         /** CUDA execution provider options, passed through as strings (e.g. {@code use_tf32}, {@code gpu_mem_limit}). */
@@ -145,30 +138,24 @@ public interface SapiensConfig {
 
     interface Limits {
         /** Largest encoded image accepted. The HTTP body limit (quarkus.http.limits.max-body-size) must exceed it. */
-        @WithDefault("50M")
         MemorySize maxImageBytes();
 
         /** Largest image accepted, in pixels, checked from the header before decoding. */
-        @WithDefault("50000000")
         long maxImagePixels();
 
         /**
          * Longest one picture may take to decode; a slower one is answered 422 image-too-complex after decoding
          * returns (OpenCV's decoders cannot be interrupted; the header probe's structural limits bound the time).
          */
-        @WithDefault("10s")
         Duration decodeBudget();
 
         /** Requests processed at once; more are refused with 429 and Retry-After. */
-        @WithDefault("4")
         int maxInFlight();
 
         /** How long an admitted request may wait for a model slot before it gets 503 and Retry-After. */
-        @WithDefault("30s")
         Duration queueTimeout();
 
         /** Seconds put in Retry-After on 429/503 answers. */
-        @WithDefault("2")
         int retryAfterSeconds();
 
         /**
@@ -187,23 +174,18 @@ public interface SapiensConfig {
 
     interface Events {
         /** CloudEvent type of image requests. */
-        @WithDefault("sapiens.segment")
         String requestType();
 
         /** CloudEvent type of the reply. */
-        @WithDefault("sapiens.segment.result")
         String resultType();
 
         /** CloudEvent type of the reply to a storage notification (objects written). */
-        @WithDefault("sapiens.segment.stored")
         String storedType();
 
         /** CloudEvent type of failure replies. */
-        @WithDefault("sapiens.segment.failed")
         String failureType();
 
         /** CloudEvent source of our replies. */
-        @WithDefault("/sapiens/segment")
         String source();
 
         /**
@@ -211,11 +193,9 @@ public interface SapiensConfig {
          * Knative does not retry it and sends the event to the dead-letter sink) or {@code event} (200 with the
          * failure event, which the broker delivers to whoever subscribes to the failure type).
          */
-        @WithDefault("status")
         FailureReply failureReply();
 
         /** Pictures included in a reply when the request does not say: {@code mask}, {@code overlay}, {@code none}. */
-        @WithDefault("mask")
         List<String> defaultOutputs();
     }
 
@@ -230,11 +210,9 @@ public interface SapiensConfig {
          * Key prefix of the results. Notifications for keys under it in the output bucket are our own outputs and are
          * ignored (no loop); it must not be empty when results go to a source bucket.
          */
-        @WithDefault("sapiens-seg/")
         String outputPrefix();
 
         /** Objects written per picture: mask-npy, class-npy, class-png, overlay; the summary is always written. */
-        @WithDefault("mask-npy,class-npy,class-png,overlay,summary")
         List<String> outputs();
     }
 
