@@ -1,7 +1,6 @@
 package dev.sapienseg.service;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,9 +21,7 @@ import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.image.OpenCvLimits;
-import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
@@ -34,7 +31,6 @@ import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
-import dev.sapienseg.provisioning.ModelProvisioner;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
