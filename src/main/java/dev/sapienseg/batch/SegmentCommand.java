@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.config.StandaloneConfig;
 import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
@@ -150,7 +151,7 @@ public final class SegmentCommand implements Callable<Integer> {
         }
         BatchInputs.Found found = BatchInputs.collect(input, output);
         if (found.images().isEmpty() && found.problems().isEmpty()) {
-            err.println("no pictures (.jpg .jpeg .png .webp .bmp .tif .tiff) found in " + input);
+            err.println("no pictures (" + String.join(" ", ImageFormat.pictureExtensions()) + ") found in " + input);
             return CANNOT_RUN;
         }
 

@@ -45,9 +45,9 @@ public final class OverlayRenderer {
         return out;
     }
 
-    /** Renders and encodes; JPEG pictures stay JPEG, everything else becomes PNG (lossless, widely readable). */
+    /** Renders and encodes in {@link ImageFormat#overlayFormat()}. */
     public static EncodedImage renderEncoded(DecodedImage image, byte[] classMap) {
-        ImageFormat target = image.format() == ImageFormat.JPEG ? ImageFormat.JPEG : ImageFormat.PNG;
+        ImageFormat target = image.format().overlayFormat();
         try (Mat overlay = render(image, classMap)) {
             return new EncodedImage(target.contentType(), encode(overlay, target));
         }
