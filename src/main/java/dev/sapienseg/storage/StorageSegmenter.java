@@ -264,12 +264,17 @@ public class StorageSegmenter {
                 report.model(), report.foregroundShare(), report.classes(), report.timings(), report.batchSize(), null, null);
 
         boolean summaryMayExist = previous.summaryExists();
+        int unreadable = 0;
         for (int round = 1; round <= MAX_WRITE_ROUNDS; round++) {
             String attempt = UUID.randomUUID().toString();
             StoredResult written = write(outBucket, keys, source, identity, attempt, outputs, segmentation, report,
                     summaryMayExist);
             summaryMayExist = true;
             StoredResult verified = verify(outBucket, keys, identity, attempt, outputs.size());
+            if (verified == READ_BACK_FAILED) {
+                unreadable++;
+                verified = null;
+            }
             if (verified != null) {
                 LOG.infof("s3://%s/%s: segmented into %d objects under s3://%s/%s", LogSafe.of(object.bucket()),
                         LogSafe.of(object.key()), written.objects().size(), LogSafe.of(outBucket),
@@ -285,6 +290,10 @@ public class StorageSegmenter {
                 Thread.currentThread().interrupt();
                 break;
             }
+        }
+        if (unreadable == MAX_WRITE_ROUNDS) {
+            throw new SegmentationException(FailureReason.STORAGE_UNAVAILABLE, "the summary just written could not be"
+                    + " read back (does the function have s3:GetObject on the output prefix?); try again");
         }
         throw new SegmentationException(FailureReason.STORAGE_UNAVAILABLE, "concurrent deliveries kept replacing the"
                 + " results of this object; try again");
@@ -360,6 +369,9 @@ public class StorageSegmenter {
         }
     }
 
+    /** {@link #verify}: the summary just written was not there to read. */
+    private static final StoredResult READ_BACK_FAILED = new StoredResult(null, List.of(), null, false);
+
     /** What a previous attempt left: a complete and current result, or whether a summary (stale or not) exists. */
     private record Previous(StoredResult complete, boolean summaryExists) {
     }
@@ -383,7 +395,7 @@ public class StorageSegmenter {
         ResponseBytes<GetObjectResponse> summary = call(Op.READ_OUTPUT, outBucket, keys.summary(),
                 () -> s3.getObjectAsBytes(b -> b.bucket(outBucket).key(keys.summary())));
         if (summary == null) {
-            return null;
+            return READ_BACK_FAILED; // deleted by another delivery's rewrite, or no s3:GetObject on the outputs
         }
         if (!identity.digest().equals(summary.response().metadata().get(META_IDENTITY))) {
             // Another delivery stored results for something else (a newer version of the object, another model)

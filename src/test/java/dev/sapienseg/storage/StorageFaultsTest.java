@@ -182,6 +182,23 @@ class StorageFaultsTest {
     }
 
     @Test
+    void resultsThatCannotBeReadBackAreNotReportedAsStored() {
+        String key = "faults/no-get-on-outputs.jpg";
+        StorageHardeningTest.upload(key, figure);
+        try (S3Client real = S3ProxyResource.client()) {
+            // Credentials without s3:GetObject on the output prefix: nothing written can be verified.
+            S3Client writeOnly = faulty(real, (method, request) -> {
+                if (request instanceof GetObjectRequest get && get.key().startsWith("sapiens-seg/")) {
+                    throw error(403, "AccessDenied");
+                }
+            });
+            SegmentationException e = assertThrows(SegmentationException.class, () -> pod(writeOnly).handle(created(key)));
+            assertEquals(FailureReason.STORAGE_UNAVAILABLE, e.reason());
+            assertTrue(e.getMessage().contains("s3:GetObject"), e.getMessage());
+        }
+    }
+
+    @Test
     void throttlingAndExpiredCredentialsOnTheSourceAreRetryable() {
         String key = "faults/throttled.jpg";
         StorageHardeningTest.upload(key, figure);
