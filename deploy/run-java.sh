@@ -17,5 +17,8 @@ if [[ -f "$cds_archive" ]]; then
   opts+=(-XX:SharedArchiveFile="$cds_archive" -Xlog:cds=off -Xlog:cds+dynamic=off)
 fi
 # JAVA_OPTS: heap and GC settings for the pod (the default sizes the heap from the container's memory limit).
+# An OutOfMemoryError leaves a JVM in an unknown state: exit, so the kubelet restarts the container, instead of
+# serving on half-broken. (sapiens.limits.memory-budget keeps legal requests away from it.)
 # shellcheck disable=SC2086
-exec java -XX:MaxRAMPercentage="${JAVA_MAX_RAM_PERCENTAGE:-50}" "${opts[@]}" ${JAVA_OPTS:-} -jar "$app_dir/quarkus-run.jar" "$@"
+exec java -XX:MaxRAMPercentage="${JAVA_MAX_RAM_PERCENTAGE:-50}" -XX:+ExitOnOutOfMemoryError "${opts[@]}" ${JAVA_OPTS:-} \
+  -jar "$app_dir/quarkus-run.jar" "$@"

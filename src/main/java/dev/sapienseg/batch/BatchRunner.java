@@ -18,7 +18,7 @@ import dev.sapienseg.output.SegmentationReport;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.Normalization;
 import dev.sapienseg.pipeline.Postprocessor;
-import dev.sapienseg.pipeline.Preprocessor;
+import dev.sapienseg.pipeline.SegmentationCore;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.StageTimings;
@@ -26,8 +26,8 @@ import dev.sapienseg.pipeline.StageTimings;
 /**
  * Segments many pictures as a pipeline, not a loop: a decode pool reads, decodes and preprocesses straight into the
  * next batch's model input ({@link InferenceBatcher}, which runs full batches on every session), and a post pool
- * turns each finished picture into files while the next batch runs. The same units as the function's request path:
- * {@link ImageDecoder}, {@link Preprocessor}, {@link InferenceBatcher}, {@link Postprocessor}.
+ * turns each finished picture into files while the next batch runs. The same decoder ({@link ImageDecoder}) and the
+ * same segmentation sequence ({@link SegmentationCore}) as the function's request path.
  *
  * <p>Memory is bounded by the batcher's pool ({@code sessions + 2} batches of {@code batchSize × (9.4 MB input + 22 MB
  * logits)} at 1024×768); decoders wait for a free slot. Every picture ends as segmented, skipped (outputs complete)
@@ -45,8 +45,6 @@ public final class BatchRunner {
     private final Settings settings;
     private final ImageDecoder decoder;
     private final BatchOutputs outputs;
-    private final Preprocessor preprocessor;
-    private final Postprocessor postprocessor;
     private final ModelContract contract;
 
     public BatchRunner(List<SegmentationModel> sessions, Settings settings, ImageDecoder decoder, BatchOutputs outputs) {
@@ -55,18 +53,17 @@ public final class BatchRunner {
         this.decoder = decoder;
         this.outputs = outputs;
         this.contract = sessions.get(0).contract();
-        this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), settings.normalization());
-        this.postprocessor = new Postprocessor(contract);
     }
 
     /** Images per model run (the batch size, or a model's fixed batch). */
     public int batchCapacity() {
-        return contract.fixedBatch() > 0 ? contract.fixedBatch() : settings.batchSize();
+        return contract.batchFor(settings.batchSize());
     }
 
     public void run(List<InputImage> images, Progress progress) throws InterruptedException {
         // No delay: a batch runs when it is full, or when the last picture has been decoded (flush).
-        try (InferenceBatcher batcher = new InferenceBatcher(sessions, new InferenceBatcher.Settings(settings.batchSize(), null))) {
+        try (SegmentationCore core = new SegmentationCore(sessions, settings.normalization(),
+                new InferenceBatcher.Settings(settings.batchSize(), null))) {
             ExecutorService decoders = Executors.newFixedThreadPool(settings.threads(), named("sapiens-decode"));
             ExecutorService posts = Executors.newFixedThreadPool(settings.threads(), named("sapiens-post"));
             CountDownLatch finished = new CountDownLatch(images.size());
@@ -74,10 +71,10 @@ public final class BatchRunner {
             for (InputImage image : images) {
                 decoders.execute(() -> {
                     try {
-                        prepare(image, batcher, posts, progress, finished);
+                        prepare(image, core, posts, progress, finished);
                     } finally {
                         if (toDecode.decrementAndGet() == 0) {
-                            batcher.flush();
+                            core.flush();
                         }
                     }
                 });
@@ -88,8 +85,11 @@ public final class BatchRunner {
         }
     }
 
-    /** Decode stage: skip complete outputs, decode, take a batch slot, preprocess straight into the model input. */
-    private void prepare(InputImage image, InferenceBatcher batcher, ExecutorService posts, Progress progress,
+    /**
+     * Decode stage: skip complete outputs, decode, submit to the core (preprocessed straight into a batch's input),
+     * hand the rest to the post pool. Every path ends the picture exactly once: segmented, skipped or failed.
+     */
+    private void prepare(InputImage image, SegmentationCore core, ExecutorService posts, Progress progress,
             CountDownLatch finished) {
         if (!settings.force() && outputs.complete(image)) {
             progress.skipped();
@@ -97,59 +97,60 @@ public final class BatchRunner {
             return;
         }
         long t0 = System.nanoTime();
-        DecodedImage decoded;
+        DecodedImage decoded = null;
+        SegmentationCore.Submitted submitted;
+        long decodeNanos;
         try {
             decoded = decoder.decode(Files.readAllBytes(image.source()));
+            decodeNanos = System.nanoTime() - t0;
+            submitted = core.submit(decoded, System.nanoTime() + NO_DEADLINE);
         } catch (SegmentationException e) {
-            progress.failed(image.label(), e.reason().code() + ": " + e.getMessage());
-            finished.countDown();
+            fail(image, decoded, e.reason().code() + ": " + e.getMessage(), progress, finished);
             return;
-        } catch (IOException | RuntimeException e) {
-            progress.failed(image.label(), "unreadable: " + e);
-            finished.countDown();
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            fail(image, decoded, (decoded == null ? "unreadable: " : "preprocessing failed: ") + e, progress, finished);
             return;
         }
-        long t1 = System.nanoTime();
-        InferenceBatcher.Slot slot = batcher.claim(System.nanoTime() + NO_DEADLINE);
-        try {
-            preprocessor.write(decoded, slot.input(), slot.index() * contract.inputFloatsPerImage());
-        } catch (RuntimeException e) {
-            batcher.abandon(slot);
-            decoded.close();
-            progress.failed(image.label(), "preprocessing failed: " + e);
-            finished.countDown();
-            return;
-        }
-        batcher.ready(slot);
-        long t2 = System.nanoTime();
-        slot.result().whenCompleteAsync((done, failure) -> {
+        DecodedImage picture = decoded;
+        submitted.inference().whenCompleteAsync((done, failure) -> {
             try {
                 if (failure != null) {
+                    submitted.giveUp();
                     progress.failed(image.label(), String.valueOf(failure.getMessage()));
                 } else {
-                    finish(image, decoded, slot, t1 - t0, t2 - t1, progress);
+                    finish(image, picture, submitted, core.classNames(), decodeNanos, progress);
                 }
             } finally {
-                decoded.close();
-                batcher.release(slot);
+                picture.close();
                 finished.countDown();
             }
         }, posts);
     }
 
+    private static void fail(InputImage image, DecodedImage decoded, String reason, Progress progress,
+            CountDownLatch finished) {
+        if (decoded != null) {
+            decoded.close();
+        }
+        progress.failed(image.label(), reason);
+        finished.countDown();
+    }
+
     /** Post-processing stage: class map, statistics, files. */
-    private void finish(InputImage image, DecodedImage decoded, InferenceBatcher.Slot slot, long decodeNanos,
-            long preprocessNanos, Progress progress) {
+    private void finish(InputImage image, DecodedImage decoded, SegmentationCore.Submitted submitted,
+            List<String> classNames, long decodeNanos, Progress progress) {
         try {
             long t0 = System.nanoTime();
-            Postprocessor.ClassMap map = postprocessor.apply(slot.output(), slot.index(), decoded.width(), decoded.height());
+            Postprocessor.ClassMap map = submitted.classMap();
             double post = ms(System.nanoTime() - t0);
             outputs.write(image, decoded, map.ids(), encodeMillis -> {
-                StageTimings timings = new StageTimings(ms(decodeNanos), ms(preprocessNanos), ms(slot.queueNanos()),
-                        ms(slot.inferenceNanos()), post, encodeMillis, ms(decodeNanos + preprocessNanos
-                                + slot.queueNanos() + slot.inferenceNanos()) + post + encodeMillis);
+                long before = decodeNanos + submitted.preprocessNanos() + submitted.queueNanos() + submitted.inferenceNanos();
+                StageTimings timings = new StageTimings(ms(decodeNanos), ms(submitted.preprocessNanos()),
+                        ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), post, encodeMillis,
+                        ms(before) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
-                        postprocessor.classNames(), map.ids(), map.statistics(), timings, null, null, slot.batchSize());
+                        classNames, map.ids(), map.statistics(),
+                        timings, null, null, submitted.batchSize());
                 return SegmentationReport.of(image.label(), segmentation, sessions.get(0), settings.normalization());
             });
             progress.segmented();
@@ -159,7 +160,7 @@ public final class BatchRunner {
     }
 
     private static double ms(long nanos) {
-        return Math.round(nanos / 10_000.0) / 100.0;
+        return SegmentationCore.ms(nanos);
     }
 
     private static ThreadFactory named(String prefix) {

@@ -163,6 +163,19 @@ public interface SapiensConfig {
         /** Seconds put in Retry-After on 429/503 answers. */
         @WithDefault("2")
         int retryAfterSeconds();
+
+        /**
+         * Memory the requests in flight may take together (decoded pictures, class maps, encoded outputs, replies),
+         * each estimated from its header before decoding (dev.sapienseg.pipeline.MemoryBound): a request that does not
+         * fit now gets 429, one that can never fit 413. Keep it under the pod's memory limit minus the model's own.
+         */
+        MemorySize memoryBudget();
+
+        /**
+         * A model run longer than this marks the pod not live (liveness DOWN, so the kubelet restarts it). Unset: 20
+         * times the warm-up run, at least 60 s.
+         */
+        Optional<Duration> maxRunTime();
     }
 
     interface Events {

@@ -33,14 +33,19 @@ public class FailureReplies {
 
     private static final Logger LOG = Logger.getLogger(FailureReplies.class);
 
+    /** Header carrying the failure's id, which finds the full story (cause, stack) in the log. */
+    public static final String ERROR_ID_HEADER = "Sapiens-Error-Id";
+
     private final SapiensConfig config;
     private final ObjectMapper mapper;
     private final SegmentationMetrics metrics;
+    private final RequestSizeGuard sizes;
 
-    public FailureReplies(SapiensConfig config, ObjectMapper mapper, SegmentationMetrics metrics) {
+    public FailureReplies(SapiensConfig config, ObjectMapper mapper, SegmentationMetrics metrics, RequestSizeGuard sizes) {
         this.config = config;
         this.mapper = mapper;
         this.metrics = metrics;
+        this.sizes = sizes;
     }
 
     void install(@Observes Router router) {
@@ -58,15 +63,20 @@ public class FailureReplies {
         for (Throwable t = ctx.failure(); t != null; t = t.getCause()) {
             if (t instanceof EventIgnoredException ignored) {
                 // Nothing to do and nothing to reply: 204 (a 2xx without an event, so no reply goes to the broker).
-                LOG.infof("event %s ignored: %s", event != null ? event.get("id") : "-", ignored.getMessage());
+                LOG.infof("event %s ignored: %s", LogText.of(event != null ? event.get("id") : null),
+                        LogText.of(ignored.getMessage()));
                 metrics.ignored();
-                response.setStatusCode(204).putHeader("Sapiens-Ignored", ascii(ignored.getMessage())).end();
+                response.setStatusCode(204).putHeader("Sapiens-Ignored", LogText.ascii(ignored.getMessage(), 200)).end();
                 return;
             }
         }
         Failure failure = classify(ctx.failure(), ctx.statusCode(), event != null);
+        if (ctx.failure() == null && ctx.statusCode() == 413) { // Quarkus' body handler: a chunked body past the limit
+            failure = new Failure(FailureReason.IMAGE_TOO_LARGE, sizes.tooLarge(-1));
+        }
+        String errorId = UUID.randomUUID().toString();
         Long start = ctx.get(RequestSizeGuard.START_KEY);
-        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6);
+        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure());
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
@@ -74,6 +84,7 @@ public class FailureReplies {
             status = 200;
         }
         response.setStatusCode(status);
+        response.putHeader(ERROR_ID_HEADER, errorId);
         if (failure.reason.retryable() && failure.reason != FailureReason.INTERNAL_ERROR) {
             response.putHeader("Retry-After", String.valueOf(config.limits().retryAfterSeconds()));
         }
@@ -82,6 +93,7 @@ public class FailureReplies {
         data.put("message", failure.message);
         data.put("status", failure.reason.httpStatus());
         data.put("retryable", failure.reason.retryable());
+        data.put("errorId", errorId);
         if (event != null) {
             data.put("requestId", event.get("id"));
             data.put("requestSource", event.get("source"));
@@ -153,13 +165,10 @@ public class FailureReplies {
                 return new Failure(FailureReason.MALFORMED_EVENT,
                         "malformed CloudEvent: a required attribute (specversion, id, source, type) is missing");
             }
-            return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + rootMessage(failure));
+            return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + LogText.of(rootMessage(failure), 200));
         }
-        return new Failure(FailureReason.INTERNAL_ERROR, "internal error: " + rootMessage(failure));
-    }
-
-    private static String ascii(String text) {
-        return text.replaceAll("[^\\x20-\\x7E]", "?");
+        // Internal details (exception texts, paths, endpoints) stay in the log, found by the error id.
+        return new Failure(FailureReason.INTERNAL_ERROR, "internal error; the pod's log has the details under this errorId");
     }
 
     private static String rootMessage(Throwable t) {
@@ -175,15 +184,27 @@ public class FailureReplies {
         return newline > 0 ? message.substring(0, newline) : message;
     }
 
-    private static void log(Failure failure, Map<String, String> event, double millis) {
+    private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause) {
         String line = event == null
-                ? String.format("event - failed in %.1f ms: %d %s: %s", millis, failure.reason.httpStatus(),
-                        failure.reason.code(), failure.message)
-                : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s", event.get("id"),
-                        event.get("type"), event.get("source"), event.get("subject"), millis, failure.reason.httpStatus(),
-                        failure.reason.code(), failure.message);
+                ? String.format("event - failed in %.1f ms: %d %s: %s [error %s]", millis, failure.reason.httpStatus(),
+                        failure.reason.code(), LogText.of(failure.message, 1024), errorId)
+                : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s [error %s]",
+                        LogText.of(event.get("id")), LogText.of(event.get("type")), LogText.of(event.get("source")),
+                        LogText.of(event.get("subject")), millis, failure.reason.httpStatus(), failure.reason.code(),
+                        LogText.of(failure.message, 1024), errorId);
+        Throwable detail = cause;
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof SegmentationException se) {
+                detail = se.getCause();
+                break;
+            }
+        }
+        if (detail != null && failure.reason != FailureReason.INTERNAL_ERROR) {
+            // What the caller is not told (endpoints, library messages) is logged, under the same error id.
+            line += " cause: " + LogText.of(rootMessage(detail), 1024);
+        }
         if (failure.reason == FailureReason.INTERNAL_ERROR) {
-            LOG.error(line);
+            LOG.error(line, cause);
         } else if (failure.reason == FailureReason.OVERLOADED || failure.reason == FailureReason.QUEUE_TIMEOUT) {
             // Under overload these come by the thousand per second; sapiens_requests_total counts them.
             LOG.debug(line);

@@ -72,8 +72,8 @@ public class SegmentFunction {
         Optional<List<ObjectEvent>> objects = StorageNotifications.parse(event.type(), data(event));
         if (objects.isPresent()) {
             StoredResult.Reply reply = storage.handle(objects.get());
-            LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", event.id(), event.type(),
-                    event.source(), reply.results().size());
+            LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", LogText.of(event.id()),
+                    LogText.of(event.type()), LogText.of(event.source()), reply.results().size());
             CloudEventBuilder builder = traced(CloudEventBuilder.create().type(events.storedType()).source(events.source()),
                     traceparent);
             if (reply.results().size() == 1) {
@@ -81,7 +81,7 @@ public class SegmentFunction {
             }
             return builder.build(reply);
         }
-        throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + event.type()
+        throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + LogText.of(event.type())
                 + "' is not handled here; send '" + events.requestType() + "' with an image, or a storage notification");
     }
 
@@ -102,9 +102,9 @@ public class SegmentFunction {
         SegmentationPipeline pipeline = service.pipeline();
         Segmentation segmentation = pipeline.segment(image, outputs);
         metrics.segmented(segmentation, "event");
-        LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", event.id(), event.type(),
-                event.source(), attributes.get("subject"), segmentation.timings().total(), segmentation.width(),
-                segmentation.height());
+        LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", LogText.of(event.id()),
+                LogText.of(event.type()), LogText.of(event.source()), LogText.of(attributes.get("subject")),
+                segmentation.timings().total(), segmentation.width(), segmentation.height());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 pipeline.normalization());
         CloudEventBuilder builder = traced(CloudEventBuilder.create()

@@ -2,13 +2,23 @@ package dev.sapienseg.health;
 
 import java.util.Map;
 
+import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+
+import dev.sapienseg.service.ModelPhase;
 
 import dev.sapienseg.service.SegmentationService;
 
+/** What the readiness and startup checks share: UP once the model is ready, with the service's description. */
 final class HealthData {
 
     private HealthData() {
+    }
+
+    static HealthCheckResponse modelReady(String name, SegmentationService service) {
+        return withDescription(HealthCheckResponse.named(name), service)
+                .status(service.phase() == ModelPhase.READY)
+                .build();
     }
 
     static HealthCheckResponseBuilder withDescription(HealthCheckResponseBuilder builder, SegmentationService service) {

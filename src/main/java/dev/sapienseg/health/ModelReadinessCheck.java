@@ -6,7 +6,6 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-import dev.sapienseg.service.ModelPhase;
 import dev.sapienseg.service.SegmentationService;
 
 /** Ready only once the model is loaded and warmed up; the data says the phase and, if it failed, why. */
@@ -22,8 +21,6 @@ public class ModelReadinessCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        return HealthData.withDescription(HealthCheckResponse.named("sapiens-model"), service)
-                .status(service.phase() == ModelPhase.READY)
-                .build();
+        return HealthData.modelReady("sapiens-model", service);
     }
 }

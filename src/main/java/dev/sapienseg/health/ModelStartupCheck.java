@@ -6,7 +6,6 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Startup;
 
-import dev.sapienseg.service.ModelPhase;
 import dev.sapienseg.service.SegmentationService;
 
 /**
@@ -25,8 +24,6 @@ public class ModelStartupCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        return HealthData.withDescription(HealthCheckResponse.named("sapiens-model-started"), service)
-                .status(service.phase() == ModelPhase.READY)
-                .build();
+        return HealthData.modelReady("sapiens-model-started", service);
     }
 }

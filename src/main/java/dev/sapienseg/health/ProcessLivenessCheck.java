@@ -9,8 +9,9 @@ import org.eclipse.microprofile.health.Liveness;
 import dev.sapienseg.service.SegmentationService;
 
 /**
- * Alive unless the process itself is broken (native libraries that cannot load). A model that is loading or failed
- * is a readiness matter: restarting the pod for it would only repeat the load.
+ * Alive unless the pod can no longer serve: native libraries that cannot load, a model run far past its expected time,
+ * a session whose runs keep failing ({@link dev.sapienseg.pipeline.RunWatchdog}). A model that is loading or failed to
+ * load is a readiness matter: restarting the pod for it would only repeat the load.
  */
 @Liveness
 @ApplicationScoped
@@ -24,9 +25,12 @@ public class ProcessLivenessCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        return HealthCheckResponse.named("sapiens-process")
-                .status(!service.broken())
-                .withData("phase", service.phase().label())
-                .build();
+        String problem = service.livenessProblem();
+        var builder = HealthCheckResponse.named("sapiens-process").status(problem == null)
+                .withData("phase", service.phase().label());
+        if (problem != null) {
+            builder.withData("reason", problem);
+        }
+        return builder.build();
     }
 }

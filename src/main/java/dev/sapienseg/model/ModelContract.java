@@ -19,11 +19,21 @@ import ai.onnxruntime.TensorInfo;
 public record ModelContract(String inputName, String outputName, int fixedBatch, int inputHeight, int inputWidth,
         int classes, int outputHeight, int outputWidth) {
 
+    /** The Goliath body-part classes of Sapiens v1 (names and palette: {@code output.GoliathClasses}). */
     public static final int GOLIATH_CLASSES = 28;
 
     /** The largest batch one run may use given the model ({@code Integer.MAX_VALUE} when dynamic). */
     public int maxBatch() {
         return fixedBatch > 0 ? fixedBatch : Integer.MAX_VALUE;
+    }
+
+    /**
+     * The batch a run uses when {@code requested} pictures are wanted: a model with a fixed batch always runs exactly
+     * that batch (unused slots are padding), a dynamic one the pictures requested (at least one). The one place of
+     * this rule.
+     */
+    public int batchFor(int requested) {
+        return fixedBatch > 0 ? fixedBatch : Math.max(1, requested);
     }
 
     public int inputFloatsPerImage() {

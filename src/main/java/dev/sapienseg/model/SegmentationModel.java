@@ -167,7 +167,7 @@ public final class SegmentationModel implements AutoCloseable {
     /** One inference on zeros: loads kernels and allocators, and settles output dimensions the model left dynamic. */
     private static ModelContract warmUp(OrtEnvironment env, OrtSession session, ModelContract declared,
             boolean halfInput) throws OrtException, ModelLoadException {
-        int batch = declared.fixedBatch() > 0 ? declared.fixedBatch() : 1;
+        int batch = declared.batchFor(1);
         long count = (long) batch * declared.inputFloatsPerImage();
         long[] shape = {batch, 3, declared.inputHeight(), declared.inputWidth()};
         try (OnnxTensor input = halfInput // zero is all-zero bits in float16 as in float32

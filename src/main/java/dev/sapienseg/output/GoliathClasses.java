@@ -8,7 +8,7 @@ import java.util.List;
  */
 public final class GoliathClasses {
 
-    public static final int COUNT = 28;
+    public static final int COUNT = dev.sapienseg.model.ModelContract.GOLIATH_CLASSES;
 
     private static final List<String> NAMES = List.of(
             "Background", "Apparel", "Face_Neck", "Hair", "Left_Foot", "Left_Hand", "Left_Lower_Arm",

@@ -122,23 +122,32 @@ public final class InferenceBatcher implements AutoCloseable {
     private long servingTicket;
     private final java.util.Set<Long> gaveUp = new java.util.HashSet<>();
     private boolean closed;
+    private final RunWatchdog watchdog;
 
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
         this.contract = sessions.get(0).contract();
         this.settings = settings;
-        this.capacity = contract.fixedBatch() > 0 ? contract.fixedBatch() : Math.max(1, settings.maxBatch());
+        this.capacity = contract.batchFor(settings.maxBatch());
         this.unallocated = sessions.size() + 2;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sapiens-batch-timer");
             t.setDaemon(true);
             return t;
         });
+        long warmUp = sessions.stream().mapToLong(SegmentationModel::warmUpMillis).max().orElse(0);
+        this.watchdog = new RunWatchdog(sessions.size(), RunWatchdog.stallLimitFor(warmUp), System::nanoTime);
         for (SegmentationModel session : sessions) {
-            Thread worker = new Thread(() -> work(session), "sapiens-inference-" + workers.size());
+            int index = workers.size();
+            Thread worker = new Thread(() -> work(session, index), "sapiens-inference-" + index);
             worker.setDaemon(true);
             worker.start();
             workers.add(worker);
         }
+    }
+
+    /** Watches the sessions' runs for liveness. */
+    public RunWatchdog watchdog() {
+        return watchdog;
     }
 
     /** Pictures per model run. */
@@ -166,8 +175,16 @@ public final class InferenceBatcher implements AutoCloseable {
             if (ticket == servingTicket && filling == null) {
                 filling = free.poll();
                 if (filling == null && unallocated > 0) {
+                    try {
+                        filling = new Batch(new TensorBuffers(contract, capacity));
+                    } catch (RuntimeException | OutOfMemoryError e) {
+                        // The buffers cannot be had (a batch too large for one direct buffer, no memory): this caller
+                        // fails, and the line moves on instead of waiting behind it for ever.
+                        skip(ticket);
+                        throw new SegmentationException(FailureReason.INTERNAL_ERROR, "could not allocate the buffers of"
+                                + " a batch of " + capacity + ": " + e.getMessage(), e);
+                    }
                     unallocated--;
-                    filling = new Batch(new TensorBuffers(contract, capacity));
                 }
                 if (filling != null) {
                     break;
@@ -299,7 +316,7 @@ public final class InferenceBatcher implements AutoCloseable {
     }
 
     /** One model session: runs batches as they come. */
-    private void work(SegmentationModel session) {
+    private void work(SegmentationModel session, int index) {
         while (true) {
             Batch batch;
             try {
@@ -312,12 +329,14 @@ public final class InferenceBatcher implements AutoCloseable {
             }
             batch.startNanos = System.nanoTime();
             Throwable failure = null;
+            watchdog.started(index);
             try {
                 batch.buffers.run(session, batch.claimed);
-            } catch (Exception | LinkageError e) {
+            } catch (Exception | LinkageError | OutOfMemoryError e) {
                 failure = e;
                 LOG.errorf(e, "inference of a batch of %d failed", batch.claimed);
             }
+            watchdog.finished(index, failure);
             batch.endNanos = System.nanoTime();
             List<Slot> slots;
             synchronized (this) {

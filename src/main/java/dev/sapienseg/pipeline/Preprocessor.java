@@ -28,10 +28,6 @@ public final class Preprocessor {
         this.tables = normalization.lookupTables();
     }
 
-    public int floatsPerImage() {
-        return 3 * inputHeight * inputWidth;
-    }
-
     /** Writes one image into {@code input} at float offset {@code offset}. */
     public void write(DecodedImage image, FloatBuffer input, int offset) {
         try (Size size = new Size(inputWidth, inputHeight); Mat resized = new Mat()) {

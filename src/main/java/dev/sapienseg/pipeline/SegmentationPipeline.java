@@ -9,7 +9,6 @@ import java.util.concurrent.TimeoutException;
 
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
-import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.output.EncodedImage;
 import dev.sapienseg.output.GoliathClasses;
@@ -27,23 +26,23 @@ import dev.sapienseg.output.PalettePngEncoder;
 public final class SegmentationPipeline implements AutoCloseable {
 
     private final ImageDecoder decoder;
-    private final List<SegmentationModel> sessions;
-    private final Preprocessor preprocessor;
-    private final Postprocessor postprocessor;
-    private final InferenceBatcher batcher;
+    private final SegmentationCore core;
     private final Semaphore admission;
     private final int maxInFlight;
     private final Duration queueTimeout;
     private final Normalization normalization;
+    private final MemoryBound memory;
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout) {
+        this(decoder, sessions, normalization, maxInFlight, batching, queueTimeout, new MemoryBound(Long.MAX_VALUE / 4));
+    }
+
+    public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
+            int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout, MemoryBound memory) {
+        this.memory = memory;
         this.decoder = decoder;
-        this.sessions = List.copyOf(sessions);
-        ModelContract contract = sessions.get(0).contract();
-        this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization);
-        this.postprocessor = new Postprocessor(contract);
-        this.batcher = new InferenceBatcher(sessions, batching);
+        this.core = new SegmentationCore(sessions, normalization, batching);
         this.admission = new Semaphore(maxInFlight);
         this.maxInFlight = maxInFlight;
         this.queueTimeout = queueTimeout;
@@ -64,11 +63,11 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     /** The first session's model (all sessions load the same file). */
     public SegmentationModel model() {
-        return sessions.get(0);
+        return core.sessions().get(0);
     }
 
     public List<SegmentationModel> sessions() {
-        return sessions;
+        return core.sessions();
     }
 
     public ImageDecoder decoder() {
@@ -77,7 +76,17 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     /** Pictures per model run. */
     public int batchCapacity() {
-        return batcher.capacity();
+        return core.batchCapacity();
+    }
+
+    /** Watches the model runs for liveness. */
+    public RunWatchdog watchdog() {
+        return core.watchdog();
+    }
+
+    /** The memory budget of the requests in flight. */
+    public MemoryBound memory() {
+        return memory;
     }
 
     /** Requests being processed now. */
@@ -91,7 +100,11 @@ public final class SegmentationPipeline implements AutoCloseable {
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
         }
         try {
-            return admitted(encoded, outputs);
+            // The header says how large the picture is: reserve its worst case before anything is decoded.
+            long pixels = decoder.inspect(encoded).pixels();
+            try (MemoryBound.Reservation reserved = memory.reserve(MemoryBound.estimate(pixels, encoded.length, outputs))) {
+                return admitted(encoded, outputs);
+            }
         } finally {
             admission.release();
         }
@@ -99,52 +112,75 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     private Segmentation admitted(byte[] encoded, OutputRequest outputs) {
         long t0 = System.nanoTime();
-        long deadline = t0 + queueTimeout.toNanos();
         try (DecodedImage image = decoder.decode(encoded)) {
             long t1 = System.nanoTime();
-            InferenceBatcher.Slot slot = batcher.claim(deadline);
+            // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
+            // it), and a slow decode must not turn into a retryable queue timeout.
+            long deadline = t1 + queueTimeout.toNanos();
+            SegmentationCore.Submitted submitted;
             try {
-                preprocessor.write(image, slot.input(), slot.index() * batcher.contract().inputFloatsPerImage());
-            } catch (RuntimeException e) {
-                batcher.abandon(slot);
-                throw e;
+                submitted = core.submit(image, deadline);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                throw allocationFailure(e, "pre-processing");
             }
-            batcher.ready(slot);
-            long t2 = System.nanoTime();
-            awaitInference(slot, deadline);
+            awaitInference(submitted, deadline);
             long t3 = System.nanoTime();
             Postprocessor.ClassMap classMap;
             try {
-                classMap = postprocessor.apply(slot.output(), slot.index(), image.width(), image.height());
-            } finally {
-                batcher.release(slot);
+                classMap = submitted.classMap();
+            } catch (OutOfMemoryError e) {
+                throw allocationFailure(e, "post-processing");
             }
             long t4 = System.nanoTime();
-            byte[] mask = outputs.mask()
-                    ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
-                    : null;
-            EncodedImage overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
+            byte[] mask;
+            EncodedImage overlay;
+            try {
+                mask = outputs.mask()
+                        ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
+                        : null;
+                overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
+            } catch (OutOfMemoryError e) {
+                throw allocationFailure(e, "encoding");
+            }
             long t5 = System.nanoTime();
-            StageTimings timings = new StageTimings(ms(t1 - t0), ms(t2 - t1), ms(slot.queueNanos()),
-                    ms(slot.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
-            return new Segmentation(image.width(), image.height(), image.format(), postprocessor.classNames(),
-                    classMap.ids(), classMap.statistics(), timings, mask, overlay, slot.batchSize());
+            StageTimings timings = new StageTimings(ms(t1 - t0), ms(submitted.preprocessNanos()),
+                    ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
+            return new Segmentation(image.width(), image.height(), image.format(), core.classNames(),
+                    classMap.ids(), classMap.statistics(), timings, mask, overlay, submitted.batchSize());
         }
     }
 
-    private void awaitInference(InferenceBatcher.Slot slot, long deadline) {
+    /**
+     * An allocation that failed for this picture (Java heap, or OpenCV's "Insufficient memory"): a permanent answer,
+     * since the same picture fails the same way again. (In the container images the JVM runs with
+     * -XX:+ExitOnOutOfMemoryError; the per-request memory bound, {@link MemoryBound}, is what keeps legal pictures
+     * away from it.)
+     */
+    private static RuntimeException allocationFailure(Throwable e, String stage) {
+        if (e instanceof SegmentationException se) {
+            return se;
+        }
+        String message = String.valueOf(e.getMessage());
+        if (e instanceof OutOfMemoryError || message.contains("Insufficient memory") || message.contains("Failed to allocate")) {
+            return new SegmentationException(FailureReason.IMAGE_TOO_COMPLEX, "not enough memory for " + stage
+                    + " of this picture; send a smaller one", e);
+        }
+        return e instanceof RuntimeException re ? re : new IllegalStateException(e);
+    }
+
+    private void awaitInference(SegmentationCore.Submitted submitted, long deadline) {
         try {
-            slot.result().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            submitted.inference().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            batcher.releaseWhenDone(slot);
+            submitted.giveUp();
             throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
                     "no result within " + queueTimeout.toMillis() + " ms (sapiens.limits.queue-timeout); retry later");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            batcher.releaseWhenDone(slot);
+            submitted.giveUp();
             throw new SegmentationException(FailureReason.NOT_READY, "interrupted while waiting for the model", e);
         } catch (ExecutionException e) {
-            batcher.release(slot);
+            submitted.giveUp();
             if (e.getCause() instanceof SegmentationException se) {
                 throw se;
             }
@@ -153,12 +189,12 @@ public final class SegmentationPipeline implements AutoCloseable {
     }
 
     private static double ms(long nanos) {
-        return Math.round(nanos / 10_000.0) / 100.0;
+        return SegmentationCore.ms(nanos);
     }
 
     /** Stops the batcher's threads; the sessions are closed by their owner. */
     @Override
     public void close() {
-        batcher.close();
+        core.close();
     }
 }

@@ -17,7 +17,7 @@ public final class TensorBuffers {
     private final FloatBuffer output;
 
     public TensorBuffers(ModelContract contract, int images) {
-        this.capacity = contract.fixedBatch() > 0 ? contract.fixedBatch() : images;
+        this.capacity = contract.batchFor(images);
         if (images > contract.maxBatch()) {
             throw new IllegalArgumentException(images + " images exceed the model's fixed batch of " + contract.fixedBatch());
         }
@@ -40,7 +40,7 @@ public final class TensorBuffers {
 
     /** Runs the model on the first {@code images} slots (a fixed-batch model runs its whole, padded batch). */
     public void run(SegmentationModel model, int images) throws ai.onnxruntime.OrtException {
-        int batch = model.contract().fixedBatch() > 0 ? model.contract().fixedBatch() : images;
+        int batch = model.contract().batchFor(images);
         model.run(input, output, batch);
     }
 }

@@ -34,14 +34,6 @@ public final class DownloadProgress {
         return active;
     }
 
-    public long bytes() {
-        return bytes;
-    }
-
-    public long total() {
-        return total;
-    }
-
     /** Facts for readiness data while a download runs; empty otherwise. */
     public Map<String, Object> describe() {
         Map<String, Object> data = new TreeMap<>();

@@ -53,9 +53,10 @@ public sealed interface ModelSource {
 
         @Override
         public String describe() {
-            // Never log a query string: pre-signed URLs carry credentials there.
-            return uri.getQuery() == null ? uri.toString() : uri.getScheme() + "://" + uri.getAuthority() + uri.getPath()
-                    + "?…";
+            // Never show credentials: user:password@ in the authority, or a pre-signed URL's signature in the query.
+            String host = uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "");
+            return uri.getScheme() + "://" + (uri.getRawUserInfo() != null ? "…@" : "") + host + uri.getRawPath()
+                    + (uri.getRawQuery() != null ? "?…" : "");
         }
     }
 

@@ -27,6 +27,8 @@ import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
+import dev.sapienseg.pipeline.MemoryBound;
+import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
@@ -105,9 +107,13 @@ public class SegmentationService {
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels()));
-            pipeline = new SegmentationPipeline(decoder, sessions, chosen.normalization(),
+            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, chosen.normalization(),
                     config.limits().maxInFlight(), new InferenceBatcher.Settings(config.batching().maxBatchSize(),
-                            config.batching().maxDelay()), config.limits().queueTimeout());
+                            config.batching().maxDelay()), config.limits().queueTimeout(),
+                    new MemoryBound(config.limits().memoryBudget().asLongValue()));
+            config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
+            warnAboutMemory(built.memory());
+            pipeline = built;
             loadMillis = (System.nanoTime() - start) / 1_000_000;
             phase = ModelPhase.READY;
             LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s, %d session(s), batch %d: %s%s", model.name(),
@@ -119,6 +125,35 @@ public class SegmentationService {
         } catch (RuntimeException | LinkageError e) {
             fail("unexpected error while loading: " + e, e);
         }
+    }
+
+    /** Says at start-up what the memory settings allow, and warns when they cannot be met. */
+    private void warnAboutMemory(MemoryBound memory) {
+        long pixels = config.limits().maxImagePixels();
+        long largest = MemoryBound.estimate(pixels, config.limits().maxImageBytes().asLongValue(), new OutputRequest(true, true));
+        long heap = Runtime.getRuntime().maxMemory();
+        LOG.infof("memory: budget %d MB for requests in flight (a picture at the %d-pixel limit with mask and overlay"
+                + " needs up to %d MB), Java heap up to %d MB", memory.budget() >> 20, pixels, largest >> 20, heap >> 20);
+        if (largest > memory.budget()) {
+            LOG.warnf("sapiens.limits.memory-budget (%d MB) is below the worst case of one picture at"
+                    + " sapiens.limits.max-image-pixels with mask and overlay (%d MB): such requests get 413",
+                    memory.budget() >> 20, largest >> 20);
+        }
+        ContainerMemory.limitBytes().ifPresent(limit -> {
+            if (memory.budget() > limit) {
+                LOG.warnf("sapiens.limits.memory-budget (%d MB) exceeds the container's memory limit (%d MB):"
+                        + " lower it, or the pod can be OOM-killed under load", memory.budget() >> 20, limit >> 20);
+            }
+        });
+    }
+
+    /** Why the pod can no longer serve (liveness DOWN), or null. */
+    public String livenessProblem() {
+        if (nativeLibrariesBroken) {
+            return "OpenCV's native libraries could not be loaded";
+        }
+        SegmentationPipeline ready = pipeline;
+        return ready == null ? null : ready.watchdog().problem();
     }
 
     private void fail(String reason, Throwable cause) {

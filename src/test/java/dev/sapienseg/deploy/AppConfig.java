@@ -33,7 +33,9 @@ import io.smallrye.config.WithName;
 final class AppConfig {
 
     /** Variables read by libraries, not by Quarkus configuration. */
-    static final Set<String> LIBRARY_VARIABLES = Set.of("OPENBLAS_NUM_THREADS");
+    static final Set<String> LIBRARY_VARIABLES = Set.of("OPENBLAS_NUM_THREADS",
+            // deploy/run-java.sh: the Java heap's share of the container's memory.
+            "JAVA_MAX_RAM_PERCENTAGE");
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([A-Za-z0-9_.\\-]+)(?::([^}]*))?}");
 

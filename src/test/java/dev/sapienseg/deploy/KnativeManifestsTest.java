@@ -336,6 +336,12 @@ class KnativeManifestsTest {
                 new Mutation("an environment ConfigMap that does not exist", "envFrom ConfigMap nope is not deployed",
                         nodes -> ((ObjectNode) container(nodes).get("envFrom").get(0).get("configMapRef"))
                                 .put("name", "nope")),
+                new Mutation("a memory budget the pod's limit cannot hold", "memory limit 16384 MiB is below model",
+                        nodes -> env(nodes, "SAPIENS_LIMITS_MEMORY_BUDGET").put("value", "12G")),
+                new Mutation("a Java heap share that leaves no room", "heap 8192 (50.0 %)",
+                        nodes -> env(nodes, "JAVA_MAX_RAM_PERCENTAGE").put("value", "50")),
+                new Mutation("a memory budget below one picture at the pixel limit", "cannot admit one picture at the pixel limit",
+                        nodes -> env(nodes, "SAPIENS_LIMITS_MEMORY_BUDGET").put("value", "512M")),
                 new Mutation("a misspelled field", "unknown fields [containerConcurency]",
                         nodes -> templateSpec(nodes).set("containerConcurency", templateSpec(nodes).remove("containerConcurrency"))));
         List<ObjectNode> gpu = overlays.get(ROOT.resolve("gpu").normalize());
@@ -370,6 +376,9 @@ class KnativeManifestsTest {
                         "quarkus.http.limits.max-body-size=", "quarkus.http.limits.max-body-size=10M", "cannot carry a base64 image"),
                 new Change("another health root", "gpu",
                         "quarkus.banner.enabled=", "quarkus.smallrye-health.root-path=healthz", "is not /q/healthz/ready"),
+                new Change("a pixel limit the CPU Service's memory budget cannot admit", "cpu",
+                        "sapiens.limits.max-image-pixels=", "sapiens.limits.max-image-pixels=400000000",
+                        "cannot admit one picture at the pixel limit"),
                 new Change("another HTTP port", "cpu",
                         "quarkus.banner.enabled=", "quarkus.http.port=8081", "is not quarkus.http.port 8081"));
         return changes.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
@@ -628,6 +637,8 @@ class KnativeManifestsTest {
             problems.add(where + "more ONNX Runtime threads (" + intraOp + ") than requested CPUs (" + cpuRequest + ")");
         }
 
+        checkMemory(where, cfg, limits, provider, problems);
+
         // The model cache directory is a writable volume (emptyDir, or a claim that exists).
         String cacheDir = cfg.envValue("SAPIENS_MODEL_CACHE_DIR");
         if (cacheDir == null) {
@@ -654,6 +665,56 @@ class KnativeManifestsTest {
         missing.removeAll(featuresPatch().getData().keySet());
         if (!missing.isEmpty()) {
             problems.add(where + "needs config-features " + missing + ", not in " + FEATURES_PATCH);
+        }
+    }
+
+    /**
+     * Host memory the model takes in a pod, per preset and provider. CPU 0.3b: measured peak RSS of ONNX Runtime with
+     * one 1024x768 picture in flight (a Sapiens-0.3B-shaped model of the real size, 1.36 GB). CUDA: an estimate (no GPU
+     * here): the weights as read from the file (1.36 GB) plus the CUDA, cuBLAS and cuDNN libraries (about 2 GB).
+     */
+    static final Map<String, Long> MODEL_HOST_BYTES = Map.of(
+            "hf-0.3b/cpu", 7_500L << 20,
+            "hf-0.3b/cuda", 3_400L << 20);
+
+    /** The JVM's own memory outside the heap (metaspace, code cache, threads, OpenCV's and ORT's libraries). */
+    static final long JVM_BASELINE_BYTES = 512L << 20;
+
+    /**
+     * The pod's memory limit holds the model, the JVM's baseline, the Java heap's maximum (run-java.sh:
+     * JAVA_MAX_RAM_PERCENTAGE of the limit) and sapiens.limits.memory-budget, which bounds the requests in flight
+     * together (dev.sapienseg.pipeline.MemoryBound); and the budget admits one picture at the pixel limit with its mask.
+     */
+    static void checkMemory(String where, AppConfig cfg, Map<String, Quantity> limits, String provider,
+            List<String> problems) {
+        Quantity memory = limits.get("memory");
+        if (memory == null) {
+            problems.add(where + "no memory limit: the request budget cannot be checked against one");
+            return;
+        }
+        long limit = Quantity.getAmountInBytes(memory).longValue();
+        String percentText = cfg.envValue("JAVA_MAX_RAM_PERCENTAGE");
+        double percent = percentText == null ? 50 : Double.parseDouble(percentText);
+        long heap = (long) (limit * percent / 100);
+        long budget = AppConfig.memorySize(cfg.get("sapiens.limits.memory-budget"));
+        String preset = String.valueOf(cfg.get("sapiens.model.preset"));
+        Long model = MODEL_HOST_BYTES.get(preset + "/" + provider);
+        if (model == null) {
+            problems.add(where + "no known host memory for model preset " + preset + " on " + provider);
+            return;
+        }
+        long needed = model + JVM_BASELINE_BYTES + heap + budget;
+        if (needed > limit) {
+            problems.add(where + "memory limit " + (limit >> 20) + " MiB is below model " + (model >> 20) + " + JVM "
+                    + (JVM_BASELINE_BYTES >> 20) + " + heap " + (heap >> 20) + " (" + percent + " %) + memory-budget "
+                    + (budget >> 20) + " = " + (needed >> 20) + " MiB");
+        }
+        long pixels = Long.parseLong(cfg.get("sapiens.limits.max-image-pixels"));
+        long oneAtTheLimit = dev.sapienseg.pipeline.MemoryBound.estimate(pixels,
+                AppConfig.memorySize(cfg.get("sapiens.limits.max-image-bytes")), new dev.sapienseg.pipeline.OutputRequest(true, false));
+        if (budget < oneAtTheLimit) {
+            problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
+                    + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");
         }
     }
 

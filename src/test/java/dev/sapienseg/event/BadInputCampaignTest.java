@@ -35,7 +35,7 @@ import io.restassured.response.Response;
 @QuarkusTest
 class BadInputCampaignTest {
 
-    private static final Set<Integer> ACCEPTABLE = Set.of(200, 400, 411, 413, 415, 422);
+    private static final Set<Integer> ACCEPTABLE = Set.of(200, 400, 413, 415, 422);
     private static final RestAssuredConfig TIMEOUTS = RestAssuredConfig.config().httpClient(HttpClientConfig.httpClientConfig()
             .setParam("http.socket.timeout", 30_000).setParam("http.connection.timeout", 5_000));
 

@@ -10,6 +10,8 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -45,6 +47,31 @@ class FailureEventsAndLimitsTest {
                 .header("ce-type", "sapiens.segment.failed")
                 .body("error", equalTo("image-too-large"))
                 .body("message", containsString("max-body-size"));
+    }
+
+    @Test
+    void chunkedBodyOverTheHttpLimitIsRefusedWhileItIsRead() throws Exception {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) new java.net.URL(
+                io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/").openConnection();
+        c.setRequestMethod("POST");
+        c.setDoOutput(true);
+        c.setChunkedStreamingMode(8192);
+        c.setRequestProperty("ce-specversion", "1.0");
+        c.setRequestProperty("ce-id", "chunked-big");
+        c.setRequestProperty("ce-source", "/tests");
+        c.setRequestProperty("ce-type", "sapiens.segment");
+        c.setRequestProperty("Content-Type", "image/jpeg");
+        int status;
+        try (java.io.OutputStream out = c.getOutputStream()) {
+            out.write(new byte[400 * 1024]);
+        } catch (java.io.IOException e) {
+            // the server may stop reading at the limit; the answer is still there to read
+        }
+        status = c.getResponseCode();
+        assertEquals(200, status); // failure-reply=event: permanent failures are 200 + failure event
+        assertEquals("sapiens.segment.failed", c.getHeaderField("ce-type"));
+        String body = new String(c.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assertions.assertTrue(body.contains("image-too-large") && body.contains("max-body-size"), body);
     }
 
     @Test

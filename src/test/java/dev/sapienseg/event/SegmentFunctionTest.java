@@ -239,7 +239,8 @@ class SegmentFunctionTest {
     }
 
     @Test
-    void bodiesOfUndeclaredLengthAreRefused() throws Exception {
+    void chunkedBodiesAreAccepted() throws Exception {
+        // A hop that streams (no Content-Length) must not lose the event: it is read, bounded by the body limit.
         java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.openConnection();
         c.setRequestMethod("POST");
         c.setDoOutput(true);
@@ -252,7 +253,18 @@ class SegmentFunctionTest {
         try (java.io.OutputStream out = c.getOutputStream()) {
             out.write(png);
         }
-        assertEquals(411, c.getResponseCode());
+        assertEquals(200, c.getResponseCode());
+        assertEquals("sapiens.segment.result", c.getHeaderField("ce-type"));
+        JsonNode data = json.readTree(c.getInputStream());
+        assertEquals(320, data.get("width").asInt());
+    }
+
+    @Test
+    void failuresCarryAnIdAndNoInternals() {
+        Response r = binaryEvent("image/png", "definitely not a picture".getBytes()).post("/");
+        String id = r.then().statusCode(415).extract().path("errorId");
+        assertNotNull(id);
+        assertEquals(id, r.header("Sapiens-Error-Id"));
     }
 
     @Test

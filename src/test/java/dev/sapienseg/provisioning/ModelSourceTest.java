@@ -51,6 +51,9 @@ class ModelSourceTest {
     void presignedQueriesAreNotLogged() {
         assertEquals("https://bucket.s3.amazonaws.com/m.onnx?…",
                 ModelSource.parse("https://bucket.s3.amazonaws.com/m.onnx?X-Amz-Signature=secret").describe());
+        assertEquals("https://…@models.example:8443/sapiens/m.onnx",
+                ModelSource.parse("https://deploy:s3cr3t@models.example:8443/sapiens/m.onnx").describe());
+        assertEquals("http://host/a%20b.onnx", ModelSource.parse("http://host/a%20b.onnx").describe());
     }
 
     @Test

@@ -1,0 +1,98 @@
+package dev.sapienseg.pipeline;
+
+/**
+ * The memory one request may take, estimated from its picture's header before anything is decoded, and the pod's
+ * budget for all requests in flight together. Bytes per pixel of the original picture (P pixels), worst case
+ * (incompressible content), counted from what the code allocates:
+ * <ul>
+ * <li>always, 16 P: the BGR picture (3 P), decoder working memory (up to 6 P: progressive JPEG coefficients, TIFF
+ * strips at 16-bit depth), the class map (1 P), and 6 P for the encoded request and reply bytes on their way through
+ * Funqy and Netty;</li>
+ * <li>the class-map PNG, if asked for: 4 P (deflate output, its buffer's growth, its base64 in the reply);</li>
+ * <li>the overlay, if asked for: 56 P — the side-by-side picture (6 P), OpenCV's encoding buffer, which grows by
+ * doubling (12 P), its copy into Java (6 P native + 6 P heap), its base64 (8 P), the reply's bytes (8 P) and their
+ * copy into Netty's buffers (10 P).</li>
+ * </ul>
+ * So 76 P with everything: 3.8 GB for a 50 MP picture, 230 MB for a 3 MP one. The request body itself (at most
+ * {@code quarkus.http.limits.max-body-size}, held twice while Funqy copies it) is read before admission and is
+ * bounded by Knative's {@code containerConcurrency}, not by this budget. The budget counts the heap and native shares
+ * together (about a third of it is Java heap), so a pod needs: the model's own memory + the JVM's baseline + the Java
+ * heap's maximum + the budget. Measured ({@code MemoryBoundLoadTest}, 3 MP noise PNGs with mask and overlay, three
+ * admitted at once, their estimates 678 MB together): memory outside the Java heap grew by 297 MB.
+ *
+ * <p>Requests reserve their estimate before decoding and release it when answered: the sum over requests in flight
+ * never exceeds the budget. A request that does not fit now is refused as overloaded (429, retryable); one that can
+ * never fit (its estimate alone exceeds the budget) is refused permanently (413).
+ */
+public final class MemoryBound {
+
+    static final long DECODE_BYTES_PER_PIXEL = 16;
+    static final long MASK_BYTES_PER_PIXEL = 4;
+    static final long OVERLAY_BYTES_PER_PIXEL = 56;
+
+    private final long budget;
+    private long reserved;
+
+    public MemoryBound(long budgetBytes) {
+        if (budgetBytes <= 0) {
+            throw new IllegalArgumentException("memory budget must be positive: " + budgetBytes);
+        }
+        this.budget = budgetBytes;
+    }
+
+    /** The worst-case bytes of one request for a picture of {@code pixels} encoded in {@code encodedBytes}. */
+    public static long estimate(long pixels, long encodedBytes, OutputRequest outputs) {
+        long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.mask() ? MASK_BYTES_PER_PIXEL : 0)
+                + (outputs.overlay() ? OVERLAY_BYTES_PER_PIXEL : 0);
+        return Math.multiplyExact(pixels, perPixel) + encodedBytes;
+    }
+
+    public long budget() {
+        return budget;
+    }
+
+    public synchronized long reserved() {
+        return reserved;
+    }
+
+    /** Reserves {@code bytes} or throws: 413 if they can never fit, 429 if they do not fit now. */
+    public synchronized Reservation reserve(long bytes) {
+        if (bytes > budget) {
+            throw new SegmentationException(FailureReason.TOO_MANY_PIXELS, "this picture needs up to " + mb(bytes)
+                    + " MB with the outputs asked for, more than the pod's memory budget of " + mb(budget)
+                    + " MB (sapiens.limits.memory-budget); send a smaller picture or ask for fewer pictures back");
+        }
+        if (reserved + bytes > budget) {
+            throw new SegmentationException(FailureReason.OVERLOADED, "the pod's memory budget is taken by the pictures"
+                    + " in flight; retry later");
+        }
+        reserved += bytes;
+        return new Reservation(bytes);
+    }
+
+    private synchronized void release(long bytes) {
+        reserved -= bytes;
+    }
+
+    private static long mb(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    /** Bytes held by one request; closed when it is answered. */
+    public final class Reservation implements AutoCloseable {
+        private final long bytes;
+        private boolean closed;
+
+        private Reservation(long bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                release(bytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.sapienseg.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+class MemoryBoundTest {
+
+    @Test
+    void theEstimateGrowsWithTheOutputsAskedFor() {
+        long pixels = 1_000_000;
+        assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(false, false)));
+        assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(true, false)));
+        assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(true, true)));
+    }
+
+    @Test
+    void reservationsNeverExceedTheBudget() {
+        MemoryBound bound = new MemoryBound(1000);
+        MemoryBound.Reservation a = bound.reserve(600);
+        SegmentationException busy = assertThrows(SegmentationException.class, () -> bound.reserve(500));
+        assertEquals(FailureReason.OVERLOADED, busy.reason());
+        MemoryBound.Reservation b = bound.reserve(400);
+        assertEquals(1000, bound.reserved());
+        a.close();
+        a.close(); // idempotent
+        assertEquals(400, bound.reserved());
+        b.close();
+        assertEquals(0, bound.reserved());
+    }
+
+    @Test
+    void aRequestThatCanNeverFitIsPermanent() {
+        SegmentationException never = assertThrows(SegmentationException.class, () -> new MemoryBound(1000).reserve(1001));
+        assertEquals(FailureReason.TOO_MANY_PIXELS, never.reason());
+        assertEquals(413, never.reason().httpStatus());
+    }
+}
