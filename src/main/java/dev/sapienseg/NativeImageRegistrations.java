@@ -14,6 +14,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         SegmentationReport.class, SegmentationReport.ModelInfo.class, SegmentationReport.ClassSummary.class,
         SegmentationReport.BoundingBox.class, SegmentationReport.Picture.class, StageTimings.class,
         StoredResult.class, StoredResult.SourceObject.class, StoredResult.StoredObject.class, StoredResult.Reply.class,
+        StoredResult.RecordError.class,
         SegmentCommand.class })
 final class NativeImageRegistrations {
 

@@ -15,9 +15,8 @@ import java.util.stream.Stream;
 /**
  * Finds the pictures of a run: every file with a picture extension (any case: {@code .jpg .jpeg .png .webp .bmp
  * .tif .tiff}) below a folder, recursively, with output folders mirroring the input's; or the paths listed in a text
- * file, one per line ({@code #} starts a comment; relative paths are relative to the list), written flat. Names that
- * would share outputs ({@code a.jpg} and {@code a.png} in one folder) get the extension in their stem
- * ({@code a_jpg}, {@code a_png}) instead of overwriting each other.
+ * file, one per line ({@code #} starts a comment; relative paths are relative to the list), written flat. No two
+ * pictures share an output file: see {@link #name}.
  */
 public final class BatchInputs {
 
@@ -73,6 +72,17 @@ public final class BatchInputs {
         return new Found(name(files, root, mirror), problems);
     }
 
+    /**
+     * Names every picture's outputs so that no two pictures of the run share a file. Sapiens' own names are kept
+     * whenever they are free ({@code <stem>.npy}, {@code <stem>_seg.npy}, the visualisation {@code <stem>.<ext>};
+     * ours {@code <stem>_seg.png}, {@code <stem>.json}: {@link BatchOutputs#fileNames}); then, in sorted order:
+     * pictures of one folder with the same stem ({@code a.jpg}, {@code a.png}) take their extension into it
+     * ({@code a_jpg}, {@code a_png}), and a picture any of whose file names an earlier picture already has (the class
+     * map {@code x_seg.npy} of {@code x.jpg} is the mask of {@code x_seg.jpg}; {@code x_seg.png} is both a class PNG
+     * and a visualisation) gets {@code _2}, {@code _3}… until all its names are free. The check is over the whole set
+     * of output file names, case-insensitively (safe on every file system), so the result is collision-free by
+     * construction.
+     */
     private static List<InputImage> name(List<Path> files, Path root, boolean mirror) {
         Map<String, Integer> stems = new HashMap<>();
         for (Path file : files) {
@@ -83,16 +93,29 @@ public final class BatchInputs {
         for (Path file : files) {
             Path dir = relativeDir(file, root, mirror);
             String stem = stem(file);
+            String extension = extension(file);
             if (stems.get(key(dir, stem)) > 1) {
-                stem = stem + "_" + extension(file).substring(1);
+                stem = stem + "_" + extension.substring(1);
             }
             String unique = stem;
-            for (int n = 2; !taken.add(key(dir, unique)); n++) {
+            for (int n = 2; !free(taken, dir, unique, extension); n++) {
                 unique = stem + "_" + n;
             }
-            images.add(new InputImage(file, dir, unique, extension(file)));
+            for (String name : BatchOutputs.fileNames(unique, extension)) {
+                taken.add(key(dir, name));
+            }
+            images.add(new InputImage(file, dir, unique, extension));
         }
         return images;
+    }
+
+    private static boolean free(Set<String> taken, Path dir, String stem, String extension) {
+        for (String name : BatchOutputs.fileNames(stem, extension)) {
+            if (taken.contains(key(dir, name))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Path relativeDir(Path file, Path root, boolean mirror) {
@@ -103,8 +126,8 @@ public final class BatchInputs {
         return parent == null ? Path.of("") : parent;
     }
 
-    private static String key(Path dir, String stem) {
-        return dir + "/" + stem.toLowerCase(Locale.ROOT); // case-insensitive: safe on every file system
+    private static String key(Path dir, String name) {
+        return dir + "/" + name.toLowerCase(Locale.ROOT); // case-insensitive: safe on every file system
     }
 
     static String stem(Path file) {

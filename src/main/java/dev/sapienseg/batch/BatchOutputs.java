@@ -42,24 +42,36 @@ public final class BatchOutputs {
         return root.resolve(image.relativeDir());
     }
 
+    /**
+     * The one naming function of the batch outputs: foreground mask, class map, class PNG, visualisation, summary.
+     * {@link BatchInputs} picks stems whose names are free across the run.
+     */
+    public static List<String> fileNames(String stem, String extension) {
+        return List.of(stem + ".npy", stem + "_seg.npy", stem + "_seg.png", stem + extension, stem + ".json");
+    }
+
+    private Path file(InputImage image, int which) {
+        return dir(image).resolve(fileNames(image.stem(), image.extension()).get(which));
+    }
+
     public Path foregroundNpy(InputImage image) {
-        return dir(image).resolve(image.stem() + ".npy");
+        return file(image, 0);
     }
 
     public Path classNpy(InputImage image) {
-        return dir(image).resolve(image.stem() + "_seg.npy");
+        return file(image, 1);
     }
 
     public Path classPng(InputImage image) {
-        return dir(image).resolve(image.stem() + "_seg.png");
+        return file(image, 2);
     }
 
     public Path visualisation(InputImage image) {
-        return dir(image).resolve(image.stem() + image.extension());
+        return file(image, 3);
     }
 
     public Path summary(InputImage image) {
-        return dir(image).resolve(image.stem() + ".json");
+        return file(image, 4);
     }
 
     public List<Path> files(InputImage image) {

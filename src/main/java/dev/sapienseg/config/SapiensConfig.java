@@ -214,6 +214,21 @@ public interface SapiensConfig {
 
         /** Objects written per picture: mask-npy, class-npy, class-png, overlay; the summary is always written. */
         List<String> outputs();
+
+        /**
+         * Most records one notification may name; more are refused whole with 413 too-many-records before any is
+         * processed (S3 sends one record per notification, MinIO and batch tools a few). Env:
+         * SAPIENS_STORAGE_MAX_RECORDS.
+         */
+        @WithDefault("100")
+        int maxRecords();
+
+        /**
+         * Shared secret of {@code POST /storage/notifications}: when set, a call must carry
+         * {@code Authorization: Bearer <secret>} (MinIO's webhook {@code auth_token}), else 401; unset, the webhook is
+         * open (a warning at start-up). Env: SAPIENS_STORAGE_WEBHOOK_SECRET, from a Secret.
+         */
+        Optional<String> webhookSecret();
     }
 
     enum FailureReply {

@@ -1,31 +1,80 @@
 package dev.sapienseg.storage;
 
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import dev.sapienseg.logging.LogSafe;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.SegmentationException;
 
 /**
- * Output object keys, derived from the source key so that a redelivered event overwrites instead of duplicating:
- * {@code photos/2024/a.jpg} → {@code <prefix>photos/2024/a.npy}, {@code …/a_seg.npy}, {@code …/a_seg.png},
- * {@code …/a_overlay.jpg}, {@code …/a.json}. Source keys are refused if they could escape the prefix or confuse a
- * file system that mirrors the bucket: {@code .} or {@code ..} segments, a leading {@code /}, empty segments,
- * backslashes or control characters.
+ * Output object keys, derived from the source so that a redelivered event overwrites instead of duplicating, and so
+ * that two different sources never share an output. The one naming rule:
+ *
+ * <pre>
+ * name    = [sourceBucket "/"] sourceKey [".src"]     bucket only when sapiens.storage.output-bucket is set;
+ *                                                     ".src" only when the key does not end in a picture extension
+ * outputs = prefix name ".npy" | "_seg.npy" | "_seg.png" | "_overlay.jpg" | "_overlay.png" | ".json"
+ * </pre>
+ *
+ * e.g. {@code photos/2024/a.jpg} → {@code <prefix>photos/2024/a.jpg.npy}, {@code …/a.jpg_seg.npy},
+ * {@code …/a.jpg_seg.png}, {@code …/a.jpg_overlay.jpg}, {@code …/a.jpg.json}.
+ *
+ * <p><b>Why no two sources share an output key.</b> (1) {@code (bucket, key) → name} is injective: bucket names
+ * contain no {@code /}, so {@code bucket "/" key} splits back at its first {@code /}; without an output bucket the
+ * outputs go to the source's own bucket, so sources of different buckets cannot meet. The marker is injective too: a
+ * name ending in a picture extension is the key itself, any other key gets {@code .src}, which is no picture
+ * extension, so the two kinds of name never coincide and each kind is one-to-one. (2) Every name ends in a picture
+ * extension or {@code .src} ({@code E}: a dot and letters). (3) {@code name + suffix} is one-to-one over pairs: if
+ * {@code n1 + s1 = n2 + s2} with {@code s1} longer, {@code s2} is a proper suffix of {@code s1}; the only such pair
+ * in the suffix set is {@code ".npy"} in {@code "_seg.npy"}, so {@code n2 = n1 + "_seg"} would end in {@code _seg},
+ * and no {@code E} is or ends in {@code _seg}: impossible.
+ * Equal-length suffixes are equal, and then the names are. So the output sets of two sources are disjoint, and
+ * within one source the six keys differ. {@code OutputKeysTest} checks this over many crafted names.
+ *
+ * <p>Source keys are refused if they could escape the prefix or confuse a file system that mirrors the bucket:
+ * {@code .} or {@code ..} segments, a leading {@code /}, empty segments, backslashes or control characters; and when
+ * the longest output key would pass S3's 1024-byte limit.
  */
-public record OutputKeys(String foregroundNpy, String classNpy, String classPng, String overlayStem, String summary) {
+public record OutputKeys(String foregroundNpy, String classNpy, String classPng, String overlayJpeg,
+        String overlayPng, String summary) {
 
-    private static final int MAX_KEY_BYTES = 1024;
+    /** S3's limit on a key, in UTF-8 bytes. */
+    public static final int MAX_KEY_BYTES = 1024;
 
-    public static OutputKeys derive(String prefix, String sourceKey) {
+    /** Picture extensions that need no marker (any case). */
+    static final Set<String> PICTURE_EXTENSIONS = Set.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
+            ".gif", ".heic", ".avif");
+
+    /** Appended to a key without a picture extension. */
+    static final String MARKER = ".src";
+
+    /**
+     * @param sourceBucket the source's bucket, or {@code null} when outputs go to the source's own bucket
+     */
+    public static OutputKeys derive(String prefix, String sourceBucket, String sourceKey) {
         String key = checked(sourceKey);
-        int slash = key.lastIndexOf('/');
-        int dot = key.lastIndexOf('.');
-        String stem = dot > slash + 1 ? key.substring(0, dot) : key;
-        String base = prefix + stem;
-        OutputKeys keys = new OutputKeys(base + ".npy", base + "_seg.npy", base + "_seg.png", base + "_overlay",
-                base + ".json");
-        if ((base + "_overlay.jpeg").getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
-            throw unsafe(sourceKey, "output keys would exceed " + MAX_KEY_BYTES + " bytes");
+        String name = (sourceBucket == null ? "" : sourceBucket + "/") + key + (hasPictureExtension(key) ? "" : MARKER);
+        String base = prefix + name;
+        OutputKeys keys = new OutputKeys(base + ".npy", base + "_seg.npy", base + "_seg.png", base + "_overlay.jpg",
+                base + "_overlay.png", base + ".json");
+        if ((base + "_overlay.jpg").getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            throw unsafe(sourceKey, "its output keys would exceed " + MAX_KEY_BYTES + " bytes");
         }
         return keys;
+    }
+
+    /** Every key of this output set. */
+    public List<String> all() {
+        return List.of(foregroundNpy, classNpy, classPng, overlayJpeg, overlayPng, summary);
+    }
+
+    static boolean hasPictureExtension(String key) {
+        int slash = key.lastIndexOf('/');
+        int dot = key.lastIndexOf('.');
+        return dot > slash && PICTURE_EXTENSIONS.contains(key.substring(dot).toLowerCase(Locale.ROOT));
     }
 
     static String checked(String key) {
@@ -37,7 +86,7 @@ public record OutputKeys(String foregroundNpy, String classNpy, String classPng,
         }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
-            if (c < 0x20 || c == 0x7F || c == '\\') {
+            if (c < 0x20 || c == 0x7F || c == '\\' || (c >= 0x80 && c < 0xA0)) {
                 throw unsafe(key, "control character or backslash at " + i);
             }
         }
@@ -50,7 +99,7 @@ public record OutputKeys(String foregroundNpy, String classNpy, String classPng,
     }
 
     private static SegmentationException unsafe(String key, String why) {
-        String shown = key == null ? "null" : key.replaceAll("\\p{Cntrl}", "?");
-        return new SegmentationException(FailureReason.UNSAFE_KEY, "refusing object key '" + shown + "': " + why);
+        return new SegmentationException(FailureReason.UNSAFE_KEY, "refusing object key '" + LogSafe.of(key, 200)
+                + "': " + why);
     }
 }

@@ -10,6 +10,7 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.sapienseg.logging.LogSafe;
 import dev.sapienseg.pipeline.FailureReason;
 import dev.sapienseg.pipeline.SegmentationException;
 
@@ -63,11 +64,15 @@ public final class StorageNotifications {
         }
         List<ObjectEvent> objects = new ArrayList<>();
         if (json.has("Records")) {
+            if (!json.get("Records").isArray()) {
+                throw malformed(type, "Records is not an array");
+            }
+            int index = 0;
             for (JsonNode record : json.get("Records")) {
-                objects.add(s3Record(record));
+                objects.add(s3Record(record, index++));
             }
         } else if (json.has("s3")) { // one S3 record (the CloudEvents form)
-            objects.add(s3Record(json));
+            objects.add(s3Record(json, 0));
         } else if (json.has("bucket") && json.has("name") && json.get("bucket").isTextual()) { // GCS object resource
             boolean finalized = type == null || !type.startsWith("google.cloud.storage.object.v1.")
                     || type.equals(GCS_FINALIZED);
@@ -84,15 +89,25 @@ public final class StorageNotifications {
         return Optional.of(objects);
     }
 
-    private static ObjectEvent s3Record(JsonNode record) {
+    /** One S3 record; a record that cannot be read is returned with its problem, so the others still count. */
+    private static ObjectEvent s3Record(JsonNode record, int index) {
         JsonNode s3 = record.path("s3");
-        String bucket = s3.path("bucket").path("name").asText(null);
-        String encodedKey = s3.path("object").path("key").asText(null);
+        String bucket = s3.path("bucket").path("name").isTextual() ? s3.path("bucket").path("name").asText() : null;
+        String encodedKey = s3.path("object").path("key").isTextual() ? s3.path("object").path("key").asText() : null;
         String eventName = record.path("eventName").asText("");
         if (bucket == null || encodedKey == null) {
-            throw malformed("S3 notification", "a record lacks s3.bucket.name or s3.object.key");
+            return ObjectEvent.malformed(bucket, encodedKey, eventName, malformed("S3 notification",
+                    "record " + index + " lacks s3.bucket.name or s3.object.key"));
         }
-        String key = URLDecoder.decode(encodedKey, StandardCharsets.UTF_8);
+        String key;
+        try {
+            key = URLDecoder.decode(encodedKey, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            // "100%.jpg": S3 always encodes a literal % as %25, so this record was not written by S3.
+            return ObjectEvent.malformed(bucket, encodedKey, eventName, malformed("S3 notification", "record " + index
+                    + ": s3.object.key '" + LogSafe.of(encodedKey, 200) + "' is not valid URL encoding (a literal %"
+                    + " must be sent as %25)"));
+        }
         boolean created = eventName.contains("ObjectCreated") || eventName.isEmpty();
         return new ObjectEvent(bucket, key, eventName, created);
     }

@@ -42,24 +42,19 @@ class StorageNotificationsTest {
         SegmentationException e = assertThrows(SegmentationException.class,
                 () -> StorageNotifications.parse("com.amazonaws.s3.ObjectCreated:Put", "not json".getBytes()));
         assertEquals(FailureReason.MALFORMED_EVENT, e.reason());
-        assertThrows(SegmentationException.class, () -> parse("x", "{\"Records\":[{\"s3\":{\"bucket\":{}}}]}"));
+        // A broken record is that record's problem, not the whole notification's.
+        ObjectEvent broken = parse("x", "{\"Records\":[{\"s3\":{\"bucket\":{}}}]}").get(0);
+        assertEquals(FailureReason.MALFORMED_EVENT, broken.problem().reason());
         assertThrows(SegmentationException.class, () -> parse("x", "{\"Records\":[]}"));
     }
 
     @Test
-    void outputKeysFollowTheSourceKey() {
-        OutputKeys keys = OutputKeys.derive("out/", "a.b/c/photo.final.JPG");
-        assertEquals("out/a.b/c/photo.final.npy", keys.foregroundNpy());
-        assertEquals("out/a.b/c/photo.final_seg.npy", keys.classNpy());
-        assertEquals("out/a.b/c/photo.final_seg.png", keys.classPng());
-        assertEquals("out/a.b/c/photo.final_overlay", keys.overlayStem());
-        assertEquals("out/a.b/c/photo.final.json", keys.summary());
-        assertEquals("out/dir.v2/noext.json", OutputKeys.derive("out/", "dir.v2/noext").summary());
-        assertEquals("out/.hidden.json", OutputKeys.derive("out/", ".hidden").summary());
-        for (String bad : new String[] {"", "/a.jpg", "a/../b.jpg", "./a.jpg", "a//b.jpg", "a\\b.jpg", "a\nb.jpg", "x/"}) {
-            assertEquals(FailureReason.UNSAFE_KEY,
-                    assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", bad)).reason(), bad);
-        }
-        assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", "k".repeat(1020) + ".jpg"));
+    void aKeyThatIsNotUrlEncodingIsThatRecordsMalformedEventNotACrash() {
+        List<ObjectEvent> events = parse("x", """
+                {"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"100%.jpg"}}},
+                {"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"ok%20one.jpg"}}}]}""");
+        assertEquals(FailureReason.MALFORMED_EVENT, events.get(0).problem().reason());
+        assertTrue(events.get(0).problem().getMessage().contains("not valid URL encoding"), events.get(0).problem().getMessage());
+        assertEquals(new ObjectEvent("b", "ok one.jpg", "ObjectCreated:Put", true), events.get(1));
     }
 }

@@ -113,11 +113,11 @@ class StorageTriggerTest {
                 .body("results[0].segmentation.model.name", equalTo("sapiens-palette-demo"));
 
         Map<String, String> expected = Map.of(
-                "sapiens-seg/albums/summer 2024/my+cat.npy", "application/octet-stream",
-                "sapiens-seg/albums/summer 2024/my+cat_seg.npy", "application/octet-stream",
-                "sapiens-seg/albums/summer 2024/my+cat_seg.png", "image/png",
-                "sapiens-seg/albums/summer 2024/my+cat_overlay.jpg", "image/jpeg",
-                "sapiens-seg/albums/summer 2024/my+cat.json", "application/json");
+                "sapiens-seg/albums/summer 2024/my+cat.jpg.npy", "application/octet-stream",
+                "sapiens-seg/albums/summer 2024/my+cat.jpg_seg.npy", "application/octet-stream",
+                "sapiens-seg/albums/summer 2024/my+cat.jpg_seg.png", "image/png",
+                "sapiens-seg/albums/summer 2024/my+cat.jpg_overlay.jpg", "image/jpeg",
+                "sapiens-seg/albums/summer 2024/my+cat.jpg.json", "application/json");
         List<JsonNode> objects = objects(response);
         assertEquals(expected.size(), objects.size());
         try (S3Client s3 = S3ProxyResource.client()) {
@@ -132,8 +132,8 @@ class StorageTriggerTest {
                 assertEquals("sapiens-palette-demo", head.metadata().get("sapiens-model"));
             }
             // The class map stored is the function's class map for the same picture.
-            Npy classes = Npy.read(s3.getObjectAsBytes(b -> b.bucket("photos").key("sapiens-seg/albums/summer 2024/my+cat_seg.npy")).asByteArray());
-            Npy mask = Npy.read(s3.getObjectAsBytes(b -> b.bucket("photos").key("sapiens-seg/albums/summer 2024/my+cat.npy")).asByteArray());
+            Npy classes = Npy.read(s3.getObjectAsBytes(b -> b.bucket("photos").key("sapiens-seg/albums/summer 2024/my+cat.jpg_seg.npy")).asByteArray());
+            Npy mask = Npy.read(s3.getObjectAsBytes(b -> b.bucket("photos").key("sapiens-seg/albums/summer 2024/my+cat.jpg.npy")).asByteArray());
             byte[] reference = referenceClassMap(figure);
             assertEquals(640, classes.height());
             assertEquals(480, classes.width());
@@ -190,12 +190,12 @@ class StorageTriggerTest {
         event("com.amazon.sqs.message", notification).then().statusCode(200).body("results[0].reused", equalTo(false));
         java.time.Instant firstWrite;
         try (S3Client s3 = S3ProxyResource.client()) {
-            firstWrite = s3.headObject(b -> b.bucket("photos").key("sapiens-seg/redelivery/six_seg.npy")).lastModified();
+            firstWrite = s3.headObject(b -> b.bucket("photos").key("sapiens-seg/redelivery/six.jpg_seg.npy")).lastModified();
         }
         Response again = event("com.amazon.sqs.message", notification);
         again.then().statusCode(200).body("results[0].reused", equalTo(true)).body("results[0].objects.size()", equalTo(5));
         try (S3Client s3 = S3ProxyResource.client()) {
-            assertEquals(firstWrite, s3.headObject(b -> b.bucket("photos").key("sapiens-seg/redelivery/six_seg.npy")).lastModified());
+            assertEquals(firstWrite, s3.headObject(b -> b.bucket("photos").key("sapiens-seg/redelivery/six.jpg_seg.npy")).lastModified());
             long outputs = s3.listObjectsV2(b -> b.bucket("photos").prefix("sapiens-seg/redelivery/")).contents().size();
             assertEquals(5, outputs, "redelivery must overwrite, never duplicate");
         }

@@ -1,0 +1,52 @@
+package dev.sapienseg.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** No two pictures of a run share an output file, and Sapiens' own names are kept where they are free. */
+class BatchInputsTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void noTwoPicturesShareAnOutputFile() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in"));
+        List<String> names = List.of("x.jpg", "x_seg.jpg", "x_seg.png", "x_seg_seg.jpg", "x.npy.png", "a.jpg", "a.png",
+                "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg");
+        for (String name : names) {
+            Path file = in.resolve(name);
+            Files.createDirectories(file.getParent());
+            Files.write(file, new byte[] {1});
+        }
+        Path outRoot = dir.resolve("out");
+        List<InputImage> images = BatchInputs.collect(in, outRoot).images();
+        assertEquals(names.size(), images.size());
+        BatchOutputs outputs = new BatchOutputs(outRoot);
+        Map<String, String> owner = new HashMap<>();
+        for (InputImage image : images) {
+            for (Path file : outputs.files(image)) {
+                String key = file.toString().toLowerCase(Locale.ROOT);
+                String previous = owner.put(key, image.source().toString());
+                assertTrue(previous == null, file + " is an output of both " + previous + " and " + image.source());
+            }
+        }
+        // Sapiens' names where nothing collides.
+        InputImage person = images.stream().filter(i -> i.source().endsWith("person.jpg")).findFirst().orElseThrow();
+        assertEquals(outRoot.resolve("person.npy"), outputs.foregroundNpy(person));
+        assertEquals(outRoot.resolve("person_seg.npy"), outputs.classNpy(person));
+        assertEquals(outRoot.resolve("person.jpg"), outputs.visualisation(person));
+        InputImage x = images.stream().filter(i -> i.source().equals(in.resolve("x.jpg"))).findFirst().orElseThrow();
+        assertEquals(outRoot.resolve("x_seg.npy"), outputs.classNpy(x), "the first picture keeps Sapiens' names");
+    }
+}

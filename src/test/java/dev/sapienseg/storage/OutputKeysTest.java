@@ -1,0 +1,102 @@
+package dev.sapienseg.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.pipeline.SegmentationException;
+
+/** The output naming rule: injective over crafted names, and metadata that fits S3's limit for every legal key. */
+class OutputKeysTest {
+
+    @Test
+    void outputsAreNamedAfterTheWholeFileName() {
+        OutputKeys keys = OutputKeys.derive("out/", null, "a.b/c/photo.final.JPG");
+        assertEquals("out/a.b/c/photo.final.JPG.npy", keys.foregroundNpy());
+        assertEquals("out/a.b/c/photo.final.JPG_seg.npy", keys.classNpy());
+        assertEquals("out/a.b/c/photo.final.JPG_seg.png", keys.classPng());
+        assertEquals("out/a.b/c/photo.final.JPG_overlay.jpg", keys.overlayJpeg());
+        assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.overlayPng());
+        assertEquals("out/a.b/c/photo.final.JPG.json", keys.summary());
+        assertEquals("out/dir.v2/noext.src.json", OutputKeys.derive("out/", null, "dir.v2/noext").summary());
+        assertEquals("out/.hidden.src.json", OutputKeys.derive("out/", null, ".hidden").summary());
+        assertEquals("out/photos/a.jpg.json", OutputKeys.derive("out/", "photos", "a.jpg").summary());
+        for (String bad : new String[] {"", "/a.jpg", "a/../b.jpg", "./a.jpg", "a//b.jpg", "a\\b.jpg", "a\nb.jpg", "x/",
+                "a\u0085b.jpg"}) {
+            assertEquals(FailureReason.UNSAFE_KEY,
+                    assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", null, bad)).reason(), bad);
+        }
+        assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", null, "k".repeat(1020) + ".jpg"));
+    }
+
+    @Test
+    void noTwoSourcesShareAnOutputKey() {
+        // Crafted to hit every way names could meet: extensions, _seg, output suffixes as source names, the marker.
+        List<String> stems = List.of("x", "x_seg", "x_seg_seg", "a", "a.jpg", "a.jpg_seg", "x.npy", "x_overlay",
+                "x.src", "x.json", "x.jpg.npy", "d/x", "d", "x_seg.npy", "x_overlay.jpg", "X");
+        List<String> endings = List.of("", ".jpg", ".JPG", ".png", ".jpeg", ".npy", ".json", ".src", ".src.src",
+                "_seg.npy", "_seg.png", "_overlay.jpg", "_overlay.png", ".tif", ".jpg.src", ".");
+        java.util.Set<String> distinct = new java.util.LinkedHashSet<>();
+        for (String stem : stems) {
+            for (String ending : endings) {
+                distinct.add("dir/" + stem + ending);
+            }
+        }
+        List<String> sourceKeys = new ArrayList<>(distinct);
+        for (String prefixed : new String[] {null, "photos", "photos.v2", "photo"}) {
+            Map<String, String> owner = new HashMap<>();
+            int keys = 0;
+            for (String bucket : new String[] {"photos", "photos.v2", "photo", "d"}) {
+                for (String key : sourceKeys) {
+                    String sourceBucket = prefixed == null ? null : bucket;
+                    if (prefixed == null && !bucket.equals("photos")) {
+                        continue; // without an output bucket, each source bucket has its own outputs
+                    }
+                    OutputKeys out;
+                    try {
+                        out = OutputKeys.derive("sapiens-seg/", sourceBucket, key);
+                    } catch (SegmentationException e) {
+                        continue;
+                    }
+                    for (String k : out.all()) {
+                        keys++;
+                        String previous = owner.put(k, bucket + "/" + key);
+                        assertTrue(previous == null, k + " is an output of both " + previous + " and " + bucket + "/" + key);
+                    }
+                }
+            }
+            assertTrue(keys > 5 * sourceKeys.size(), "the test named enough keys");
+        }
+    }
+
+    @Test
+    void metadataFitsS3sTwoKilobytesForTheLongestKeys() {
+        // 1024 bytes of three- and four-byte UTF-8, an ETag and version id longer than any store's, a long model name.
+        String key = "\u4e2d".repeat(300) + "\ud83d\ude00".repeat(31);
+        assertTrue(key.getBytes(StandardCharsets.UTF_8).length <= 1024 && key.getBytes(StandardCharsets.UTF_8).length > 1000);
+        StoredResult.SourceObject source = new StoredResult.SourceObject("b".repeat(63), key, "e".repeat(600),
+                "v".repeat(1024), 10L);
+        StorageSegmenter.Identity identity = StorageSegmenter.Identity.of(source, "m\u00e9".repeat(500),
+                List.of("mask-npy", "class-npy", "class-png", "overlay"));
+        Map<String, String> meta = StorageSegmenter.metadata(source, identity, java.util.UUID.randomUUID().toString());
+        int bytes = 0;
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            bytes += ("x-amz-meta-" + e.getKey()).getBytes(StandardCharsets.UTF_8).length
+                    + e.getValue().getBytes(StandardCharsets.UTF_8).length;
+            assertTrue(e.getValue().chars().allMatch(c -> c >= 0x20 && c < 0x7F), "ASCII header value: " + e);
+        }
+        assertTrue(bytes <= 2048, bytes + " bytes: " + meta);
+        assertEquals(64, meta.get(StorageSegmenter.META_SOURCE_DIGEST).length());
+        // Different long values stay distinguishable after bounding.
+        assertTrue(!StorageSegmenter.bounded("m".repeat(500) + "a").equals(StorageSegmenter.bounded("m".repeat(500) + "b")));
+    }
+}
