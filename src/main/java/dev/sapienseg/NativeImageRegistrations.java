@@ -1,7 +1,7 @@
 package dev.sapienseg;
 
 import dev.sapienseg.batch.SegmentCommand;
-import dev.sapienseg.output.SegmentationReport;
+import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.pipeline.StageTimings;
 import dev.sapienseg.storage.StoredResult;
 import io.quarkus.runtime.annotations.RegisterForReflection;

@@ -17,11 +17,11 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
-import dev.sapienseg.output.GoliathClasses;
+import dev.sapienseg.classes.GoliathClasses;
 import dev.sapienseg.output.NpyWriter;
 import dev.sapienseg.output.OverlayRenderer;
 import dev.sapienseg.output.PalettePngEncoder;
-import dev.sapienseg.output.SegmentationReport;
+import dev.sapienseg.report.SegmentationReport;
 
 /**
  * The files written per picture, in its mirrored output folder: what Sapiens writes ({@code <stem>.npy} bool

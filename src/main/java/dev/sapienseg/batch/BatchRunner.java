@@ -14,13 +14,13 @@ import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.SegmentationReport;
+import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.pipeline.InferenceBatcher;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.Postprocessor;
 import dev.sapienseg.pipeline.SegmentationCore;
 import dev.sapienseg.pipeline.Segmentation;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.StageTimings;
 
 /**

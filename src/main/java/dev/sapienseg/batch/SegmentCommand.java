@@ -23,7 +23,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.service.ModelRuntime;
+import dev.sapienseg.lifecycle.ModelRuntime;
 import io.smallrye.config.SmallRyeConfig;
 import dev.sapienseg.model.SegmentationModel;
 import picocli.CommandLine;

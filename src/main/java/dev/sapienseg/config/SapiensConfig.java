@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.sapienseg.model.ExecutionProvider;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

@@ -1,5 +1,7 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.logging.LogSafe;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -14,8 +16,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.metrics.SegmentationMetrics;
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.storage.EventIgnoredException;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -63,10 +65,10 @@ public class FailureReplies {
         for (Throwable t = ctx.failure(); t != null; t = t.getCause()) {
             if (t instanceof EventIgnoredException ignored) {
                 // Nothing to do and nothing to reply: 204 (a 2xx without an event, so no reply goes to the broker).
-                LOG.infof("event %s ignored: %s", LogText.of(event != null ? event.get("id") : null),
-                        LogText.of(ignored.getMessage()));
+                LOG.infof("event %s ignored: %s", LogSafe.of(event != null ? event.get("id") : null),
+                        LogSafe.of(ignored.getMessage()));
                 metrics.ignored();
-                response.setStatusCode(204).putHeader("Sapiens-Ignored", LogText.ascii(ignored.getMessage(), 200)).end();
+                response.setStatusCode(204).putHeader("Sapiens-Ignored", LogSafe.of(ignored.getMessage(), 200).replaceAll("[^\\x20-\\x7E]", "?")).end();
                 return;
             }
         }
@@ -165,7 +167,7 @@ public class FailureReplies {
                 return new Failure(FailureReason.MALFORMED_EVENT,
                         "malformed CloudEvent: a required attribute (specversion, id, source, type) is missing");
             }
-            return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + LogText.of(rootMessage(failure), 200));
+            return new Failure(FailureReason.MALFORMED_EVENT, "malformed CloudEvent: " + LogSafe.of(rootMessage(failure), 200));
         }
         // Internal details (exception texts, paths, endpoints) stay in the log, found by the error id.
         return new Failure(FailureReason.INTERNAL_ERROR, "internal error; the pod's log has the details under this errorId");
@@ -187,11 +189,11 @@ public class FailureReplies {
     private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause) {
         String line = event == null
                 ? String.format("event - failed in %.1f ms: %d %s: %s [error %s]", millis, failure.reason.httpStatus(),
-                        failure.reason.code(), LogText.of(failure.message, 1024), errorId)
+                        failure.reason.code(), LogSafe.of(failure.message, 1024), errorId)
                 : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s [error %s]",
-                        LogText.of(event.get("id")), LogText.of(event.get("type")), LogText.of(event.get("source")),
-                        LogText.of(event.get("subject")), millis, failure.reason.httpStatus(), failure.reason.code(),
-                        LogText.of(failure.message, 1024), errorId);
+                        LogSafe.of(event.get("id")), LogSafe.of(event.get("type")), LogSafe.of(event.get("source")),
+                        LogSafe.of(event.get("subject")), millis, failure.reason.httpStatus(), failure.reason.code(),
+                        LogSafe.of(failure.message, 1024), errorId);
         Throwable detail = cause;
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SegmentationException se) {
@@ -201,7 +203,7 @@ public class FailureReplies {
         }
         if (detail != null && failure.reason != FailureReason.INTERNAL_ERROR) {
             // What the caller is not told (endpoints, library messages) is logged, under the same error id.
-            line += " cause: " + LogText.of(rootMessage(detail), 1024);
+            line += " cause: " + LogSafe.of(rootMessage(detail), 1024);
         }
         if (failure.reason == FailureReason.INTERNAL_ERROR) {
             LOG.error(line, cause);

@@ -4,9 +4,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.OutputRequest;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * Parses the pictures a caller asks for, from the CloudEvent extension attribute {@value #EXTENSION}

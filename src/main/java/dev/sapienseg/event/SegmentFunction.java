@@ -1,5 +1,7 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.logging.LogSafe;
+
 import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
@@ -9,13 +11,13 @@ import jakarta.inject.Inject;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.metrics.SegmentationMetrics;
-import dev.sapienseg.output.SegmentationReport;
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.report.SegmentationReport;
+import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 import dev.sapienseg.storage.ObjectEvent;
 import dev.sapienseg.storage.StorageNotifications;
 import dev.sapienseg.storage.StorageSegmenter;
@@ -72,8 +74,8 @@ public class SegmentFunction {
         Optional<List<ObjectEvent>> objects = StorageNotifications.parse(event.type(), data(event));
         if (objects.isPresent()) {
             StoredResult.Reply reply = storage.handle(objects.get());
-            LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", LogText.of(event.id()),
-                    LogText.of(event.type()), LogText.of(event.source()), reply.results().size());
+            LOG.infof("event %s type=%s source=%s: stored results for %d object(s)", LogSafe.of(event.id()),
+                    LogSafe.of(event.type()), LogSafe.of(event.source()), reply.results().size());
             CloudEventBuilder builder = traced(CloudEventBuilder.create().type(events.storedType()).source(events.source()),
                     traceparent);
             if (reply.results().size() == 1) {
@@ -81,7 +83,7 @@ public class SegmentFunction {
             }
             return builder.build(reply);
         }
-        throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + LogText.of(event.type())
+        throw new SegmentationException(FailureReason.UNSUPPORTED_EVENT_TYPE, "event type '" + LogSafe.of(event.type())
                 + "' is not handled here; send '" + events.requestType() + "' with an image, or a storage notification");
     }
 
@@ -102,8 +104,8 @@ public class SegmentFunction {
         SegmentationPipeline pipeline = service.pipeline();
         Segmentation segmentation = pipeline.segment(image, outputs);
         metrics.segmented(segmentation, "event");
-        LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", LogText.of(event.id()),
-                LogText.of(event.type()), LogText.of(event.source()), LogText.of(attributes.get("subject")),
+        LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", LogSafe.of(event.id()),
+                LogSafe.of(event.type()), LogSafe.of(event.source()), LogSafe.of(attributes.get("subject")),
                 segmentation.timings().total(), segmentation.width(), segmentation.height());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 pipeline.normalization());

@@ -5,9 +5,9 @@ import java.util.Map;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 
-import dev.sapienseg.service.ModelPhase;
+import dev.sapienseg.lifecycle.ModelPhase;
 
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 
 /** What the readiness and startup checks share: UP once the model is ready, with the service's description. */
 final class HealthData {

@@ -6,7 +6,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 
 /** Ready only once the model is loaded and warmed up; the data says the phase and, if it failed, why. */
 @Readiness

@@ -6,7 +6,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Startup;
 
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 
 /**
  * Started once the model is ready. A startup probe on it gives model loading its own, long budget; a model that

@@ -6,7 +6,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 
 /**
  * Alive unless the pod can no longer serve: native libraries that cannot load, a model run far past its expected time,

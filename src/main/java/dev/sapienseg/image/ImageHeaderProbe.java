@@ -1,7 +1,7 @@
 package dev.sapienseg.image;
 
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * Reads format and dimensions from an encoded image's headers without decoding pixels, so that a decompression

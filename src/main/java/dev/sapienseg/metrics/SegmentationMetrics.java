@@ -7,11 +7,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import dev.sapienseg.model.ExecutionProvider;
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.pipeline.StageTimings;
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.lifecycle.SegmentationService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

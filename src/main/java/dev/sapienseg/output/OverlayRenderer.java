@@ -1,5 +1,7 @@
 package dev.sapienseg.output;
 
+import dev.sapienseg.classes.GoliathClasses;
+
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 

@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.failure.SegmentationException;
+
+import dev.sapienseg.failure.FailureReason;
+
 import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;

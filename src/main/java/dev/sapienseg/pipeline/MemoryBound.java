@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.failure.SegmentationException;
+
+import dev.sapienseg.failure.FailureReason;
+
 /**
  * The memory one request may take, estimated from its picture's header before anything is decoded, and the pod's
  * budget for all requests in flight together. Bytes per pixel of the original picture (P pixels), worst case

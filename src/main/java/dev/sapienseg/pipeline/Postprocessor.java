@@ -4,8 +4,8 @@ import java.nio.FloatBuffer;
 import java.util.List;
 
 import dev.sapienseg.model.ModelContract;
-import dev.sapienseg.output.ClassStatistics;
-import dev.sapienseg.output.GoliathClasses;
+import dev.sapienseg.classes.ClassStatistics;
+import dev.sapienseg.classes.GoliathClasses;
 
 /**
  * Sapiens post-processing for one image of a batch: its logits slot → class map at the original size (fused

@@ -1,5 +1,7 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.model.Normalization;
+
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 

@@ -3,7 +3,7 @@ package dev.sapienseg.pipeline;
 import java.util.List;
 
 import dev.sapienseg.image.ImageFormat;
-import dev.sapienseg.output.ClassStatistics;
+import dev.sapienseg.classes.ClassStatistics;
 import dev.sapienseg.output.EncodedImage;
 
 /**

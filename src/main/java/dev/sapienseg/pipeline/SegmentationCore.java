@@ -1,5 +1,7 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.model.Normalization;
+
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 

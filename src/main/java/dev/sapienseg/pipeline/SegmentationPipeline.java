@@ -1,5 +1,11 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.model.Normalization;
+
+import dev.sapienseg.failure.SegmentationException;
+
+import dev.sapienseg.failure.FailureReason;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -11,7 +17,7 @@ import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.output.EncodedImage;
-import dev.sapienseg.output.GoliathClasses;
+import dev.sapienseg.classes.GoliathClasses;
 import dev.sapienseg.output.OverlayRenderer;
 import dev.sapienseg.output.PalettePngEncoder;
 

@@ -5,7 +5,7 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 
 /**
  * Which model to serve and how to normalise its input, from the settings (server) or options (batch command).

@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 
 /**
  * The known Sapiens segmentation exports and the settings they need. {@code hf-*} presets name the onnx-community

@@ -1,6 +1,6 @@
 package dev.sapienseg.storage;
 
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * One object named by a storage notification, keys already decoded.

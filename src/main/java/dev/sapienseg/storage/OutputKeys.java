@@ -6,8 +6,8 @@ import java.util.Locale;
 import java.util.Set;
 
 import dev.sapienseg.logging.LogSafe;
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * Output object keys, derived from the source so that a redelivered event overwrites instead of duplicating, and so

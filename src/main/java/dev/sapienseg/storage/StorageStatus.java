@@ -3,7 +3,7 @@ package dev.sapienseg.storage;
 import java.util.Locale;
 import java.util.Set;
 
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.S3Exception;

@@ -4,8 +4,8 @@ import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
-import dev.sapienseg.output.SegmentationReport;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.report.SegmentationReport;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * What was stored for one source object: the data of a {@code sapiens.segment.stored} reply (inside

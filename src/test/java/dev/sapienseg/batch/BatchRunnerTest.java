@@ -21,7 +21,7 @@ import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 
 class BatchRunnerTest {
 

@@ -21,7 +21,7 @@ import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.Logits;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.ReferenceUpsampleArgmax;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;

@@ -39,7 +39,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.sapienseg.event.StorageWebhook;
+import dev.sapienseg.storage.StorageWebhook;
 import dev.sapienseg.storage.StorageNotifications;
 import io.fabric8.knative.duck.v1.Destination;
 import io.fabric8.knative.duck.v1.DeliverySpec;

@@ -13,7 +13,7 @@ import dev.sapienseg.fixtures.Readiness;
 import dev.sapienseg.fixtures.StructuralAttacks;
 import dev.sapienseg.image.StructuralAttackTest;
 import dev.sapienseg.image.StructuralAttackTest.Case;
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.config.HttpClientConfig;
 import io.restassured.config.RestAssuredConfig;

@@ -9,9 +9,9 @@ import java.util.Map;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.Test;
 
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
-import dev.sapienseg.service.SegmentationService;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
+import dev.sapienseg.lifecycle.SegmentationService;
 import dev.sapienseg.config.StandaloneConfig;
 import io.smallrye.config.SmallRyeConfig;
 

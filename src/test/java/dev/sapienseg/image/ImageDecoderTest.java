@@ -12,8 +12,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.sapienseg.fixtures.TestImages;
 import dev.sapienseg.fixtures.TestImages.Region;
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 
 class ImageDecoderTest {
 

@@ -13,7 +13,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.TestImages;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * OpenCV's own pixel cap, behind the probe. OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS once, when it loads, and this

@@ -20,8 +20,8 @@ import dev.sapienseg.fixtures.StructuralAttacks;
 import dev.sapienseg.fixtures.StructuralAttacks.Attack;
 import dev.sapienseg.fixtures.StructuralAttacks.Tiff;
 import dev.sapienseg.fixtures.TestImages;
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 
 /**
  * Structural attacks on the decoder, beside the byte flips of the HTTP campaign: pictures whose headers, tables or

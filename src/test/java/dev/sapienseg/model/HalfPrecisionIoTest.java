@@ -18,7 +18,6 @@ import dev.sapienseg.fixtures.SampleImages;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.pipeline.InferenceBatcher;
-import dev.sapienseg.pipeline.Normalization;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;

@@ -1,5 +1,7 @@
 package dev.sapienseg.output;
 
+import dev.sapienseg.classes.GoliathClasses;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.awt.image.BufferedImage;

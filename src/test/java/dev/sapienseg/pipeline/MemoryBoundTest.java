@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.failure.SegmentationException;
+
+import dev.sapienseg.failure.FailureReason;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

@@ -1,5 +1,7 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.model.Normalization;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;

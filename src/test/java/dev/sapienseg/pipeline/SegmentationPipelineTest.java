@@ -1,5 +1,11 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.model.Normalization;
+
+import dev.sapienseg.failure.SegmentationException;
+
+import dev.sapienseg.failure.FailureReason;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -31,8 +37,8 @@ import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.ClassStatistics.ClassRegion;
-import dev.sapienseg.output.GoliathClasses;
+import dev.sapienseg.classes.ClassStatistics.ClassRegion;
+import dev.sapienseg.classes.GoliathClasses;
 
 /** The whole pipeline on the deterministic palette model: a picture painted in class colours comes back as those classes. */
 class SegmentationPipelineTest {

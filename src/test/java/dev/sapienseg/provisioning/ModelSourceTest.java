@@ -11,7 +11,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 
 class ModelSourceTest {
 

@@ -9,8 +9,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 
 class StorageNotificationsTest {
 

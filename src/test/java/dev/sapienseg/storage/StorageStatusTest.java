@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.storage.StorageStatus.Op;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;

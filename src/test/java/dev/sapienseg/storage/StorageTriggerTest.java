@@ -31,7 +31,7 @@ import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.fixtures.Readiness;

@@ -1,4 +1,4 @@
-package dev.sapienseg.output;
+package dev.sapienseg.classes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package dev.sapienseg.service;
+package dev.sapienseg.lifecycle;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.sapienseg.service;
+package dev.sapienseg.lifecycle;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -23,11 +23,11 @@ import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.pipeline.FailureReason;
+import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.MemoryBound;
 import dev.sapienseg.pipeline.OutputRequest;
-import dev.sapienseg.pipeline.SegmentationException;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;

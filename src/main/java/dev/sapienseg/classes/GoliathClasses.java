@@ -1,4 +1,4 @@
-package dev.sapienseg.output;
+package dev.sapienseg.classes;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.sapienseg.service;
+package dev.sapienseg.lifecycle;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.sapienseg.pipeline;
+package dev.sapienseg.failure;
 
 /** A request that cannot be answered with a segmentation; carries the reason and a message meant for the caller. */
 public class SegmentationException extends RuntimeException {

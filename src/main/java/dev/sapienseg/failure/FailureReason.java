@@ -1,4 +1,4 @@
-package dev.sapienseg.pipeline;
+package dev.sapienseg.failure;
 
 /**
  * Why a request did not produce a segmentation, with the HTTP status that tells Knative Eventing whether to

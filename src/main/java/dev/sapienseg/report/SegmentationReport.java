@@ -1,11 +1,13 @@
-package dev.sapienseg.output;
+package dev.sapienseg.report;
+
+import dev.sapienseg.classes.ClassStatistics;
 
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.pipeline.Normalization;
+import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.StageTimings;
 

@@ -1,4 +1,4 @@
-package dev.sapienseg.service;
+package dev.sapienseg.lifecycle;
 
 /** Where the pod is in getting its model ready. */
 public enum ModelPhase {

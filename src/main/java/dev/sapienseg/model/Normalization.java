@@ -1,4 +1,4 @@
-package dev.sapienseg.pipeline;
+package dev.sapienseg.model;
 
 /** Per-channel mean and std (RGB order, 0..255 scale) applied as {@code (x - mean) / std}. */
 public enum Normalization {

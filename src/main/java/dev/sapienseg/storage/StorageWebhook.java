@@ -1,4 +1,4 @@
-package dev.sapienseg.event;
+package dev.sapienseg.storage;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -14,11 +14,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.config.SapiensConfig;
-import dev.sapienseg.pipeline.FailureReason;
-import dev.sapienseg.pipeline.SegmentationException;
-import dev.sapienseg.storage.StorageNotifications;
-import dev.sapienseg.storage.StorageSegmenter;
-import dev.sapienseg.storage.StoredResult;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
