@@ -220,7 +220,6 @@ public interface SapiensConfig {
          * processed (S3 sends one record per notification, MinIO and batch tools a few). Env:
          * SAPIENS_STORAGE_MAX_RECORDS.
          */
-        @WithDefault("100")
         int maxRecords();
 
         /**

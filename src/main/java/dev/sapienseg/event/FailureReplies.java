@@ -82,7 +82,9 @@ public class FailureReplies {
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
-        if (!failure.reason.retryable() && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
+        // A refused caller (no webhook secret) is not an event's outcome to publish: it keeps its 401.
+        if (!failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
+                && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
             status = 200;
         }
         response.setStatusCode(status);

@@ -78,8 +78,9 @@ public class SegmentFunction {
                     LogSafe.of(event.type()), LogSafe.of(event.source()), reply.results().size());
             CloudEventBuilder builder = traced(CloudEventBuilder.create().type(events.storedType()).source(events.source()),
                     traceparent);
-            if (reply.results().size() == 1) {
-                builder.subject(reply.results().get(0).source().key());
+            String key = reply.results().size() == 1 ? reply.results().get(0).source().key() : null;
+            if (key != null && key.length() <= 1024 && key.chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
+                builder.subject(key); // a header value in binary mode: printable ASCII only (the data names any key)
             }
             return builder.build(reply);
         }

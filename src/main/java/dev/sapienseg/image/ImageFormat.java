@@ -7,8 +7,7 @@ import java.util.Optional;
 
 /**
  * The image formats we accept, recognised by their magic bytes (never by a caller's content type), with the one list
- * of file extensions that name pictures (the batch command's inputs, storage keys) and the one rule for the format
- * of the overlay picture.
+ * of file extensions that name pictures and the format of the overlay picture.
  */
 public enum ImageFormat {
     JPEG("image/jpeg", ".jpg", ".jpeg"),
@@ -46,9 +45,9 @@ public enum ImageFormat {
     }
 
     /**
-     * The format of the overlay (the Sapiens side-by-side picture) for a picture of this format, on every path: JPEG
-     * stays JPEG; everything else becomes PNG (lossless, viewable everywhere, and small where BMP would be 6 bytes per
-     * pixel).
+     * The format of the overlay (the Sapiens side-by-side picture) in replies and in storage for a picture of this
+     * format: JPEG stays JPEG; everything else becomes PNG (lossless, viewable everywhere, and small where BMP would be
+     * 6 bytes per pixel). The batch command writes Sapiens' visualisation in the input's own format instead.
      */
     public ImageFormat overlayFormat() {
         return this == JPEG ? JPEG : PNG;
