@@ -64,7 +64,16 @@ class LoadSheddingTest {
                 while (System.nanoTime() < end) {
                     long t0 = System.nanoTime();
                     try {
-                        HttpResponse<Void> r = client.send(request(picture), HttpResponse.BodyHandlers.discarding());
+                        HttpResponse<Void> r;
+                        try {
+                            r = client.send(request(picture), HttpResponse.BodyHandlers.discarding());
+                        } catch (java.io.IOException transport) {
+                            // A pooled keep-alive connection can fail before any byte of an answer (seen once in
+                            // 10^5 requests on loopback); queue-proxy retries those too. Once, printed; a second
+                            // failure counts as unanswered.
+                            System.out.println("retried after: " + transport);
+                            r = client.send(request(picture), HttpResponse.BodyHandlers.discarding());
+                        }
                         synchronized (statuses) {
                             statuses.merge(r.statusCode(), 1, Integer::sum);
                         }
@@ -74,7 +83,9 @@ class LoadSheddingTest {
                             missingRetryAfter.incrementAndGet();
                         }
                     } catch (Exception e) {
-                        unanswered.incrementAndGet();
+                        if (unanswered.incrementAndGet() <= 3) {
+                            System.out.println("unanswered: " + e);
+                        }
                     }
                 }
             });
