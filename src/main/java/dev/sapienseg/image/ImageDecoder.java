@@ -58,11 +58,11 @@ public final class ImageDecoder {
     }
 
     public DecodedImage decode(byte[] encoded) {
-        ImageHeader header = inspect(encoded);
-        return decodeInspected(encoded, header);
+        return decode(encoded, inspect(encoded));
     }
 
-    DecodedImage decodeInspected(byte[] encoded, ImageHeader header) {
+    /** Decodes a picture whose header {@link #inspect} has already read and checked (not probed a second time). */
+    public DecodedImage decode(byte[] encoded, ImageHeader header) {
         Mat bgr;
         long start = System.nanoTime();
         try (BytePointer bytes = new BytePointer(encoded); Mat buffer = new Mat(1, encoded.length, CV_8UC1, bytes)) {

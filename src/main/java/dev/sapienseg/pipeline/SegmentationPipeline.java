@@ -15,6 +15,7 @@ import java.util.concurrent.TimeoutException;
 
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
+import dev.sapienseg.image.ImageHeader;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.output.EncodedImage;
 import dev.sapienseg.classes.GoliathClasses;
@@ -107,18 +108,19 @@ public final class SegmentationPipeline implements AutoCloseable {
         }
         try {
             // The header says how large the picture is: reserve its worst case before anything is decoded.
-            long pixels = decoder.inspect(encoded).pixels();
-            try (MemoryBound.Reservation reserved = memory.reserve(MemoryBound.estimate(pixels, encoded.length, outputs))) {
-                return admitted(encoded, outputs);
+            long t0 = System.nanoTime();
+            ImageHeader header = decoder.inspect(encoded);
+            try (MemoryBound.Reservation reserved = memory.reserve(
+                    MemoryBound.estimate(header.pixels(), encoded.length, outputs))) {
+                return admitted(encoded, header, outputs, t0);
             }
         } finally {
             admission.release();
         }
     }
 
-    private Segmentation admitted(byte[] encoded, OutputRequest outputs) {
-        long t0 = System.nanoTime();
-        try (DecodedImage image = decoder.decode(encoded)) {
+    private Segmentation admitted(byte[] encoded, ImageHeader header, OutputRequest outputs, long t0) {
+        try (DecodedImage image = decoder.decode(encoded, header)) {
             long t1 = System.nanoTime();
             // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
             // it), and a slow decode must not turn into a retryable queue timeout.

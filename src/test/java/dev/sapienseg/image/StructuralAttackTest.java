@@ -258,12 +258,12 @@ public class StructuralAttackTest {
     void aDecodeToAnotherSizeThanProbedIsRefused() {
         byte[] tiff = StructuralAttacks.tiffDuplicateSize(9000, 1);
         SegmentationException e = org.junit.jupiter.api.Assertions.assertThrows(SegmentationException.class,
-                () -> DECODER.decodeInspected(tiff, new ImageHeader(ImageFormat.TIFF, 1, 1)));
+                () -> DECODER.decode(tiff, new ImageHeader(ImageFormat.TIFF, 1, 1)));
         assertEquals(FailureReason.CORRUPT_IMAGE, e.reason());
         assertTrue(e.getMessage().contains("declare 1x1 but its data decodes to 9000x9000"), e.getMessage());
         try (Mat g = TestImages.gradient(120, 90)) {
             byte[] rotated = TestImages.withExifOrientation(TestImages.jpeg(g), 6);
-            try (DecodedImage image = DECODER.decodeInspected(rotated, ImageHeaderProbe.probe(rotated))) {
+            try (DecodedImage image = DECODER.decode(rotated, ImageHeaderProbe.probe(rotated))) {
                 assertEquals(90, image.width()); // the EXIF transpose is the probed size, oriented
             }
         }
