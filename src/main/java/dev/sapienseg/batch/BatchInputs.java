@@ -12,6 +12,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.output.OutputLayout;
+
 /**
  * Finds the pictures of a run: every file with a picture extension (any case: {@code .jpg .jpeg .png .webp .bmp
  * .tif .tiff}) below a folder, recursively, with output folders mirroring the input's; or the paths listed in a text
@@ -19,8 +22,6 @@ import java.util.stream.Stream;
  * pictures share an output file: see {@link #name}.
  */
 public final class BatchInputs {
-
-    private static final Set<String> EXTENSIONS = Set.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff");
 
     /** Pictures found, and listed paths that do not exist or are not pictures. */
     public record Found(List<InputImage> images, List<Problem> problems) {
@@ -45,7 +46,7 @@ public final class BatchInputs {
             try (Stream<Path> walk = Files.walk(input)) {
                 walk.filter(Files::isRegularFile)
                         .filter(p -> !p.toAbsolutePath().normalize().startsWith(skip)) // never our own outputs
-                        .filter(p -> EXTENSIONS.contains(extension(p).toLowerCase(Locale.ROOT)))
+                        .filter(p -> ImageFormat.byExtension(extension(p)).isPresent())
                         .sorted()
                         .forEach(files::add);
             }
@@ -60,8 +61,8 @@ public final class BatchInputs {
                 Path file = root.resolve(entry);
                 if (!Files.isRegularFile(file)) {
                     problems.add(new Problem(entry, "no such file"));
-                } else if (!EXTENSIONS.contains(extension(file).toLowerCase(Locale.ROOT))) {
-                    problems.add(new Problem(entry, "not a picture extension " + EXTENSIONS));
+                } else if (ImageFormat.byExtension(extension(file)).isEmpty()) {
+                    problems.add(new Problem(entry, "not a picture extension " + ImageFormat.pictureExtensions()));
                 } else {
                     files.add(file);
                 }
@@ -75,7 +76,8 @@ public final class BatchInputs {
     /**
      * Names every picture's outputs so that no two pictures of the run share a file. Sapiens' own names are kept
      * whenever they are free ({@code <stem>.npy}, {@code <stem>_seg.npy}, the visualisation {@code <stem>.<ext>};
-     * ours {@code <stem>_seg.png}, {@code <stem>.json}: {@link BatchOutputs#fileNames}); then, in sorted order:
+     * ours {@code <stem>_seg.png}, {@code <stem>.json}: {@link OutputLayout#SAPIENS_FOLDER}, every kind whatever
+     * {@code --outputs} chooses, so names do not depend on it); then, in sorted order:
      * pictures of one folder with the same stem ({@code a.jpg}, {@code a.png}) take their extension into it
      * ({@code a_jpg}, {@code a_png}), and a picture any of whose file names an earlier picture already has (the class
      * map {@code x_seg.npy} of {@code x.jpg} is the mask of {@code x_seg.jpg}; {@code x_seg.png} is both a class PNG
@@ -101,7 +103,7 @@ public final class BatchInputs {
             for (int n = 2; !free(taken, dir, unique, extension); n++) {
                 unique = stem + "_" + n;
             }
-            for (String name : BatchOutputs.fileNames(unique, extension)) {
+            for (String name : OutputLayout.SAPIENS_FOLDER.fileNames(unique, extension)) {
                 taken.add(key(dir, name));
             }
             images.add(new InputImage(file, dir, unique, extension));
@@ -110,7 +112,7 @@ public final class BatchInputs {
     }
 
     private static boolean free(Set<String> taken, Path dir, String stem, String extension) {
-        for (String name : BatchOutputs.fileNames(stem, extension)) {
+        for (String name : OutputLayout.SAPIENS_FOLDER.fileNames(stem, extension)) {
             if (taken.contains(key(dir, name))) {
                 return false;
             }

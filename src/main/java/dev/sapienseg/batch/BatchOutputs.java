@@ -7,78 +7,61 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
-
-import org.bytedeco.opencv.opencv_core.Mat;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.DoubleFunction;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 
 import dev.sapienseg.image.DecodedImage;
-import dev.sapienseg.image.ImageFormat;
-import dev.sapienseg.classes.GoliathClasses;
-import dev.sapienseg.output.NpyWriter;
-import dev.sapienseg.output.OverlayRenderer;
-import dev.sapienseg.output.PalettePngEncoder;
+import dev.sapienseg.output.OutputEncoder;
+import dev.sapienseg.output.OutputFile;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputLayout;
 import dev.sapienseg.report.SegmentationReport;
 
 /**
- * The files written per picture, in its mirrored output folder: what Sapiens writes ({@code <stem>.npy} bool
- * foreground mask, {@code <stem>_seg.npy} int64 class map, the side-by-side visualisation named like the input) and
- * ours ({@code <stem>_seg.png} palette PNG of class ids, {@code <stem>.json} summary). Each file is written to a
- * temporary name and renamed, the summary last: a picture whose summary exists, newer than the picture, is complete.
+ * The files written per picture, in its mirrored output folder, named by {@link OutputLayout#SAPIENS_FOLDER}: what
+ * Sapiens writes ({@code <stem>.npy} bool foreground mask, {@code <stem>_seg.npy} int64 class map, the side-by-side
+ * visualisation named like the input) and ours ({@code <stem>_seg.png} palette PNG of class ids, {@code <stem>.json}
+ * summary); by default all of them, or the kinds chosen with {@code --outputs} (the summary always). Each file is
+ * written to a temporary name and renamed, the summary last: a picture whose summary exists, newer than the picture,
+ * with every chosen file beside it, is complete.
  */
 public final class BatchOutputs {
 
     private final Path root;
+    private final Set<OutputKind> kinds;
     private final ObjectWriter json = new ObjectMapper().writerWithDefaultPrettyPrinter();
 
+    /** Every output. */
     public BatchOutputs(Path root) {
+        this(root, OutputKind.all());
+    }
+
+    public BatchOutputs(Path root, Set<OutputKind> kinds) {
         this.root = root;
+        this.kinds = EnumSet.of(OutputKind.SUMMARY);
+        this.kinds.addAll(kinds);
     }
 
     public Path dir(InputImage image) {
         return root.resolve(image.relativeDir());
     }
 
-    /**
-     * The one naming function of the batch outputs: foreground mask, class map, class PNG, visualisation, summary.
-     * {@link BatchInputs} picks stems whose names are free across the run.
-     */
-    public static List<String> fileNames(String stem, String extension) {
-        return List.of(stem + ".npy", stem + "_seg.npy", stem + "_seg.png", stem + extension, stem + ".json");
+    public Path file(InputImage image, OutputKind kind) {
+        return dir(image).resolve(OutputLayout.SAPIENS_FOLDER.fileName(kind, image.stem(), image.extension()));
     }
 
-    private Path file(InputImage image, int which) {
-        return dir(image).resolve(fileNames(image.stem(), image.extension()).get(which));
-    }
-
-    public Path foregroundNpy(InputImage image) {
-        return file(image, 0);
-    }
-
-    public Path classNpy(InputImage image) {
-        return file(image, 1);
-    }
-
-    public Path classPng(InputImage image) {
-        return file(image, 2);
-    }
-
-    public Path visualisation(InputImage image) {
-        return file(image, 3);
-    }
-
-    public Path summary(InputImage image) {
-        return file(image, 4);
-    }
-
+    /** The files chosen, the summary last. */
     public List<Path> files(InputImage image) {
-        return List.of(foregroundNpy(image), classNpy(image), classPng(image), visualisation(image), summary(image));
+        return kinds.stream().map(kind -> file(image, kind)).toList();
     }
 
-    /** All outputs exist and the summary (written last) is not older than the picture. */
+    /** All chosen outputs exist and the summary (written last) is not older than the picture. */
     public boolean complete(InputImage image) {
         try {
             for (Path file : files(image)) {
@@ -87,43 +70,28 @@ public final class BatchOutputs {
                 }
             }
             FileTime source = Files.getLastModifiedTime(image.source());
-            return Files.getLastModifiedTime(summary(image)).compareTo(source) >= 0;
+            return Files.getLastModifiedTime(file(image, OutputKind.SUMMARY)).compareTo(source) >= 0;
         } catch (IOException e) {
             return false;
         }
     }
 
     /**
-     * Writes every output; {@code report} gets the milliseconds spent encoding and writing the other files, since
-     * the summary is written last.
+     * Writes every chosen output; {@code report} gets the milliseconds spent encoding and writing the other files,
+     * since the summary is written last. The visualisation is encoded in the format its name says
+     * ({@link OutputLayout#overlayFormat}), as Sapiens' {@code cv2.imwrite} does.
      */
-    public void write(InputImage image, DecodedImage decoded, byte[] classMap,
-            java.util.function.DoubleFunction<SegmentationReport> report) throws IOException {
+    public void write(InputImage image, DecodedImage decoded, byte[] classMap, DoubleFunction<SegmentationReport> report)
+            throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(dir(image));
-        int w = decoded.width();
-        int h = decoded.height();
-        atomically(foregroundNpy(image), out -> NpyWriter.writeForegroundMask(out, classMap, w, h));
-        atomically(classNpy(image), out -> NpyWriter.writeClassMap(out, classMap, w, h));
-        atomically(classPng(image), out -> out.write(PalettePngEncoder.encode(classMap, w, h, GoliathClasses.paletteRgbBytes())));
-        try (Mat overlay = OverlayRenderer.render(decoded, classMap)) {
-            byte[] encoded = OverlayRenderer.encode(overlay, formatOf(image.extension()));
-            atomically(visualisation(image), out -> out.write(encoded));
+        Map<OutputKind, OutputFile> files = OutputEncoder.encode(kinds, decoded, classMap,
+                OutputLayout.overlayFormat(image.extension()));
+        for (OutputFile file : files.values()) {
+            atomically(file(image, file.kind()), file::writeTo);
         }
         double encodeMillis = Math.round((System.nanoTime() - start) / 10_000.0) / 100.0;
-        atomically(summary(image), out -> json.writeValue(out, report.apply(encodeMillis)));
-    }
-
-    /** The visualisation keeps the input's format, as Sapiens writes it. */
-    static ImageFormat formatOf(String extension) {
-        return switch (extension.toLowerCase(Locale.ROOT)) {
-            case ".jpg", ".jpeg" -> ImageFormat.JPEG;
-            case ".png" -> ImageFormat.PNG;
-            case ".webp" -> ImageFormat.WEBP;
-            case ".bmp" -> ImageFormat.BMP;
-            case ".tif", ".tiff" -> ImageFormat.TIFF;
-            default -> ImageFormat.PNG;
-        };
+        atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, report.apply(encodeMillis)));
     }
 
     @FunctionalInterface

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -150,8 +151,8 @@ public final class BatchRunner {
                         ms(before) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
                         classNames, map.ids(), map.statistics(),
-                        timings, null, null, submitted.batchSize());
-                return SegmentationReport.of(image.label(), segmentation, sessions.get(0), settings.normalization());
+                        timings, Map.of(), submitted.batchSize());
+                return SegmentationReport.summary(image.label(), segmentation, sessions.get(0), settings.normalization());
             });
             progress.segmented();
         } catch (IOException | RuntimeException e) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.stream.Collectors;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -15,6 +16,8 @@ import dev.sapienseg.config.StandaloneConfig;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputSet;
 import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
@@ -96,6 +99,11 @@ public final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--max-pixels", defaultValue = "100000000", description = "Largest picture in pixels. Default: ${DEFAULT-VALUE}.")
     long maxPixels;
 
+    @Option(names = "--outputs", defaultValue = "mask-npy,class-npy,class-png,overlay,summary", description = "Files per"
+            + " picture, comma-separated: mask-npy (<stem>.npy), class-npy (<stem>_seg.npy), class-png (<stem>_seg.png),"
+            + " overlay (the visualisation), summary (<stem>.json, always written). Default: ${DEFAULT-VALUE}.")
+    String outputKinds;
+
     @Option(names = "--force", description = "Redo pictures whose outputs are already complete.")
     boolean force;
 
@@ -128,6 +136,13 @@ public final class SegmentCommand implements Callable<Integer> {
             config = StandaloneConfig.sapiens(settings);
         } catch (RuntimeException e) {
             err.println("invalid option: " + rootMessage(e));
+            return CANNOT_RUN;
+        }
+        Set<OutputKind> kinds;
+        try {
+            kinds = OutputSet.parse(outputKinds).kinds();
+        } catch (IllegalArgumentException e) {
+            err.println("invalid --outputs: " + e.getMessage());
             return CANNOT_RUN;
         }
         ModelChoice choice;
@@ -166,7 +181,7 @@ public final class SegmentCommand implements Callable<Integer> {
         try {
             int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
             BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force, choice.normalization()),
-                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output));
+                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds));
             SegmentationModel first = sessions.get(0);
             err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
                     first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",

@@ -7,8 +7,10 @@ import java.util.Optional;
 
 import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.model.Normalization;
+import dev.sapienseg.output.OutputSet;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 /** All of our settings ({@code sapiens.*} in application.properties, or the matching environment variables). */
@@ -195,8 +197,12 @@ public interface SapiensConfig {
          */
         FailureReply failureReply();
 
-        /** Pictures included in a reply when the request does not say: {@code mask}, {@code overlay}, {@code none}. */
-        List<String> defaultOutputs();
+        /**
+         * Pictures included in a reply when the request does not say: {@code class-png}, {@code overlay}, or
+         * {@code none} (empty). An unknown name stops the start.
+         */
+        @WithConverter(OutputSet.Converter.class)
+        OutputSet defaultOutputs();
     }
 
     interface Storage {
@@ -212,8 +218,12 @@ public interface SapiensConfig {
          */
         String outputPrefix();
 
-        /** Objects written per picture: mask-npy, class-npy, class-png, overlay; the summary is always written. */
-        List<String> outputs();
+        /**
+         * Objects written per picture: mask-npy, class-npy, class-png, overlay ({@code OutputKind}); the summary is
+         * always written, last ({@code summary} or {@code none}: the summary only). An unknown name stops the start.
+         */
+        @WithConverter(OutputSet.Converter.class)
+        OutputSet outputs();
 
         /**
          * Most records one notification may name; more are refused whole with 413 too-many-records before any is

@@ -5,6 +5,7 @@ import dev.sapienseg.logging.LogSafe;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.Map;
 
 import jakarta.inject.Inject;
@@ -13,7 +14,7 @@ import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.failure.FailureReason;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
@@ -95,7 +96,7 @@ public class SegmentFunction {
 
     private CloudEvent<Object> image(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
-        OutputRequest outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
+        Set<OutputKind> outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
                 events.defaultOutputs());
         byte[] image = data(event);
         if (image == null || image.length == 0) {

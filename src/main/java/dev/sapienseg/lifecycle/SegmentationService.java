@@ -1,6 +1,7 @@
 package dev.sapienseg.lifecycle;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -26,7 +27,7 @@ import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.MemoryBound;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
@@ -123,13 +124,14 @@ public class SegmentationService {
     /** Says at start-up what the memory settings allow, and warns when they cannot be met. */
     private void warnAboutMemory(MemoryBound memory) {
         long pixels = config.limits().maxImagePixels();
-        long largest = MemoryBound.estimate(pixels, config.limits().maxImageBytes().asLongValue(), new OutputRequest(true, true));
+        long largest = MemoryBound.estimate(pixels, config.limits().maxImageBytes().asLongValue(), EnumSet.of(OutputKind.CLASS_PNG,
+                OutputKind.OVERLAY));
         long heap = Runtime.getRuntime().maxMemory();
-        LOG.infof("memory: budget %d MB for requests in flight (a picture at the %d-pixel limit with mask and overlay"
+        LOG.infof("memory: budget %d MB for requests in flight (a picture at the %d-pixel limit with class PNG and overlay"
                 + " needs up to %d MB), Java heap up to %d MB", memory.budget() >> 20, pixels, largest >> 20, heap >> 20);
         if (largest > memory.budget()) {
             LOG.warnf("sapiens.limits.memory-budget (%d MB) is below the worst case of one picture at"
-                    + " sapiens.limits.max-image-pixels with mask and overlay (%d MB): such requests get 413",
+                    + " sapiens.limits.max-image-pixels with class PNG and overlay (%d MB): such requests get 413",
                     memory.budget() >> 20, largest >> 20);
         }
         ContainerMemory.limitBytes().ifPresent(limit -> {

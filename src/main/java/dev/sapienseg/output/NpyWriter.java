@@ -1,9 +1,7 @@
 package dev.sapienseg.output;
 
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,11 +22,6 @@ public final class NpyWriter {
 
     /** A file's bytes, generated on demand (an upload may read it more than once). */
     public record NpyFile(long length, java.util.function.Supplier<InputStream> content) {
-        public void writeTo(OutputStream out) throws IOException {
-            try (InputStream in = content.get()) {
-                in.transferTo(out);
-            }
-        }
     }
 
     private NpyWriter() {
@@ -46,14 +39,6 @@ public final class NpyWriter {
         byte[] header = header("<i8", width, height);
         return new NpyFile(header.length + 8L * classMap.length,
                 () -> new SequenceInputStream(new ByteArrayInputStream(header), new Expanding(classMap, 8)));
-    }
-
-    public static void writeForegroundMask(OutputStream out, byte[] classMap, int width, int height) throws IOException {
-        foregroundMask(classMap, width, height).writeTo(out);
-    }
-
-    public static void writeClassMap(OutputStream out, byte[] classMap, int width, int height) throws IOException {
-        classMap(classMap, width, height).writeTo(out);
     }
 
     static byte[] header(String descr, int width, int height) {

@@ -47,11 +47,10 @@ public final class OverlayRenderer {
         return out;
     }
 
-    /** Renders and encodes in {@link ImageFormat#overlayFormat()}. */
-    public static EncodedImage renderEncoded(DecodedImage image, byte[] classMap) {
-        ImageFormat target = image.format().overlayFormat();
+    /** Renders and encodes in {@code format} (see {@link ImageFormat#overlayFormat()}). */
+    public static byte[] renderEncoded(DecodedImage image, byte[] classMap, ImageFormat format) {
         try (Mat overlay = render(image, classMap)) {
-            return new EncodedImage(target.contentType(), encode(overlay, target));
+            return encode(overlay, format);
         }
     }
 

@@ -3,6 +3,9 @@ package dev.sapienseg.pipeline;
 import dev.sapienseg.failure.SegmentationException;
 
 import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.output.OutputKind;
+
+import java.util.Set;
 
 /**
  * The memory one request may take, estimated from its picture's header before anything is decoded, and the pod's
@@ -12,7 +15,7 @@ import dev.sapienseg.failure.FailureReason;
  * <li>always, 16 P: the BGR picture (3 P), decoder working memory (up to 6 P: progressive JPEG coefficients, TIFF
  * strips at 16-bit depth), the class map (1 P), and 6 P for the encoded request and reply bytes on their way through
  * Funqy and Netty;</li>
- * <li>the class-map PNG, if asked for: 4 P (deflate output, its buffer's growth, its base64 in the reply);</li>
+ * <li>the class PNG, if asked for: 4 P (deflate output, its buffer's growth, its base64 in the reply);</li>
  * <li>the overlay, if asked for: 56 P — the side-by-side picture (6 P), OpenCV's encoding buffer, which grows by
  * doubling (12 P), its copy into Java (6 P native + 6 P heap), its base64 (8 P), the reply's bytes (8 P) and their
  * copy into Netty's buffers (10 P).</li>
@@ -21,7 +24,7 @@ import dev.sapienseg.failure.FailureReason;
  * {@code quarkus.http.limits.max-body-size}, held twice while Funqy copies it) is read before admission and is
  * bounded by Knative's {@code containerConcurrency}, not by this budget. The budget counts the heap and native shares
  * together (about a third of it is Java heap), so a pod needs: the model's own memory + the JVM's baseline + the Java
- * heap's maximum + the budget. Measured ({@code MemoryBoundLoadTest}, 3 MP noise PNGs with mask and overlay, three
+ * heap's maximum + the budget. Measured ({@code MemoryBoundLoadTest}, 3 MP noise PNGs with class PNG and overlay, three
  * admitted at once, their estimates 678 MB together): memory outside the Java heap grew by 297 MB.
  *
  * <p>Requests reserve their estimate before decoding and release it when answered: the sum over requests in flight
@@ -31,7 +34,7 @@ import dev.sapienseg.failure.FailureReason;
 public final class MemoryBound {
 
     static final long DECODE_BYTES_PER_PIXEL = 16;
-    static final long MASK_BYTES_PER_PIXEL = 4;
+    static final long CLASS_PNG_BYTES_PER_PIXEL = 4;
     static final long OVERLAY_BYTES_PER_PIXEL = 56;
 
     private final long budget;
@@ -45,9 +48,10 @@ public final class MemoryBound {
     }
 
     /** The worst-case bytes of one request for a picture of {@code pixels} encoded in {@code encodedBytes}. */
-    public static long estimate(long pixels, long encodedBytes, OutputRequest outputs) {
-        long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.mask() ? MASK_BYTES_PER_PIXEL : 0)
-                + (outputs.overlay() ? OVERLAY_BYTES_PER_PIXEL : 0);
+    public static long estimate(long pixels, long encodedBytes, Set<OutputKind> outputs) {
+        // The .npy outputs are generated from the class map while they are written: no memory of their own.
+        long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.contains(OutputKind.CLASS_PNG) ? CLASS_PNG_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.OVERLAY) ? OVERLAY_BYTES_PER_PIXEL : 0);
         return Math.multiplyExact(pixels, perPixel) + encodedBytes;
     }
 

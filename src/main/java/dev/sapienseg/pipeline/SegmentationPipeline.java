@@ -8,6 +8,8 @@ import dev.sapienseg.failure.FailureReason;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -17,14 +19,14 @@ import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageHeader;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.EncodedImage;
-import dev.sapienseg.classes.GoliathClasses;
-import dev.sapienseg.output.OverlayRenderer;
-import dev.sapienseg.output.PalettePngEncoder;
+import dev.sapienseg.output.OutputEncoder;
+import dev.sapienseg.output.OutputFile;
+import dev.sapienseg.output.OutputKind;
 
 /**
  * The request pipeline, used by the event function and the storage path: decode → preprocess into a batch slot →
- * dynamic batch inference ({@link InferenceBatcher}) → fused upsample+argmax → statistics and encoded pictures.
+ * dynamic batch inference ({@link InferenceBatcher}) → fused upsample+argmax → statistics and the outputs asked for
+ * ({@link OutputEncoder}; the overlay in the picture's {@link dev.sapienseg.image.ImageFormat#overlayFormat()}).
  *
  * <p>Bounded: at most {@code maxInFlight} requests are admitted at once (the rest are refused at once as
  * {@link FailureReason#OVERLOADED}), and an admitted request that has no result within {@code queueTimeout} gives up
@@ -101,7 +103,7 @@ public final class SegmentationPipeline implements AutoCloseable {
         return maxInFlight - admission.availablePermits();
     }
 
-    public Segmentation segment(byte[] encoded, OutputRequest outputs) {
+    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs) {
         if (!admission.tryAcquire()) {
             throw new SegmentationException(FailureReason.OVERLOADED,
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
@@ -119,7 +121,7 @@ public final class SegmentationPipeline implements AutoCloseable {
         }
     }
 
-    private Segmentation admitted(byte[] encoded, ImageHeader header, OutputRequest outputs, long t0) {
+    private Segmentation admitted(byte[] encoded, ImageHeader header, Set<OutputKind> outputs, long t0) {
         try (DecodedImage image = decoder.decode(encoded, header)) {
             long t1 = System.nanoTime();
             // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
@@ -140,13 +142,9 @@ public final class SegmentationPipeline implements AutoCloseable {
                 throw allocationFailure(e, "post-processing");
             }
             long t4 = System.nanoTime();
-            byte[] mask;
-            EncodedImage overlay;
+            Map<OutputKind, OutputFile> files;
             try {
-                mask = outputs.mask()
-                        ? PalettePngEncoder.encode(classMap.ids(), image.width(), image.height(), GoliathClasses.paletteRgbBytes())
-                        : null;
-                overlay = outputs.overlay() ? OverlayRenderer.renderEncoded(image, classMap.ids()) : null;
+                files = OutputEncoder.encode(outputs, image, classMap.ids(), image.format().overlayFormat());
             } catch (OutOfMemoryError e) {
                 throw allocationFailure(e, "encoding");
             }
@@ -154,7 +152,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             StageTimings timings = new StageTimings(ms(t1 - t0), ms(submitted.preprocessNanos()),
                     ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
             return new Segmentation(image.width(), image.height(), image.format(), core.classNames(),
-                    classMap.ids(), classMap.statistics(), timings, mask, overlay, submitted.batchSize());
+                    classMap.ids(), classMap.statistics(), timings, files, submitted.batchSize());
         }
     }
 

@@ -8,17 +8,20 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.model.Normalization;
+import dev.sapienseg.output.OutputFile;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.StageTimings;
 
 /**
- * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the batch command's
- * {@code <stem>.json} (without pictures). Pictures are base64; {@code mask} is an 8-bit palette PNG whose pixel values
- * are the class ids (its colours are the Goliath palette).
+ * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the summary that the batch command
+ * and the storage path write beside the other outputs (without pictures). Pictures are base64, named as their
+ * {@link OutputKind}: {@code classPng} (class-png: an 8-bit palette PNG whose pixel values are the class ids, in the
+ * Goliath colours) and {@code overlay}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
-        double foregroundShare, List<ClassSummary> classes, StageTimings timings, int batchSize, Picture mask,
+        double foregroundShare, List<ClassSummary> classes, StageTimings timings, int batchSize, Picture classPng,
         Picture overlay) {
 
     /** The model that produced the result, and where it ran. */
@@ -38,19 +41,33 @@ public record SegmentationReport(String requestId, int width, int height, String
     public record Picture(String contentType, String description, byte[] data) {
     }
 
+    /** The reply to a request: the report and the pictures it asked for. */
     public static SegmentationReport of(String requestId, Segmentation s, SegmentationModel model,
             Normalization normalization) {
+        return of(requestId, s, model, normalization, true);
+    }
+
+    /** The summary written beside stored outputs: the pictures are objects or files of their own. */
+    public static SegmentationReport summary(String requestId, Segmentation s, SegmentationModel model,
+            Normalization normalization) {
+        return of(requestId, s, model, normalization, false);
+    }
+
+    private static SegmentationReport of(String requestId, Segmentation s, SegmentationModel model,
+            Normalization normalization, boolean pictures) {
         ModelInfo modelInfo = new ModelInfo(model.name(), model.isDemo(), model.provider().label(),
                 model.providerNote(), model.contract().classes(), normalization.name().toLowerCase(java.util.Locale.ROOT));
         List<ClassSummary> classes = s.statistics().regions().stream()
                 .map(SegmentationReport::summary)
                 .toList();
-        Picture mask = s.maskPng() == null ? null
-                : new Picture("image/png", "8-bit palette PNG; pixel value = class id", s.maskPng());
-        Picture overlay = s.overlay() == null ? null
-                : new Picture(s.overlay().contentType(), "original | overlay, side by side", s.overlay().data());
         return new SegmentationReport(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
-                modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), s.batchSize(), mask, overlay);
+                modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), s.batchSize(),
+                pictures ? picture(s.output(OutputKind.CLASS_PNG)) : null,
+                pictures ? picture(s.output(OutputKind.OVERLAY)) : null);
+    }
+
+    private static Picture picture(OutputFile file) {
+        return file == null ? null : new Picture(file.contentType(), file.kind().description(), file.data());
     }
 
     private static ClassSummary summary(ClassStatistics.ClassRegion r) {

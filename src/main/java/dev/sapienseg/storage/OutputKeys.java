@@ -1,9 +1,13 @@
 package dev.sapienseg.storage;
 
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
+
+import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputLayout;
 
 import dev.sapienseg.logging.LogSafe;
 import dev.sapienseg.failure.FailureReason;
@@ -11,7 +15,8 @@ import dev.sapienseg.failure.SegmentationException;
 
 /**
  * Output object keys, derived from the source so that a redelivered event overwrites instead of duplicating, and so
- * that two different sources never share an output. The one naming rule:
+ * that two different sources never share an output. The one naming rule (the names after the prefix are
+ * {@link OutputLayout#OBJECT_STORE}'s):
  *
  * <pre>
  * name    = [sourceBucket "/"] sourceKey [".src"]     bucket only when sapiens.storage.output-bucket is set;
@@ -38,15 +43,10 @@ import dev.sapienseg.failure.SegmentationException;
  * {@code .} or {@code ..} segments, a leading {@code /}, empty segments, backslashes or control characters; and when
  * the longest output key would pass S3's 1024-byte limit.
  */
-public record OutputKeys(String foregroundNpy, String classNpy, String classPng, String overlayJpeg,
-        String overlayPng, String summary) {
+public record OutputKeys(String base) {
 
     /** S3's limit on a key, in UTF-8 bytes. */
     public static final int MAX_KEY_BYTES = 1024;
-
-    /** Picture extensions that need no marker (any case). */
-    static final Set<String> PICTURE_EXTENSIONS = Set.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
-            ".gif", ".heic", ".avif");
 
     /** Appended to a key without a picture extension. */
     static final String MARKER = ".src";
@@ -57,24 +57,41 @@ public record OutputKeys(String foregroundNpy, String classNpy, String classPng,
     public static OutputKeys derive(String prefix, String sourceBucket, String sourceKey) {
         String key = checked(sourceKey);
         String name = (sourceBucket == null ? "" : sourceBucket + "/") + key + (hasPictureExtension(key) ? "" : MARKER);
-        String base = prefix + name;
-        OutputKeys keys = new OutputKeys(base + ".npy", base + "_seg.npy", base + "_seg.png", base + "_overlay.jpg",
-                base + "_overlay.png", base + ".json");
-        if ((base + "_overlay.jpg").getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
-            throw unsafe(sourceKey, "its output keys would exceed " + MAX_KEY_BYTES + " bytes");
+        OutputKeys keys = new OutputKeys(prefix + name);
+        for (String output : keys.all()) {
+            if (output.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+                throw unsafe(sourceKey, "its output keys would exceed " + MAX_KEY_BYTES + " bytes");
+            }
         }
         return keys;
     }
 
-    /** Every key of this output set. */
+    /**
+     * The key of one output ({@link OutputLayout#OBJECT_STORE}).
+     *
+     * @param pictureFormat the picture's decoded format: it decides the overlay's format
+     */
+    public String key(OutputKind kind, ImageFormat pictureFormat) {
+        return OutputLayout.OBJECT_STORE.fileName(kind, base, pictureFormat.extension());
+    }
+
+    public String summary() {
+        return key(OutputKind.SUMMARY, ImageFormat.PNG);
+    }
+
+    /** Every key this output set may have: each kind, the overlay in both of its formats. */
     public List<String> all() {
-        return List.of(foregroundNpy, classNpy, classPng, overlayJpeg, overlayPng, summary);
+        Set<String> keys = new LinkedHashSet<>();
+        for (ImageFormat format : List.of(ImageFormat.JPEG, ImageFormat.PNG)) {
+            keys.addAll(OutputLayout.OBJECT_STORE.fileNames(base, format.extension()));
+        }
+        return List.copyOf(keys);
     }
 
     static boolean hasPictureExtension(String key) {
         int slash = key.lastIndexOf('/');
         int dot = key.lastIndexOf('.');
-        return dot > slash && PICTURE_EXTENSIONS.contains(key.substring(dot).toLowerCase(Locale.ROOT));
+        return dot > slash && ImageFormat.byExtension(key.substring(dot)).isPresent();
     }
 
     static String checked(String key) {

@@ -6,11 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -28,13 +28,12 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.config.SapiensConfig;
-import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.logging.LogSafe;
 import dev.sapienseg.metrics.SegmentationMetrics;
-import dev.sapienseg.output.NpyWriter;
+import dev.sapienseg.output.OutputFile;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.failure.FailureReason;
-import dev.sapienseg.pipeline.OutputRequest;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
@@ -93,8 +92,6 @@ public class StorageSegmenter {
     static final int MAX_META_VALUE = 128;
     /** Write rounds when concurrent writers keep replacing each other's outputs. */
     static final int MAX_WRITE_ROUNDS = 3;
-
-    private static final Set<String> OUTPUT_NAMES = Set.of("mask-npy", "class-npy", "class-png", "overlay");
 
     private final S3Client s3;
     private final SapiensConfig config;
@@ -234,7 +231,7 @@ public class StorageSegmenter {
     private StoredResult segmentAndStore(ObjectEvent object, OutputKeys keys, String outBucket) {
         SegmentationPipeline pipeline = service.pipeline();
         String model = pipeline.model().name();
-        List<String> outputs = outputs();
+        Set<OutputKind> outputs = outputs();
 
         HeadObjectResponse head = call(Op.READ_SOURCE, object.bucket(), object.key(),
                 () -> s3.headObject(b -> b.bucket(object.bucket()).key(object.key())));
@@ -255,19 +252,16 @@ public class StorageSegmenter {
         byte[] image = call(Op.READ_SOURCE, object.bucket(), object.key(), () -> s3.getObjectAsBytes(GetObjectRequest.builder()
                 .bucket(object.bucket()).key(object.key()).ifMatch(head.eTag()).build()).asByteArray());
 
-        Segmentation segmentation = pipeline.segment(image, new OutputRequest(outputs.contains("class-png"),
-                outputs.contains("overlay")));
+        Segmentation segmentation = pipeline.segment(image, outputs);
         metrics.segmented(segmentation, "storage");
-        SegmentationReport report = SegmentationReport.of(object.key(), segmentation, pipeline.model(),
+        SegmentationReport report = SegmentationReport.summary(object.key(), segmentation, pipeline.model(),
                 pipeline.normalization());
-        report = new SegmentationReport(report.requestId(), report.width(), report.height(), report.format(),
-                report.model(), report.foregroundShare(), report.classes(), report.timings(), report.batchSize(), null, null);
 
         boolean summaryMayExist = previous.summaryExists();
         int unreadable = 0;
         for (int round = 1; round <= MAX_WRITE_ROUNDS; round++) {
             String attempt = UUID.randomUUID().toString();
-            StoredResult written = write(outBucket, keys, source, identity, attempt, outputs, segmentation, report,
+            StoredResult written = write(outBucket, keys, source, identity, attempt, segmentation, report,
                     summaryMayExist);
             summaryMayExist = true;
             StoredResult verified = verify(outBucket, keys, identity, attempt, outputs.size());
@@ -301,7 +295,7 @@ public class StorageSegmenter {
 
     /** Writes every output, then the summary listing their ETags; on failure removes the summary and this attempt's objects. */
     private StoredResult write(String outBucket, OutputKeys keys, StoredResult.SourceObject source, Identity identity,
-            String attempt, List<String> outputs, Segmentation segmentation, SegmentationReport report,
+            String attempt, Segmentation segmentation, SegmentationReport report,
             boolean summaryMayExist) {
         Map<String, String> metadata = metadata(source, identity, attempt);
         List<String> attempted = new ArrayList<>();
@@ -311,34 +305,15 @@ public class StorageSegmenter {
                 // The outputs are about to change: the old summary must not vouch for them meanwhile.
                 call(Op.DELETE, outBucket, keys.summary(), () -> s3.deleteObject(b -> b.bucket(outBucket).key(keys.summary())));
             }
-            byte[] map = segmentation.classMap();
-            int w = segmentation.width();
-            int h = segmentation.height();
-            if (outputs.contains("mask-npy")) {
-                attempted.add(keys.foregroundNpy());
-                written.add(put(outBucket, keys.foregroundNpy(), "application/octet-stream", metadata,
-                        NpyWriter.foregroundMask(map, w, h)));
-            }
-            if (outputs.contains("class-npy")) {
-                attempted.add(keys.classNpy());
-                written.add(put(outBucket, keys.classNpy(), "application/octet-stream", metadata,
-                        NpyWriter.classMap(map, w, h)));
-            }
-            if (outputs.contains("class-png")) {
-                attempted.add(keys.classPng());
-                written.add(put(outBucket, keys.classPng(), "image/png", metadata, segmentation.maskPng()));
-            }
-            if (outputs.contains("overlay")) {
-                String key = segmentation.overlay().contentType().equals(ImageFormat.JPEG.contentType())
-                        ? keys.overlayJpeg() : keys.overlayPng();
+            for (OutputFile file : segmentation.outputs().values()) {
+                String key = keys.key(file.kind(), segmentation.format());
                 attempted.add(key);
-                written.add(put(outBucket, key, segmentation.overlay().contentType(), metadata,
-                        segmentation.overlay().data()));
+                written.add(put(outBucket, key, metadata, file));
             }
             StoredResult stored = new StoredResult(source, List.copyOf(written), report, false);
             byte[] summary = json.writeValueAsBytes(stored);
             attempted.add(keys.summary());
-            written.add(put(outBucket, keys.summary(), "application/json", metadata, summary));
+            written.add(put(outBucket, keys.summary(), metadata, OutputFile.of(OutputKind.SUMMARY, summary)));
             return new StoredResult(source, List.copyOf(written), report, false);
         } catch (IOException | RuntimeException e) {
             removeAttempt(outBucket, keys.summary(), attempt, attempted);
@@ -446,20 +421,12 @@ public class StorageSegmenter {
         return new StoredResult(previous.source(), List.copyOf(objects), previous.segmentation(), false);
     }
 
-    private List<String> outputs() {
-        List<String> configured = new ArrayList<>();
-        for (String raw : config.storage().outputs()) {
-            String name = raw.trim().toLowerCase(Locale.ROOT);
-            if (name.equals("summary")) {
-                continue; // always written: it marks the outputs complete
-            }
-            if (!OUTPUT_NAMES.contains(name)) {
-                throw new SegmentationException(FailureReason.INTERNAL_ERROR,
-                        "unknown output '" + raw + "' in sapiens.storage.outputs; use " + OUTPUT_NAMES + " and summary");
-            }
-            configured.add(name);
-        }
-        return configured;
+    /** What is written besides the summary, validated at start-up ({@code sapiens.storage.outputs}). */
+    private Set<OutputKind> outputs() {
+        Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
+        kinds.addAll(config.storage().outputs().kinds());
+        kinds.remove(OutputKind.SUMMARY); // always written: it marks the outputs complete
+        return kinds;
     }
 
     private String outputBucket(String sourceBucket) {
@@ -471,8 +438,8 @@ public class StorageSegmenter {
      * forms of the free-text ones, so that the user metadata stays within S3's 2 KB for any legal key.
      */
     record Identity(String bucket, String key, String eTag, String versionId, String model, String outputs, String digest) {
-        static Identity of(StoredResult.SourceObject source, String model, List<String> outputs) {
-            String joined = String.join(",", outputs);
+        static Identity of(StoredResult.SourceObject source, String model, Set<OutputKind> outputs) {
+            String joined = outputs.stream().map(OutputKind::id).collect(java.util.stream.Collectors.joining(","));
             String digest = sha256(String.join("\u0000", source.bucket(), source.key(), String.valueOf(source.eTag()),
                     String.valueOf(source.versionId()), model, joined));
             return new Identity(source.bucket(), source.key(), source.eTag(), source.versionId(), model, joined, digest);
@@ -517,23 +484,12 @@ public class StorageSegmenter {
         }
     }
 
-    private StoredObject put(String bucket, String key, String contentType, Map<String, String> metadata, byte[] data) {
-        long start = System.nanoTime();
-        PutObjectResponse response = call(Op.WRITE, bucket, key, () -> s3.putObject(b -> b.bucket(bucket).key(key)
-                .contentType(contentType).metadata(metadata), RequestBody.fromBytes(data)));
-        metrics.storage("write", System.nanoTime() - start);
-        return new StoredObject(bucket, key, contentType, data.length, unquote(response.eTag()));
-    }
-
-    private StoredObject put(String bucket, String key, String contentType, Map<String, String> metadata,
-            NpyWriter.NpyFile file) {
+    private StoredObject put(String bucket, String key, Map<String, String> metadata, OutputFile file) {
         Supplier<InputStream> content = file.content();
-        long start = System.nanoTime();
         PutObjectResponse response = call(Op.WRITE, bucket, key, () -> s3.putObject(b -> b.bucket(bucket).key(key)
-                .contentType(contentType).metadata(metadata),
-                RequestBody.fromContentProvider(content::get, file.length(), contentType)));
-        metrics.storage("write", System.nanoTime() - start);
-        return new StoredObject(bucket, key, contentType, file.length(), unquote(response.eTag()));
+                .contentType(file.contentType()).metadata(metadata),
+                RequestBody.fromContentProvider(content::get, file.length(), file.contentType())));
+        return new StoredObject(bucket, key, file.contentType(), file.length(), unquote(response.eTag()));
     }
 
     private static String unquote(String eTag) {

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import dev.sapienseg.output.OutputKind;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +25,8 @@ class BatchInputsTest {
     void noTwoPicturesShareAnOutputFile() throws Exception {
         Path in = Files.createDirectories(dir.resolve("in"));
         List<String> names = List.of("x.jpg", "x_seg.jpg", "x_seg.png", "x_seg_seg.jpg", "x.npy.png", "a.jpg", "a.png",
-                "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg");
+                "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg", "w.webp", "w.png",
+                "t.tiff", "t_seg.jpg", "v.bmp", "v_seg.png", "scan.TIF", "pic.jpeg");
         for (String name : names) {
             Path file = in.resolve(name);
             Files.createDirectories(file.getParent());
@@ -43,10 +46,21 @@ class BatchInputsTest {
         }
         // Sapiens' names where nothing collides.
         InputImage person = images.stream().filter(i -> i.source().endsWith("person.jpg")).findFirst().orElseThrow();
-        assertEquals(outRoot.resolve("person.npy"), outputs.foregroundNpy(person));
-        assertEquals(outRoot.resolve("person_seg.npy"), outputs.classNpy(person));
-        assertEquals(outRoot.resolve("person.jpg"), outputs.visualisation(person));
+        assertEquals(outRoot.resolve("person.npy"), outputs.file(person, OutputKind.MASK_NPY));
+        assertEquals(outRoot.resolve("person_seg.npy"), outputs.file(person, OutputKind.CLASS_NPY));
+        assertEquals(outRoot.resolve("person.jpg"), outputs.file(person, OutputKind.OVERLAY));
+        assertEquals(outRoot.resolve("person_seg.png"), outputs.file(person, OutputKind.CLASS_PNG));
+        assertEquals(outRoot.resolve("person.json"), outputs.file(person, OutputKind.SUMMARY));
         InputImage x = images.stream().filter(i -> i.source().equals(in.resolve("x.jpg"))).findFirst().orElseThrow();
-        assertEquals(outRoot.resolve("x_seg.npy"), outputs.classNpy(x), "the first picture keeps Sapiens' names");
+        assertEquals(outRoot.resolve("x_seg.npy"), outputs.file(x, OutputKind.CLASS_NPY), "the first picture keeps Sapiens' names");
+        // The visualisation keeps the input's name where its format is its own overlay format (JPEG, PNG: all that
+        // Sapiens' demo reads); other formats' overlays are PNG.
+        InputImage jpeg = images.stream().filter(i -> i.source().endsWith("pic.jpeg")).findFirst().orElseThrow();
+        assertEquals(outRoot.resolve("pic.jpeg"), outputs.file(jpeg, OutputKind.OVERLAY));
+        InputImage tif = images.stream().filter(i -> i.source().endsWith("scan.TIF")).findFirst().orElseThrow();
+        assertEquals(outRoot.resolve("scan.png"), outputs.file(tif, OutputKind.OVERLAY));
+        // Only the chosen files are listed (the summary always, last).
+        assertEquals(List.of(outRoot.resolve("person.npy"), outRoot.resolve("person.json")),
+                new BatchOutputs(outRoot, java.util.EnumSet.of(OutputKind.MASK_NPY)).files(person));
     }
 }

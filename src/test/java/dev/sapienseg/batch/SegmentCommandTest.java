@@ -1,5 +1,7 @@
 package dev.sapienseg.batch;
 
+import java.util.EnumSet;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,7 +47,7 @@ import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.model.Normalization;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 
 /** The batch command in process, on a folder with what real folders contain: mixed formats and sizes, junk, clashes. */
@@ -121,7 +123,7 @@ class SegmentCommandTest {
         for (Map.Entry<String, String> e : EXPECTED.entrySet()) {
             Path source = in.resolve(e.getKey());
             String stem = e.getValue();
-            byte[] expected = function.segment(Files.readAllBytes(source), OutputRequest.MASK_ONLY).classMap();
+            byte[] expected = function.segment(Files.readAllBytes(source), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
             int height;
             int width;
             try (var decoded = function.decoder().decode(Files.readAllBytes(source))) {
@@ -141,11 +143,15 @@ class SegmentCommandTest {
             BufferedImage png = ImageIO.read(out.resolve(stem + "_seg.png").toFile());
             assertEquals(expected[width * (height / 2) + width / 2], png.getRaster().getSample(width / 2, height / 2, 0));
 
+            // Named like the input where its format is its own overlay format (JPEG, PNG), else <stem>.png; encoded
+            // in the format its name says.
             String extension = e.getKey().substring(e.getKey().lastIndexOf('.'));
-            Path visualisation = out.resolve(stem + extension);
+            boolean keepsName = extension.matches("(?i)\\.(jpe?g|png)");
+            Path visualisation = out.resolve(stem + (keepsName ? extension : ".png"));
             try (var vis = function.decoder().decode(Files.readAllBytes(visualisation))) {
                 assertEquals(2 * width, vis.width(), stem);
                 assertEquals(height, vis.height(), stem);
+                assertEquals(extension.matches("(?i)\\.jpe?g") ? ImageFormat.JPEG : ImageFormat.PNG, vis.format(), stem);
             }
             JsonNode summary = json.readTree(out.resolve(stem + ".json").toFile());
             assertEquals(width, summary.get("width").asInt());
@@ -218,7 +224,33 @@ class SegmentCommandTest {
         assertTrue(run.out().contains("missing.jpg: no such file"), run.out());
         assertTrue(Files.exists(out.resolve("a_seg.npy")));
         assertTrue(Files.exists(out.resolve("d_seg.npy")));
-        assertTrue(Files.exists(out.resolve("d.webp")));
+        assertTrue(Files.exists(out.resolve("d.png")), "the WebP's visualisation is a PNG");
+    }
+
+    @Test
+    void outputsChooseTheFilesWritten() throws Exception {
+        Path in = dir.resolve("in");
+        Files.createDirectories(in);
+        Files.copy(SampleImages.FIGURE_JPG, in.resolve("person.jpg"));
+        Path out = dir.resolve("out");
+        String[] args = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "mask-npy, overlay"};
+        assertEquals(0, segment(args).status());
+        try (var files = Files.list(out)) {
+            assertEquals(List.of("person.jpg", "person.json", "person.npy"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+        assertTrue(segment(args).out().startsWith("segmented 0, skipped 1"), "the chosen set is complete");
+        // Asking for more later redoes the picture: its set is no longer complete.
+        String[] more = java.util.Arrays.copyOf(args, args.length);
+        more[more.length - 1] = "class-npy";
+        assertTrue(segment(more).out().startsWith("segmented 1, skipped 0"));
+        assertTrue(Files.exists(out.resolve("person_seg.npy")));
+
+        Run old = segment("--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "mask");
+        assertEquals(SegmentCommand.CANNOT_RUN, old.status());
+        assertTrue(old.err().contains("invalid --outputs") && old.err().contains("class-png"), old.err());
     }
 
     @Test
@@ -230,7 +262,7 @@ class SegmentCommandTest {
                 "--batch-size", "8", "--jobs", "2");
         assertEquals(0, run.status(), run.out() + run.err());
         assertTrue(run.err().contains("2 session(s), batch 2"), run.err());
-        byte[] expected = function.segment(Files.readAllBytes(in.resolve("trip/day1/f.bmp")), OutputRequest.MASK_ONLY).classMap();
+        byte[] expected = function.segment(Files.readAllBytes(in.resolve("trip/day1/f.bmp")), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         long[] written = Npy.read(dir.resolve("o/trip/day1/f_seg.npy")).values();
         for (int i = 0; i < expected.length; i++) {
             assertEquals(expected[i], written[i]);

@@ -35,7 +35,7 @@ public final class LoadBenchmark {
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 12;
         byte[] picture = StageBenchmark.photoLikeJpeg(1920, 1080, 7);
-        System.out.printf("tiny ViT fixture, 1920x1080 JPEG (%d KB), reply with mask PNG, %d s per point, %d cores%n",
+        System.out.printf("tiny ViT fixture, 1920x1080 JPEG (%d KB), reply with class PNG, %d s per point, %d cores%n",
                 picture.length / 1024, seconds, Runtime.getRuntime().availableProcessors());
         System.out.println("| batching | concurrency | images/s | p50 ms | p99 ms | mean batch | non-200 |");
         System.out.println("|---|---|---|---|---|---|---|");

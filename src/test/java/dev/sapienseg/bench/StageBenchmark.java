@@ -1,5 +1,7 @@
 package dev.sapienseg.bench;
 
+import java.util.EnumSet;
+
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -23,7 +25,7 @@ import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.pipeline.Logits;
 import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.ReferenceUpsampleArgmax;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.pipeline.StageTimings;
@@ -57,7 +59,7 @@ public final class StageBenchmark {
                 SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5));
                 System.out.printf("%nmodel %s (%s)%n", model.name(), model.provider().label());
-                System.out.println("| image | decode | preprocess | inference | postprocess | encode (mask PNG) | total |");
+                System.out.println("| image | decode | preprocess | inference | postprocess | encode (class PNG) | total |");
         // (batching off: one session, batches of one; the queue stage is ~0)
                 System.out.println("|---|---|---|---|---|---|---|");
                 stages(pipeline, "816x612 JPEG (0.5 MP)", half, runs);
@@ -75,11 +77,11 @@ public final class StageBenchmark {
 
     private static void stages(SegmentationPipeline pipeline, String label, byte[] jpeg, int runs) {
         for (int i = 0; i < 3; i++) {
-            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         List<StageTimings> timings = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            Segmentation s = pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+            Segmentation s = pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
             timings.add(s.timings());
         }
         System.out.printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n", label,
@@ -95,13 +97,13 @@ public final class StageBenchmark {
     private static void cpuOutsideInference(SegmentationPipeline pipeline, SegmentationModel model, String label,
             byte[] jpeg, int runs) throws Exception {
         for (int i = 0; i < 5; i++) {
-            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long c0 = os.getProcessCpuTime();
         for (int i = 0; i < runs; i++) {
-            pipeline.segment(jpeg, OutputRequest.MASK_ONLY);
+            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         long whole = os.getProcessCpuTime() - c0;
         dev.sapienseg.pipeline.TensorBuffers buffers = new dev.sapienseg.pipeline.TensorBuffers(model.contract(), 1);
@@ -110,7 +112,7 @@ public final class StageBenchmark {
             buffers.run(model, 1);
         }
         long inference = os.getProcessCpuTime() - c1;
-        System.out.printf("CPU time per 1920x1080 JPEG, %s, outside inference (decode, preprocess, postprocess, mask PNG): "
+        System.out.printf("CPU time per 1920x1080 JPEG, %s, outside inference (decode, preprocess, postprocess, class PNG): "
                 + "%.1f ms (request %.1f ms - inference %.1f ms, %d runs)%n", label, (whole - inference) / 1e6 / runs,
                 whole / 1e6 / runs, inference / 1e6 / runs, runs);
     }

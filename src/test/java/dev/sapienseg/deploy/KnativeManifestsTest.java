@@ -711,7 +711,7 @@ class KnativeManifestsTest {
         }
         long pixels = Long.parseLong(cfg.get("sapiens.limits.max-image-pixels"));
         long oneAtTheLimit = dev.sapienseg.pipeline.MemoryBound.estimate(pixels,
-                AppConfig.memorySize(cfg.get("sapiens.limits.max-image-bytes")), new dev.sapienseg.pipeline.OutputRequest(true, false));
+                AppConfig.memorySize(cfg.get("sapiens.limits.max-image-bytes")), java.util.EnumSet.of(dev.sapienseg.output.OutputKind.CLASS_PNG));
         if (budget < oneAtTheLimit) {
             problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
                     + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");

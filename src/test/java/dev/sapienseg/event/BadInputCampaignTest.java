@@ -103,7 +103,7 @@ class BadInputCampaignTest {
             long t0 = System.nanoTime();
             Response r = given().config(TIMEOUTS).header("ce-specversion", "1.0").header("ce-id", "bad-" + i)
                     .header("ce-source", "/campaign").header("ce-type", "sapiens.segment")
-                    .header("ce-sapiensoutputs", i % 3 == 0 ? "mask,overlay" : "none")
+                    .header("ce-sapiensoutputs", i % 3 == 0 ? "class-png,overlay" : "none")
                     .contentType(contentTypes[random.nextInt(contentTypes.length)]).body(body).post("/");
             slowest = Math.max(slowest, System.nanoTime() - t0);
             statuses.merge(r.statusCode(), 1, Integer::sum);

@@ -1,5 +1,7 @@
 package dev.sapienseg.event;
 
+import java.util.EnumSet;
+
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,7 +26,7 @@ import dev.sapienseg.fixtures.LargeImages;
 import dev.sapienseg.fixtures.Readiness;
 import dev.sapienseg.fixtures.TestImages;
 import dev.sapienseg.pipeline.MemoryBound;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -87,7 +89,7 @@ class MemoryBoundLoadTest {
         try (Mat noise = LargeImages.noise(side, side, 11)) {
             png = TestImages.png(noise);
         }
-        long perRequest = MemoryBound.estimate((long) side * side, png.length, new OutputRequest(true, true));
+        long perRequest = MemoryBound.estimate((long) side * side, png.length, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
         assertEquals(3, BUDGET / perRequest, "the budget admits three of these at once");
 
         // Warm up with a small picture (codecs, JIT), then measure from there: the large ones all count.
@@ -157,6 +159,6 @@ class MemoryBoundLoadTest {
     private static Response send(byte[] png) {
         return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
                 .header("ce-source", "/tests").header("ce-type", "sapiens.segment")
-                .header("ce-sapiensoutputs", "mask,overlay").contentType("image/png").body(png).post("/");
+                .header("ce-sapiensoutputs", "class-png,overlay").contentType("image/png").body(png).post("/");
     }
 }

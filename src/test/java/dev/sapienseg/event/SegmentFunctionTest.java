@@ -105,7 +105,7 @@ class SegmentFunctionTest {
                 .body("model.normalization", equalTo("lite"))
                 .body("classes.name", hasItems("Background", "Hair", "Torso", "Right_Hand"))
                 .body("timings.inference", greaterThan(0f))
-                .body("mask.contentType", equalTo("image/png"))
+                .body("classPng.contentType", equalTo("image/png"))
                 .body("overlay", nullValue());
         JsonNode reply = json.readTree(response.asByteArray());
         JsonNode torso = null;
@@ -119,7 +119,7 @@ class SegmentFunctionTest {
         assertEquals(0, torso.get("bbox").get("y").asInt());
         assertEquals(0.5, torso.get("share").asDouble(), 0.02);
 
-        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(reply.get("mask").get("data").asText())));
+        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(reply.get("classPng").get("data").asText())));
         assertEquals(320, mask.getWidth());
         assertEquals(3, mask.getRaster().getSample(40, 40, 0)); // Hair
         assertEquals(21, mask.getRaster().getSample(240, 120, 0)); // Torso
@@ -130,16 +130,16 @@ class SegmentFunctionTest {
     @Test
     void overlayOnRequest() throws Exception {
         Response response = binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "overlay").post("/");
-        response.then().statusCode(200).body("mask", nullValue()).body("overlay.contentType", equalTo("image/jpeg"));
+        response.then().statusCode(200).body("classPng", nullValue()).body("overlay.contentType", equalTo("image/jpeg"));
         BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(
                 Base64.getDecoder().decode(json.readTree(response.asByteArray()).get("overlay").get("data").asText())));
         assertEquals(640, overlay.getWidth());
         assertEquals(240, overlay.getHeight());
 
-        binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "mask,overlay").post("/").then().statusCode(200)
-                .body("mask.data", notNullValue()).body("overlay.data", notNullValue());
+        binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "class-png,overlay").post("/").then().statusCode(200)
+                .body("classPng.data", notNullValue()).body("overlay.data", notNullValue());
         binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "none").post("/").then().statusCode(200)
-                .body("mask", nullValue()).body("overlay", nullValue()).body("classes.size()", greaterThan(2));
+                .body("classPng", nullValue()).body("overlay", nullValue()).body("classes.size()", greaterThan(2));
     }
 
     @Test
@@ -213,7 +213,22 @@ class SegmentFunctionTest {
 
     @Test
     void unknownOutput() {
-        assertFailure(binaryEvent("image/png", png).header("ce-sapiensoutputs", "mask,depth").post("/"), 400, "bad-option");
+        assertFailure(binaryEvent("image/png", png).header("ce-sapiensoutputs", "class-png,depth").post("/"), 400, "bad-option");
+    }
+
+    @Test
+    void maskMeansOnlyTheForegroundMask() {
+        // The palette PNG of class ids was once asked for as "mask"; a caller still doing so is told its new name
+        // rather than silently given something else.
+        Response r = binaryEvent("image/png", png).header("ce-sapiensoutputs", "mask").post("/");
+        assertFailure(r, 400, "bad-option");
+        r.then().body("message", containsString("class-png"));
+        // The .npy outputs are written by storage and the batch command, never base64 in a reply.
+        r = binaryEvent("image/png", png).header("ce-sapiensoutputs", "mask-npy").post("/");
+        assertFailure(r, 400, "bad-option");
+        r.then().body("message", containsString("sapiens.storage.outputs"));
+        binaryEvent("image/png", png).header("ce-sapiensoutputs", " Class-PNG , summary").post("/").then().statusCode(200)
+                .body("classPng.data", notNullValue()).body("overlay", nullValue());
     }
 
     @Test

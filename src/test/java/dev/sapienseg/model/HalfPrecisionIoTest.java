@@ -1,5 +1,7 @@
 package dev.sapienseg.model;
 
+import java.util.EnumSet;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,7 +20,7 @@ import dev.sapienseg.fixtures.SampleImages;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.pipeline.InferenceBatcher;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 
@@ -64,11 +66,11 @@ class HalfPrecisionIoTest {
         byte[] actual;
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
                 SegmentationPipeline pipeline = pipeline(model)) {
-            expected = pipeline.segment(picture, OutputRequest.MASK_ONLY).classMap();
+            expected = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         }
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(half));
                 SegmentationPipeline pipeline = pipeline(model)) {
-            Segmentation s = pipeline.segment(picture, OutputRequest.MASK_ONLY);
+            Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
             actual = s.classMap();
         }
         int differ = 0;

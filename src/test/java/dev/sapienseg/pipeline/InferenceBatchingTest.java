@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import java.util.EnumSet;
+
+import dev.sapienseg.output.OutputKind;
+
 import dev.sapienseg.model.Normalization;
 
 import dev.sapienseg.failure.SegmentationException;
@@ -56,7 +60,7 @@ class InferenceBatchingTest {
                 try (Mat m = TestImages.paint(w, h, new Region(i * 3, 0, w / 2, h / 2, 1 + i), new Region(w / 3, h / 3, w / 2, h / 2, 27 - i))) {
                     byte[] png = TestImages.png(m);
                     pictures.add(png);
-                    expected.add(unbatched.segment(png, OutputRequest.MASK_ONLY).classMap());
+                    expected.add(unbatched.segment(png, EnumSet.of(OutputKind.CLASS_PNG)).classMap());
                 }
             }
         }
@@ -75,7 +79,7 @@ class InferenceBatchingTest {
         for (byte[] picture : pictures) {
             futures.add(callers.submit(() -> {
                 start.await();
-                return pipeline.segment(picture, OutputRequest.MASK_ONLY);
+                return pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
             }));
         }
         start.countDown();
@@ -144,14 +148,14 @@ class InferenceBatchingTest {
             for (int i = 0; i < 2; i++) {
                 byte[] picture = pictures.get(i);
                 waiting.add(callers.submit(() -> assertThrows(SegmentationException.class,
-                        () -> pipeline.segment(picture, OutputRequest.MASK_ONLY)).reason()));
+                        () -> pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason()));
             }
             long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (pipeline.inFlight() < 2 && System.nanoTime() < until) {
                 Thread.sleep(5);
             }
             SegmentationException refused = assertThrows(SegmentationException.class,
-                    () -> pipeline.segment(pictures.get(2), OutputRequest.MASK_ONLY));
+                    () -> pipeline.segment(pictures.get(2), EnumSet.of(OutputKind.CLASS_PNG)));
             assertEquals(FailureReason.OVERLOADED, refused.reason());
             for (Future<FailureReason> f : waiting) {
                 assertEquals(FailureReason.QUEUE_TIMEOUT, f.get(10, TimeUnit.SECONDS));
@@ -166,7 +170,7 @@ class InferenceBatchingTest {
                 byte[] picture = pictures.get(i);
                 after.add(more.submit(() -> {
                     go.await();
-                    return pipeline.segment(picture, OutputRequest.MASK_ONLY);
+                    return pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
                 }));
             }
             go.countDown();

@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import java.util.EnumSet;
+
+import dev.sapienseg.output.OutputKind;
+
 import dev.sapienseg.failure.SegmentationException;
 
 import dev.sapienseg.failure.FailureReason;
@@ -14,9 +18,9 @@ class MemoryBoundTest {
     @Test
     void theEstimateGrowsWithTheOutputsAskedFor() {
         long pixels = 1_000_000;
-        assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(false, false)));
-        assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(true, false)));
-        assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, new OutputRequest(true, true)));
+        assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.noneOf(OutputKind.class)));
+        assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG)));
+        assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY)));
     }
 
     @Test

@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import java.util.EnumSet;
+
+import dev.sapienseg.output.OutputKind;
+
 import dev.sapienseg.model.Normalization;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -64,7 +68,7 @@ class RunWatchdogTest {
             assertNull(pipeline.watchdog().problem());
             pipeline.watchdog().stallAfter(Duration.ofNanos(1));
             java.util.concurrent.CompletableFuture<Segmentation> done = java.util.concurrent.CompletableFuture
-                    .supplyAsync(() -> pipeline.segment(png, OutputRequest.MASK_ONLY));
+                    .supplyAsync(() -> pipeline.segment(png, EnumSet.of(OutputKind.CLASS_PNG)));
             String seen = null;
             while (seen == null && !done.isDone()) {
                 seen = pipeline.watchdog().problem();

@@ -1,5 +1,9 @@
 package dev.sapienseg.pipeline;
 
+import java.util.EnumSet;
+
+import dev.sapienseg.output.OutputKind;
+
 import dev.sapienseg.model.Normalization;
 
 import dev.sapienseg.failure.SegmentationException;
@@ -107,7 +111,7 @@ class SegmentationPipelineTest {
 
     @Test
     void paintedRegionsComeBackAsTheirClasses() {
-        Segmentation s = pipeline.segment(picture, new OutputRequest(true, true));
+        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
         assertEquals(WIDTH, s.width());
         assertEquals(HEIGHT, s.height());
         assertRegions(s.classMap(), WIDTH, HEIGHT, 3, REGIONS);
@@ -129,10 +133,11 @@ class SegmentationPipelineTest {
     }
 
     @Test
-    void maskIsAPalettePngOfTheClassIds() throws Exception {
-        Segmentation s = pipeline.segment(picture, OutputRequest.MASK_ONLY);
-        assertNull(s.overlay());
-        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(s.maskPng()));
+    void classPngIsAPalettePngOfTheClassIds() throws Exception {
+        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+        assertNull(s.output(OutputKind.OVERLAY));
+        assertEquals(List.of(OutputKind.CLASS_PNG), List.copyOf(s.outputs().keySet()));
+        BufferedImage mask = ImageIO.read(new ByteArrayInputStream(s.output(OutputKind.CLASS_PNG).data()));
         assertEquals(BufferedImage.TYPE_BYTE_INDEXED, mask.getType());
         assertEquals(WIDTH, mask.getWidth());
         assertEquals(HEIGHT, mask.getHeight());
@@ -154,10 +159,10 @@ class SegmentationPipelineTest {
 
     @Test
     void overlayIsTheSapiensSideBySide() throws Exception {
-        Segmentation s = pipeline.segment(picture, new OutputRequest(false, true));
-        assertNull(s.maskPng());
-        assertEquals("image/png", s.overlay().contentType());
-        BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(s.overlay().data()));
+        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.OVERLAY));
+        assertNull(s.output(OutputKind.CLASS_PNG));
+        assertEquals("image/png", s.output(OutputKind.OVERLAY).contentType());
+        BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(s.output(OutputKind.OVERLAY).data()));
         assertEquals(2 * WIDTH, overlay.getWidth());
         assertEquals(HEIGHT, overlay.getHeight());
         try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
@@ -180,8 +185,8 @@ class SegmentationPipelineTest {
     @Test
     void jpegInputGivesAJpegOverlayAndTheSameClasses() {
         try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
-            Segmentation s = pipeline.segment(TestImages.jpeg(painted), new OutputRequest(true, true));
-            assertEquals("image/jpeg", s.overlay().contentType());
+            Segmentation s = pipeline.segment(TestImages.jpeg(painted), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+            assertEquals("image/jpeg", s.output(OutputKind.OVERLAY).contentType());
             assertRegions(s.classMap(), WIDTH, HEIGHT, 8, REGIONS);
         }
     }
@@ -190,8 +195,8 @@ class SegmentationPipelineTest {
     void fixedBatchModelGivesTheSameResult(@TempDir Path dir) throws Exception {
         Path fixed = ModelFiles.write(dir, "fixed.onnx", FixtureModels.palette(Dim.of(3), 28, true, true, "fixed"));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(fixed))) {
-            Segmentation batched = pipeline(model).segment(picture, OutputRequest.MASK_ONLY);
-            assertArrayEquals(pipeline.segment(picture, OutputRequest.MASK_ONLY).classMap(), batched.classMap());
+            Segmentation batched = pipeline(model).segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+            assertArrayEquals(pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap(), batched.classMap());
         }
     }
 
@@ -202,7 +207,7 @@ class SegmentationPipelineTest {
         Path binary = ModelFiles.write(dir, "binary.onnx", FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(binary));
                 Mat painted = TestImages.paint(200, 100, new Region(100, 0, 100, 100, 14))) {
-            Segmentation s = pipeline(model).segment(TestImages.png(painted), OutputRequest.MASK_ONLY);
+            Segmentation s = pipeline(model).segment(TestImages.png(painted), EnumSet.of(OutputKind.CLASS_PNG));
             assertEquals(List.of("Background", "Foreground"), s.classNames());
             assertEquals(0, s.classMap()[50 * 200 + 20]);
             assertEquals(1, s.classMap()[50 * 200 + 180]);
@@ -214,13 +219,13 @@ class SegmentationPipelineTest {
     void tinyVitRunsEndToEnd() throws Exception {
         try (SegmentationModel vit = SegmentationModel.load(ModelSettings.cpu(FixtureModels.TINY_VIT));
                 Mat gradient = TestImages.gradient(333, 517)) {
-            Segmentation s = pipeline(vit).segment(TestImages.jpeg(gradient), new OutputRequest(true, true));
+            Segmentation s = pipeline(vit).segment(TestImages.jpeg(gradient), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
             assertEquals(333, s.width());
             assertEquals(517, s.height());
             for (byte id : s.classMap()) {
                 assertTrue(id >= 0 && id < 28);
             }
-            assertNotNull(s.maskPng());
+            assertNotNull(s.output(OutputKind.CLASS_PNG));
             assertTrue(s.timings().inference() > 0);
         }
     }
@@ -230,14 +235,14 @@ class SegmentationPipelineTest {
         try (SegmentationPipeline full = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 0,
                 Duration.ofSeconds(1))) {
             assertEquals(FailureReason.OVERLOADED,
-                    assertThrows(SegmentationException.class, () -> full.segment(picture, OutputRequest.MASK_ONLY)).reason());
+                    assertThrows(SegmentationException.class, () -> full.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
         }
         // A batch of 2 that waits an hour for its second picture: the first one's deadline passes first.
         try (SegmentationPipeline waiting = new SegmentationPipeline(pipeline.decoder(), List.of(palette), Normalization.LITE,
                 2, new InferenceBatcher.Settings(2, Duration.ofHours(1)), Duration.ofMillis(200))) {
             long start = System.nanoTime();
             assertEquals(FailureReason.QUEUE_TIMEOUT,
-                    assertThrows(SegmentationException.class, () -> waiting.segment(picture, OutputRequest.MASK_ONLY)).reason());
+                    assertThrows(SegmentationException.class, () -> waiting.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
             assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos());
         }
     }

@@ -13,6 +13,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.failure.SegmentationException;
 
 /** The output naming rule: injective over crafted names, and metadata that fits S3's limit for every legal key. */
@@ -21,12 +23,15 @@ class OutputKeysTest {
     @Test
     void outputsAreNamedAfterTheWholeFileName() {
         OutputKeys keys = OutputKeys.derive("out/", null, "a.b/c/photo.final.JPG");
-        assertEquals("out/a.b/c/photo.final.JPG.npy", keys.foregroundNpy());
-        assertEquals("out/a.b/c/photo.final.JPG_seg.npy", keys.classNpy());
-        assertEquals("out/a.b/c/photo.final.JPG_seg.png", keys.classPng());
-        assertEquals("out/a.b/c/photo.final.JPG_overlay.jpg", keys.overlayJpeg());
-        assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.overlayPng());
+        assertEquals("out/a.b/c/photo.final.JPG.npy", keys.key(OutputKind.MASK_NPY, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_seg.npy", keys.key(OutputKind.CLASS_NPY, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_seg.png", keys.key(OutputKind.CLASS_PNG, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_overlay.jpg", keys.key(OutputKind.OVERLAY, ImageFormat.JPEG));
+        // The overlay follows the decoded format, not the key: a PNG behind a .JPG key gets a PNG overlay.
+        assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.key(OutputKind.OVERLAY, ImageFormat.PNG));
+        assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.key(OutputKind.OVERLAY, ImageFormat.WEBP));
         assertEquals("out/a.b/c/photo.final.JPG.json", keys.summary());
+        assertEquals(6, keys.all().size());
         assertEquals("out/dir.v2/noext.src.json", OutputKeys.derive("out/", null, "dir.v2/noext").summary());
         assertEquals("out/.hidden.src.json", OutputKeys.derive("out/", null, ".hidden").summary());
         assertEquals("out/photos/a.jpg.json", OutputKeys.derive("out/", "photos", "a.jpg").summary());
@@ -86,7 +91,8 @@ class OutputKeysTest {
         StoredResult.SourceObject source = new StoredResult.SourceObject("b".repeat(63), key, "e".repeat(600),
                 "v".repeat(1024), 10L);
         StorageSegmenter.Identity identity = StorageSegmenter.Identity.of(source, "m\u00e9".repeat(500),
-                List.of("mask-npy", "class-npy", "class-png", "overlay"));
+                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+        assertEquals("mask-npy,class-npy,class-png,overlay", identity.outputs(), "the identity of results stored before");
         Map<String, String> meta = StorageSegmenter.metadata(source, identity, java.util.UUID.randomUUID().toString());
         int bytes = 0;
         for (Map.Entry<String, String> e : meta.entrySet()) {

@@ -1,5 +1,7 @@
 package dev.sapienseg.storage;
 
+import java.util.EnumSet;
+
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -32,7 +34,7 @@ import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.model.Normalization;
-import dev.sapienseg.pipeline.OutputRequest;
+import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.fixtures.Readiness;
 import io.quarkus.test.common.WithTestResource;
@@ -147,7 +149,7 @@ class StorageTriggerTest {
     private static byte[] referenceClassMap(byte[] picture) throws Exception {
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO))) {
             return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
-                    Normalization.LITE, 1, Duration.ofMinutes(1)).segment(picture, OutputRequest.MASK_ONLY).classMap();
+                    Normalization.LITE, 1, Duration.ofMinutes(1)).segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         }
     }
 

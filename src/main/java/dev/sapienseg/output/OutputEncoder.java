@@ -1,0 +1,45 @@
+package dev.sapienseg.output;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+
+import dev.sapienseg.classes.GoliathClasses;
+import dev.sapienseg.image.DecodedImage;
+import dev.sapienseg.image.ImageFormat;
+
+/**
+ * Encodes the outputs asked for from a picture and its class map: the one place that knows how each
+ * {@link OutputKind} is made, used by the request pipeline (replies, storage) and the batch command. The summary is
+ * not encoded here: whoever stores the outputs writes it, last.
+ */
+public final class OutputEncoder {
+
+    private OutputEncoder() {
+    }
+
+    /**
+     * @param overlayFormat the overlay's format ({@link OutputLayout#overlayFormat})
+     * @return the encoded outputs, in {@link OutputKind} order
+     */
+    public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
+            ImageFormat overlayFormat) {
+        int w = image.width();
+        int h = image.height();
+        Map<OutputKind, OutputFile> files = new EnumMap<>(OutputKind.class);
+        for (OutputKind kind : kinds) {
+            switch (kind) {
+                case MASK_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.foregroundMask(classMap, w, h)));
+                case CLASS_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.classMap(classMap, w, h)));
+                case CLASS_PNG -> files.put(kind, OutputFile.of(kind,
+                        PalettePngEncoder.encode(classMap, w, h, GoliathClasses.paletteRgbBytes())));
+                case OVERLAY -> files.put(kind, OutputFile.of(kind, overlayFormat.contentType(),
+                        OverlayRenderer.renderEncoded(image, classMap, overlayFormat)));
+                case SUMMARY -> {
+                }
+            }
+        }
+        return Collections.unmodifiableMap(files);
+    }
+}
