@@ -44,10 +44,6 @@ public final class RunWatchdog {
         this.stallNanos = limit.toNanos();
     }
 
-    public Duration stallLimit() {
-        return Duration.ofNanos(stallNanos);
-    }
-
     void started(int session) {
         runningSince.set(session, Math.max(1, clock.getAsLong()));
     }
