@@ -45,6 +45,13 @@ public interface SapiensConfig {
         Optional<String> path();
 
         /**
+         * The name the model is served under: Open Inference Protocol paths ({@code /v2/models/<name>}) and the
+         * {@code model} tag of the inference meters. Unset: the model's own name (its {@code sapiens.model} metadata,
+         * else its file name without {@code .onnx}). Env: SAPIENS_MODEL_SERVED_NAME.
+         */
+        Optional<String> servedName();
+
+        /**
          * A model to download at start-up: {@code https://…}, {@code s3://bucket/key} or
          * {@code hf://owner/repo[@revision][/file]} (default file onnx/model.onnx). Env: SAPIENS_MODEL_URI.
          */

@@ -35,6 +35,9 @@ public class FailureReplies {
 
     private static final Logger LOG = Logger.getLogger(FailureReplies.class);
 
+    /** Paths of the Open Inference Protocol (oip.InferenceProtocol), answered in its own error shape. */
+    static final String PROTOCOL_PREFIX = "/v2/";
+
     /** Header carrying the failure's id, which finds the full story (cause, stack) in the log. */
     public static final String ERROR_ID_HEADER = "Sapiens-Error-Id";
 
@@ -78,12 +81,14 @@ public class FailureReplies {
         }
         String errorId = UUID.randomUUID().toString();
         Long start = ctx.get(RequestSizeGuard.START_KEY);
-        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure());
+        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure(),
+                ctx.request().path());
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
+        boolean protocol = ctx.request().path().startsWith(PROTOCOL_PREFIX);
         // A refused caller (no webhook secret) is not an event's outcome to publish: it keeps its 401.
-        if (!failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
+        if (!protocol && !failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
                 && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
             status = 200;
         }
@@ -91,6 +96,16 @@ public class FailureReplies {
         response.putHeader(ERROR_ID_HEADER, errorId);
         if (failure.reason.retryable() && failure.reason != FailureReason.INTERNAL_ERROR) {
             response.putHeader("Retry-After", String.valueOf(config.limits().retryAfterSeconds()));
+        }
+        if (protocol) {
+            // The Open Inference Protocol's error shape: {"error": "<message>"}, the code in front.
+            try {
+                response.putHeader("Content-Type", "application/json")
+                        .end(mapper.writeValueAsString(Map.of("error", failure.reason.code() + ": " + failure.message)));
+            } catch (JsonProcessingException e) {
+                response.setStatusCode(500).end();
+            }
+            return;
         }
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("error", failure.reason.code());
@@ -188,9 +203,11 @@ public class FailureReplies {
         return newline > 0 ? message.substring(0, newline) : message;
     }
 
-    private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause) {
+    private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause,
+            String path) {
         String line = event == null
-                ? String.format("event - failed in %.1f ms: %d %s: %s [error %s]", millis, failure.reason.httpStatus(),
+                ? String.format("%s failed in %.1f ms: %d %s: %s [error %s]", path.startsWith(PROTOCOL_PREFIX)
+                        ? "inference request " + LogSafe.of(path, 200) : "event -", millis, failure.reason.httpStatus(),
                         failure.reason.code(), LogSafe.of(failure.message, 1024), errorId)
                 : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s [error %s]",
                         LogSafe.of(event.get("id")), LogSafe.of(event.get("type")), LogSafe.of(event.get("source")),

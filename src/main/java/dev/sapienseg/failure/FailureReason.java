@@ -10,6 +10,8 @@ public enum FailureReason {
     UNSUPPORTED_EVENT_TYPE(400, false),
     EMPTY_IMAGE(400, false),
     BAD_OPTION(400, false),
+    /** An Open Inference Protocol request whose tensors do not fit the model's (name, datatype, shape, count). */
+    BAD_TENSOR(400, false),
     UNSAFE_KEY(400, false),
     BUCKET_NOT_ALLOWED(403, false),
     STORAGE_ACCESS_DENIED(403, false),
@@ -26,6 +28,8 @@ public enum FailureReason {
     IMAGE_TOO_COMPLEX(422, false),
     /** A storage webhook call without the configured shared secret. */
     UNAUTHORIZED(401, false),
+    /** An Open Inference Protocol path naming a model or version this pod does not serve (direct HTTP, no retries). */
+    UNKNOWN_MODEL(404, false),
     /** Not 404: Knative retries 404, and a missing object stays missing. */
     OBJECT_NOT_FOUND(422, false),
     OVERLOADED(429, true),

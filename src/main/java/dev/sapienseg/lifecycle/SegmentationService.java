@@ -184,6 +184,15 @@ public class SegmentationService {
                 ? "the model is still downloading; retry later" : "the model is still loading; retry later");
     }
 
+    /** The name the model is served under ({@code sapiens.model.served-name}, else the model's own), or null until loaded. */
+    public String servedName() {
+        SegmentationPipeline ready = pipeline;
+        if (ready == null) {
+            return config.model().servedName().orElse(null);
+        }
+        return config.model().servedName().filter(n -> !n.isBlank()).orElse(ready.model().name());
+    }
+
     /** The pipeline if ready, else null (for meters). */
     public SegmentationPipeline readyPipeline() {
         return pipeline;

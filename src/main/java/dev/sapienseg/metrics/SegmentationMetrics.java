@@ -14,6 +14,7 @@ import dev.sapienseg.pipeline.StageTimings;
 import dev.sapienseg.lifecycle.SegmentationService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -66,6 +67,47 @@ public class SegmentationMetrics {
         Counter.builder("sapiens.images.processed").tag("path", path).description("Pictures segmented")
                 .register(registry).increment();
         outcome("ok", "none");
+        inference(segmentation);
+    }
+
+    /**
+     * The meters Triton users look for, tagged with the served model's name ({@code sapiens.model.served-name}):
+     * {@code sapiens_inference_request_success_total} / {@code _failure_total} (nv_inference_request_success /
+     * failure; counted per picture), {@code sapiens_inference_count_total} (nv_inference_count: pictures inferred),
+     * {@code sapiens_inference_exec_count_total} (nv_inference_exec_count: model runs, so batching shows as fewer runs
+     * than pictures), and durations per picture: {@code sapiens_inference_queue_duration_seconds} (the wait for a
+     * model run), {@code _compute_input_} (pre-processing), {@code _compute_infer_} (the model run),
+     * {@code _compute_output_} (post-processing) and {@code sapiens_inference_request_duration_seconds} (all of it).
+     */
+    private void inference(Segmentation segmentation) {
+        String model = modelName();
+        SegmentationPipeline pipeline = service.readyPipeline();
+        if (pipeline != null) {
+            FunctionCounter.builder("sapiens.inference.exec.count", pipeline, p -> p.watchdog().runs())
+                    .tag("model", model).description("Model runs (batches), failed ones included").register(registry);
+        }
+        Counter.builder("sapiens.inference.request.success").tag("model", model)
+                .description("Pictures answered with a result").register(registry).increment();
+        Counter.builder("sapiens.inference.count").tag("model", model).description("Pictures inferred")
+                .register(registry).increment();
+        StageTimings t = segmentation.timings();
+        inferenceTimer("queue", model, t.queue());
+        inferenceTimer("compute.input", model, t.preprocess());
+        inferenceTimer("compute.infer", model, t.inference());
+        inferenceTimer("compute.output", model, t.postprocess());
+        inferenceTimer("request", model, t.total());
+    }
+
+    private void inferenceTimer(String what, String model, double millis) {
+        Timer.builder("sapiens.inference." + what + ".duration").tag("model", model)
+                .description("Per picture: " + what).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(600))
+                .register(registry).record((long) (millis * 1_000_000), TimeUnit.NANOSECONDS);
+    }
+
+    private String modelName() {
+        String name = service.servedName();
+        return name == null ? "none" : name;
     }
 
     /** Time spent talking to object storage ({@code read} or {@code write}). */
@@ -76,6 +118,8 @@ public class SegmentationMetrics {
 
     public void failed(FailureReason reason) {
         outcome(reason.retryable() && reason != FailureReason.INTERNAL_ERROR ? "rejected" : "failed", reason.code());
+        Counter.builder("sapiens.inference.request.failure").tag("model", modelName()).tag("reason", reason.code())
+                .description("Requests answered with a failure, by reason").register(registry).increment();
     }
 
     public void ignored() {

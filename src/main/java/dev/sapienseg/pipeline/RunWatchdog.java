@@ -3,6 +3,7 @@ package dev.sapienseg.pipeline;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -24,6 +25,7 @@ public final class RunWatchdog {
 
     private final AtomicLongArray runningSince; // per session, System.nanoTime() of the run's start; 0 when idle
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    private final LongAdder runs = new LongAdder();
     private final LongSupplier clock;
     private volatile long stallNanos;
     private volatile String lastFailure;
@@ -50,12 +52,18 @@ public final class RunWatchdog {
 
     void finished(int session, Throwable failure) {
         runningSince.set(session, 0);
+        runs.increment();
         if (failure == null) {
             consecutiveFailures.set(0);
         } else {
             lastFailure = String.valueOf(failure.getMessage());
             consecutiveFailures.incrementAndGet();
         }
+    }
+
+    /** Model runs so far, failed ones included (Triton's execution count: with batching, fewer than pictures). */
+    public long runs() {
+        return runs.sum();
     }
 
     /** Why the pod cannot serve, or null while it can. */

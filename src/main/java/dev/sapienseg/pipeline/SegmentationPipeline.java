@@ -83,6 +83,11 @@ public final class SegmentationPipeline implements AutoCloseable {
         return decoder;
     }
 
+    /** The class names of the served model, by id. */
+    public List<String> classNames() {
+        return core.classNames();
+    }
+
     /** Pictures per model run. */
     public int batchCapacity() {
         return core.batchCapacity();
@@ -98,12 +103,25 @@ public final class SegmentationPipeline implements AutoCloseable {
         return memory;
     }
 
+    /** Requests admitted at once at most ({@code sapiens.limits.max-in-flight}). */
+    public int maxInFlight() {
+        return maxInFlight;
+    }
+
     /** Requests being processed now. */
     public int inFlight() {
         return maxInFlight - admission.availablePermits();
     }
 
     public Segmentation segment(byte[] encoded, Set<OutputKind> outputs) {
+        return segment(encoded, outputs, 0);
+    }
+
+    /**
+     * @param extraBytesPerPixel memory the caller's own encoding of the result takes per pixel (the Open Inference
+     *        Protocol's tensors), reserved with the rest
+     */
+    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
         if (!admission.tryAcquire()) {
             throw new SegmentationException(FailureReason.OVERLOADED,
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
@@ -113,7 +131,8 @@ public final class SegmentationPipeline implements AutoCloseable {
             long t0 = System.nanoTime();
             ImageHeader header = decoder.inspect(encoded);
             try (MemoryBound.Reservation reserved = memory.reserve(
-                    MemoryBound.estimate(header.pixels(), encoded.length, outputs))) {
+                    MemoryBound.estimate(header.pixels(), encoded.length, outputs)
+                            + Math.multiplyExact(header.pixels(), extraBytesPerPixel))) {
                 return admitted(encoded, header, outputs, t0);
             }
         } finally {

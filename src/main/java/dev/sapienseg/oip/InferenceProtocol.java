@@ -1,0 +1,265 @@
+package dev.sapienseg.oip;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Liveness;
+import org.eclipse.microprofile.health.Readiness;
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
+import dev.sapienseg.health.ModelReadinessCheck;
+import dev.sapienseg.health.ProcessLivenessCheck;
+import dev.sapienseg.lifecycle.SegmentationService;
+import dev.sapienseg.logging.LogSafe;
+import dev.sapienseg.metrics.SegmentationMetrics;
+import dev.sapienseg.model.ModelContract;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.pipeline.Segmentation;
+import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.report.SegmentationReport;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * The Open Inference Protocol (KServe v2 / Triton REST) in front of the same pipeline as the CloudEvents function: a
+ * thin adapter. Health answers from the same checks as {@code /q/health}; inference goes through the same admission,
+ * memory bound, dynamic batching, deadlines and limits, and its failures through the same vocabulary and statuses
+ * ({@code event.FailureReplies} writes them in the protocol's {@code {"error": …}} shape under {@value #PREFIX}).
+ *
+ * <pre>
+ * GET  /v2                                     server metadata (extensions: binary_tensor_data)
+ * GET  /v2/health/live | /v2/health/ready      200 or 400, as the protocol says
+ * GET  /v2/models/{name}[/versions/1]          model metadata: the real inputs and outputs
+ * GET  /v2/models/{name}[/versions/1]/ready
+ * POST /v2/models/{name}[/versions/1]/infer    pictures in, class map / mask / pictures out (JSON or binary)
+ * </pre>
+ */
+@ApplicationScoped
+public class InferenceProtocol {
+
+    private static final Logger LOG = Logger.getLogger(InferenceProtocol.class);
+
+    public static final String PREFIX = "/v2";
+    /** The one version served; the model's identity is its name (and, in its metadata, its file). */
+    static final String VERSION = "1";
+    private static final String MODEL = PREFIX + "/models/([^/]+)(?:/versions/([^/]+))?";
+
+    private final SegmentationService service;
+    private final SegmentationMetrics metrics;
+    private final ObjectMapper json;
+    private final ModelReadinessCheck readiness;
+    private final ProcessLivenessCheck liveness;
+    private final long maxBodyBytes;
+    /** Runs a request's further pictures beside its first, so that the dynamic batcher can put them in one run. */
+    private final ExecutorService entries;
+
+    public InferenceProtocol(SegmentationService service, SegmentationMetrics metrics, ObjectMapper json,
+            @Readiness ModelReadinessCheck readiness, @Liveness ProcessLivenessCheck liveness) {
+        this.service = service;
+        this.metrics = metrics;
+        this.json = json;
+        this.readiness = readiness;
+        this.liveness = liveness;
+        this.maxBodyBytes = ConfigProvider.getConfig()
+                .getValue("quarkus.http.limits.max-body-size", io.quarkus.runtime.configuration.MemorySize.class)
+                .asLongValue();
+        AtomicInteger n = new AtomicInteger();
+        this.entries = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sapiens-oip-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    void install(@Observes Router router) {
+        router.get(PREFIX).handler(this::server);
+        router.get(PREFIX + "/health/live").handler(ctx -> health(ctx, "live", liveness.call()));
+        router.get(PREFIX + "/health/ready").handler(ctx -> health(ctx, "ready", readiness.call()));
+        router.getWithRegex(MODEL).handler(this::metadata);
+        router.getWithRegex(MODEL + "/ready").handler(this::modelReady);
+        router.postWithRegex(MODEL + "/infer").handler(BodyHandler.create().setBodyLimit(maxBodyBytes))
+                .blockingHandler(this::infer, false);
+    }
+
+    @PreDestroy
+    void stop() {
+        entries.shutdownNow();
+    }
+
+    private void server(RoutingContext ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", "sapiens-seg-function");
+        body.put("version", ConfigProvider.getConfig().getOptionalValue("quarkus.application.version", String.class)
+                .orElse("unknown"));
+        body.put("extensions", List.of("binary_tensor_data"));
+        send(ctx, 200, body);
+    }
+
+    /** The protocol's health: 200 for true, a 4xx for false; the body says which. */
+    private void health(RoutingContext ctx, String what, HealthCheckResponse check) {
+        boolean up = check.getStatus() == HealthCheckResponse.Status.UP;
+        send(ctx, up ? 200 : 400, Map.of(what, up));
+    }
+
+    private void modelReady(RoutingContext ctx) {
+        SegmentationPipeline ready = service.readyPipeline();
+        if (ready == null || readiness.call().getStatus() != HealthCheckResponse.Status.UP) {
+            send(ctx, 400, Map.of("name", ctx.pathParam("param0"), "ready", false));
+            return;
+        }
+        String name = served(ctx);
+        send(ctx, 200, Map.of("name", name, "ready", true));
+    }
+
+    private void metadata(RoutingContext ctx) {
+        SegmentationPipeline pipeline = service.pipeline();
+        String name = served(ctx);
+        SegmentationModel model = pipeline.model();
+        ModelContract contract = model.contract();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", name);
+        body.put("versions", List.of(VERSION));
+        body.put("platform", "onnxruntime_onnx");
+        body.put("inputs", List.of(tensor(InferenceRequest.INPUT, "BYTES", -1)));
+        List<Map<String, Object>> outputs = new ArrayList<>();
+        for (Output output : Output.values()) {
+            outputs.add(output.kind() == null ? tensor(output.tensorName(), output.datatype(), -1, -1, -1)
+                    : tensor(output.tensorName(), output.datatype(), -1));
+        }
+        body.put("outputs", outputs);
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("model_file", model.name());
+        parameters.put("classes", contract.classes());
+        parameters.put("class_names", String.join(",", pipeline.classNames()));
+        parameters.put("model_input", contract.toString());
+        parameters.put("execution_provider", model.provider().label());
+        parameters.put("normalization", pipeline.normalization().name().toLowerCase(java.util.Locale.ROOT));
+        parameters.put("max_batch_entries", pipeline.maxInFlight());
+        body.put("parameters", parameters);
+        send(ctx, 200, body);
+    }
+
+    private static Map<String, Object> tensor(String name, String datatype, long... shape) {
+        Map<String, Object> tensor = new LinkedHashMap<>();
+        tensor.put("name", name);
+        tensor.put("datatype", datatype);
+        tensor.put("shape", shape);
+        return tensor;
+    }
+
+    void infer(RoutingContext ctx) {
+        long start = System.nanoTime();
+        SegmentationPipeline pipeline = service.pipeline();
+        String name = served(ctx);
+        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        InferenceRequest request = InferenceRequest.parse(body, ctx.request().getHeader(InferenceRequest.HEADER_LENGTH),
+                json, pipeline.maxInFlight());
+        Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
+        long extraBytesPerPixel = 0;
+        for (Map.Entry<Output, Boolean> output : request.outputs().entrySet()) {
+            if (output.getKey().kind() != null) {
+                kinds.add(output.getKey().kind());
+            }
+            extraBytesPerPixel += output.getKey().bytesPerPixel(output.getValue());
+        }
+        List<Segmentation> results = segmentAll(pipeline, request.pictures(), kinds, extraBytesPerPixel);
+        List<SegmentationReport> reports = new ArrayList<>();
+        for (Segmentation s : results) {
+            metrics.segmented(s, "inference");
+            reports.add(SegmentationReport.summary(request.id(), s, pipeline.model(), pipeline.normalization()));
+        }
+        InferenceResponse response = InferenceResponse.write(json, name, VERSION, request, results, reports);
+        Buffer out = Buffer.buffer(response.header());
+        if (response.hasBinary()) {
+            response.binary().forEach(b -> out.appendBytes(b));
+            ctx.response().putHeader(InferenceRequest.HEADER_LENGTH, String.valueOf(response.header().length))
+                    .putHeader("Content-Type", "application/octet-stream");
+        } else {
+            ctx.response().putHeader("Content-Type", "application/json");
+        }
+        ctx.response().setStatusCode(200).end(out);
+        LOG.infof("inference %s model=%s ok in %.1f ms: %d picture(s), outputs %s", LogSafe.of(request.id()),
+                LogSafe.of(name), (System.nanoTime() - start) / 1e6, results.size(), request.outputs().keySet());
+    }
+
+    /**
+     * Each picture through the pipeline as its own request (admission, memory, deadline), all at once so that they
+     * can share model runs; every picture ends before the answer, and the first failure (in entry order) is the
+     * request's.
+     */
+    private List<Segmentation> segmentAll(SegmentationPipeline pipeline, List<byte[]> pictures, Set<OutputKind> kinds,
+            long extraBytesPerPixel) {
+        List<CompletableFuture<Segmentation>> rest = new ArrayList<>();
+        for (byte[] picture : pictures.subList(1, pictures.size())) {
+            rest.add(CompletableFuture.supplyAsync(() -> pipeline.segment(picture, kinds, extraBytesPerPixel), entries));
+        }
+        List<Segmentation> results = new ArrayList<>();
+        RuntimeException failure = null;
+        try {
+            results.add(pipeline.segment(pictures.get(0), kinds, extraBytesPerPixel));
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (CompletableFuture<Segmentation> entry : rest) {
+            try {
+                results.add(entry.join());
+            } catch (CompletionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException re ? re : e;
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return results;
+    }
+
+    /** The model named in the path, if it is the one served (and the version, if given, is ours); else 404. */
+    private String served(RoutingContext ctx) {
+        String name = service.servedName();
+        String asked = ctx.pathParam("param0");
+        String version = ctx.pathParam("param1");
+        if (name == null || !name.equals(asked)) {
+            throw new SegmentationException(FailureReason.UNKNOWN_MODEL, "no model '" + LogSafe.of(asked, 100)
+                    + "' here; this pod serves '" + name + "' (GET " + PREFIX + "/models/" + name + ")");
+        }
+        if (version != null && !VERSION.equals(version)) {
+            throw new SegmentationException(FailureReason.UNKNOWN_MODEL, "model '" + name + "' has no version '"
+                    + LogSafe.of(version, 40) + "'; it has version " + VERSION);
+        }
+        return name;
+    }
+
+    private void send(RoutingContext ctx, int status, Object body) {
+        try {
+            ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+                    .end(json.writeValueAsString(body));
+        } catch (JsonProcessingException e) {
+            ctx.fail(e);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.sapienseg.oip;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+import dev.sapienseg.output.OutputKind;
+
+/**
+ * The model's outputs as Open Inference Protocol tensors, for N pictures of H × W: the class ids, the foreground mask
+ * ("mask" means the foreground everywhere, as in {@link OutputKind}), and the two pictures, each an encoded file.
+ */
+enum Output {
+    /** Class id per pixel, {@code UINT8 [N, H, W]} (all pictures of the request the same size). */
+    CLASS_MAP("class_map", "UINT8", 1, null),
+    /** Foreground (class id &gt; 0), {@code BOOL [N, H, W]}. */
+    MASK("mask", "BOOL", 1, null),
+    /** The class ids as an 8-bit palette PNG, {@code BYTES [N]}. */
+    CLASS_PNG("class_png", "BYTES", 0, OutputKind.CLASS_PNG),
+    /** Sapiens' side-by-side visualisation (JPEG for a JPEG, else PNG), {@code BYTES [N]}. */
+    OVERLAY("overlay", "BYTES", 0, OutputKind.OVERLAY);
+
+    private final String tensorName;
+    private final String datatype;
+    private final int bytesPerPixel;
+    private final OutputKind kind;
+
+    Output(String tensorName, String datatype, int bytesPerPixel, OutputKind kind) {
+        this.tensorName = tensorName;
+        this.datatype = datatype;
+        this.bytesPerPixel = bytesPerPixel;
+        this.kind = kind;
+    }
+
+    String tensorName() {
+        return tensorName;
+    }
+
+    String datatype() {
+        return datatype;
+    }
+
+    /** The pipeline output it is made of, or null (the class map itself). */
+    OutputKind kind() {
+        return kind;
+    }
+
+    /**
+     * Memory per pixel its encoding takes, reserved in the memory budget with the request: binary, the bytes and
+     * their copy into the response buffer; JSON, the decimal text ({@code "27,"} or {@code "false,"}), its buffer's
+     * growth by doubling and the copy. (The pictures' own cost is in the pipeline's estimate.)
+     */
+    long bytesPerPixel(boolean binary) {
+        if (bytesPerPixel == 0) {
+            return 0;
+        }
+        return binary ? 3 : (this == MASK ? 14 : 10);
+    }
+
+    static Output named(String name) {
+        return Arrays.stream(values()).filter(o -> o.tensorName.equals(name)).findFirst().orElse(null);
+    }
+
+    static String names() {
+        return Arrays.stream(values()).map(Output::tensorName).collect(Collectors.joining(", "));
+    }
+}
