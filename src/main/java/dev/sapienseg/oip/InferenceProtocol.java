@@ -154,7 +154,11 @@ public class InferenceProtocol {
         parameters.put("model_file", model.name());
         parameters.put("classes", contract.classes());
         parameters.put("class_names", String.join(",", pipeline.classNames()));
-        parameters.put("model_input", contract.toString());
+        String batch = contract.fixedBatch() > 0 ? String.valueOf(contract.fixedBatch()) : "B";
+        parameters.put("model_input", contract.inputName() + " [" + batch + ", 3, " + contract.inputHeight() + ", "
+                + contract.inputWidth() + "]");
+        parameters.put("model_output", contract.outputName() + " [" + batch + ", " + contract.classes() + ", "
+                + contract.outputHeight() + ", " + contract.outputWidth() + "]");
         parameters.put("execution_provider", model.provider().label());
         parameters.put("normalization", pipeline.normalization().name().toLowerCase(java.util.Locale.ROOT));
         parameters.put("max_batch_entries", pipeline.maxInFlight());

@@ -110,6 +110,11 @@ class KnativeManifestsTest {
             "v1/PersistentVolumeClaim", PersistentVolumeClaim.class);
 
     static AppConfig app;
+
+    /** The function's image name, as knative/images sets it (the one place to retarget images). */
+    static String functionImageName() {
+        return Kustomize.load(IMAGES_COMPONENT).imagesOrEmpty().get(0).newName();
+    }
     static Map<Path, List<ObjectNode>> overlays;
     static Set<Path> filesRead;
     static String functionImage;

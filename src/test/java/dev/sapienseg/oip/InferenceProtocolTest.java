@@ -118,6 +118,7 @@ class InferenceProtocolTest {
                     .body("outputs.datatype", equalTo(List.of("UINT8", "BOOL", "BYTES", "BYTES")))
                     .body("outputs[0].shape", equalTo(List.of(-1, -1, -1)))
                     .body("parameters.classes", equalTo(28))
+                    .body("parameters.model_output", equalTo("logits [B, 28, 512, 384]"))
                     .body("parameters.class_names", startsWith("Background,Apparel,Face_Neck,Hair"));
         }
         assertProtocolError(given().get("/v2/models/sapiens-2b"), 404, "unknown-model", "sapiens-palette-demo");
