@@ -43,5 +43,13 @@ class UnloadableModelTest {
                 .body("error", equalTo("not-ready"))
                 .body("retryable", equalTo(true))
                 .body("message", containsString("not an ONNX model"));
+
+        // The Open Inference Protocol answers from the same checks, in its own shapes.
+        given().get("/v2/health/ready").then().statusCode(400).body("ready", equalTo(false));
+        given().get("/v2/health/live").then().statusCode(200).body("live", equalTo(true));
+        given().get("/v2/models/not-a-model/ready").then().statusCode(400).body("ready", equalTo(false));
+        given().contentType("application/json").body("{}").post("/v2/models/not-a-model/infer").then().statusCode(503)
+                .header("Retry-After", "2").body("error", containsString("not-ready: "))
+                .body("error", containsString("not an ONNX model"));
     }
 }
