@@ -78,6 +78,7 @@ class KServeManifestTest {
         KnativeManifestsTest.additionalProperties(pod, "predictor", problems,
                 Collections.newSetFromMap(new IdentityHashMap<>()));
         KnativeManifestsTest.droppedFields(podFields, Kustomize.YAML.valueToTree(pod), "predictor", problems);
+        KnativeManifestsTest.checkNodeSelector("predictor: ", pod.getNodeSelector(), problems);
         if (pod.getContainers() == null || pod.getContainers().size() != 1) {
             problems.add("predictor: one container, the function");
             return problems;
@@ -164,6 +165,8 @@ class KServeManifestTest {
         Map<String, Consumer<ObjectNode>> mutations = new LinkedHashMap<>();
         mutations.put("unknown fields [replicas]", i -> ((ObjectNode) i.at("/spec/predictor")).put("replicas", 3));
         mutations.put("imagePullPolice", i -> container(i).put("imagePullPolice", "Always"));
+        mutations.put("nvidia.com/gpu.present", i -> ((ObjectNode) i.at("/spec/predictor/nodeSelector"))
+                .put("nvidia.com/gpu.present", "true"));
         mutations.put("kserve-container", i -> container(i).put("name", "sapiens"));
         mutations.put("GPU image", i -> container(i).put("image", "sapiens-seg:cpu"));
         mutations.put("SAPIENS_MODEL_SERVED_NAME", i -> setEnv(i, "SAPIENS_MODEL_SERVED_NAME", "other"));

@@ -287,6 +287,10 @@ class KnativeManifestsTest {
         record Mutation(String name, String expected, Consumer<List<ObjectNode>> change) {
         }
         List<Mutation> mutations = List.of(
+                new Mutation("a node label only NVIDIA's GPU Operator sets", "nodeSelector nvidia.com/gpu.present is not",
+                        nodes -> ((ObjectNode) templateSpec(nodes).get("nodeSelector")).put("nvidia.com/gpu.present", "true")),
+                new Mutation("a selector without the images' architecture", "kubernetes.io/arch: amd64",
+                        nodes -> ((ObjectNode) templateSpec(nodes).get("nodeSelector")).put("kubernetes.io/arch", "arm64")),
                 new Mutation("containerConcurrency below the batch size", "is below sapiens.batching.max-batch-size",
                         nodes -> templateSpec(nodes).put("containerConcurrency", 4)),
                 new Mutation("containerConcurrency above max-in-flight", "exceeds sapiens.limits.max-in-flight",
@@ -493,6 +497,7 @@ class KnativeManifestsTest {
         }
         Container c = pod.getContainers().get(0);
         AppConfig cfg = podConfig(service, objects, problems);
+        checkNodeSelector(where, pod.getNodeSelector(), problems);
 
         // Knative refuses these pod fields; the grace period is timeoutSeconds.
         ObjectNode podTree = Kustomize.YAML.valueToTree(pod);
@@ -720,6 +725,27 @@ class KnativeManifestsTest {
         if (budget < oneAtTheLimit) {
             problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
                     + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");
+        }
+    }
+
+    /** Labels every node carries (the kubelet sets them); anything else exists only where some add-on adds it. */
+    static final Set<String> WELL_KNOWN_NODE_LABELS = Set.of("kubernetes.io/arch", "kubernetes.io/os");
+
+    /**
+     * A nodeSelector on a label only an add-on sets (NVIDIA's GPU Operator sets {@code nvidia.com/gpu.present}; the
+     * plain device plugin does not) leaves pods Pending on clusters without it: the {@code nvidia.com/gpu} limit
+     * already places a pod on a GPU node. The images are x86-64 only, so {@code kubernetes.io/arch: amd64}.
+     */
+    static void checkNodeSelector(String where, Map<String, String> selector, List<String> problems) {
+        Map<String, String> labels = selector == null ? Map.of() : selector;
+        for (String label : labels.keySet()) {
+            if (!WELL_KNOWN_NODE_LABELS.contains(label)) {
+                problems.add(where + "nodeSelector " + label + " is not a label every node has (well-known labels: "
+                        + WELL_KNOWN_NODE_LABELS + "); document add-on labels as an option instead");
+            }
+        }
+        if (!labels.isEmpty() && !"amd64".equals(labels.get("kubernetes.io/arch"))) {
+            problems.add(where + "nodeSelector kubernetes.io/arch: amd64 (the images are x86-64 only)");
         }
     }
 
