@@ -19,4 +19,11 @@ for lib in opencv javacpp openblas; do
   jar tf "$jar_file" | grep 'META-INF/native-image/linux-x86_64/.*/jni-config.json' >/dev/null \
     || fail "$jar_file carries no native-image registrations"
 done
-echo "native sources OK: $(wc -l <<<"$args") native-image arguments, ONNX Runtime at run time, JNI registrations present"
+# The Mandrel builder of deploy/Dockerfile.native must be the version the sources were generated for.
+[[ -f "$dir/graalvm.version" ]] || fail "no $dir/graalvm.version"
+wanted="$(cut -d. -f1 < "$dir/graalvm.version")"
+dockerfile="$(dirname "$0")/Dockerfile.native"
+builder="$(sed -n 's/^ARG MANDREL_IMAGE=.*:jdk-\([0-9]*\).*/\1/p' "$dockerfile")"
+[[ "$builder" == "$wanted" ]] \
+  || fail "$dockerfile builds with Mandrel jdk-${builder:-?}, but the sources were made for GraalVM $(cat "$dir/graalvm.version")"
+echo "native sources OK: $(wc -l <<<"$args") native-image arguments, ONNX Runtime at run time, JNI registrations present, builder jdk-$builder"
