@@ -38,6 +38,10 @@ public class FailureReplies {
     /** Paths of the Open Inference Protocol (oip.InferenceProtocol), answered in its own error shape. */
     static final String PROTOCOL_PREFIX = "/v2/";
 
+    static boolean isProtocol(String path) {
+        return path.equals("/v2") || path.startsWith(PROTOCOL_PREFIX);
+    }
+
     /** Header carrying the failure's id, which finds the full story (cause, stack) in the log. */
     public static final String ERROR_ID_HEADER = "Sapiens-Error-Id";
 
@@ -79,6 +83,7 @@ public class FailureReplies {
         if (ctx.failure() == null && ctx.statusCode() == 413) { // Quarkus' body handler: a chunked body past the limit
             failure = new Failure(FailureReason.IMAGE_TOO_LARGE, sizes.tooLarge(-1));
         }
+        boolean protocol = isProtocol(ctx.request().path());
         String errorId = UUID.randomUUID().toString();
         Long start = ctx.get(RequestSizeGuard.START_KEY);
         log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure(),
@@ -86,7 +91,7 @@ public class FailureReplies {
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
-        boolean protocol = ctx.request().path().startsWith(PROTOCOL_PREFIX);
+
         // A refused caller (no webhook secret) is not an event's outcome to publish: it keeps its 401.
         if (!protocol && !failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
                 && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
@@ -206,7 +211,7 @@ public class FailureReplies {
     private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause,
             String path) {
         String line = event == null
-                ? String.format("%s failed in %.1f ms: %d %s: %s [error %s]", path.startsWith(PROTOCOL_PREFIX)
+                ? String.format("%s failed in %.1f ms: %d %s: %s [error %s]", isProtocol(path)
                         ? "inference request " + LogSafe.of(path, 200) : "event -", millis, failure.reason.httpStatus(),
                         failure.reason.code(), LogSafe.of(failure.message, 1024), errorId)
                 : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s [error %s]",

@@ -24,6 +24,7 @@ import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 import org.jboss.logging.Logger;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -41,6 +42,7 @@ import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.report.SegmentationReport;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -68,10 +70,18 @@ public class InferenceProtocol {
     /** The one version served; the model's identity is its name (and, in its metadata, its file). */
     static final String VERSION = "1";
     private static final String MODEL = PREFIX + "/models/([^/]+)(?:/versions/([^/]+))?";
+    /** JSON tokens a request may have: far more than any valid one (about 40 plus one per picture). */
+    static final long MAX_REQUEST_TOKENS = 10_000;
 
     private final SegmentationService service;
     private final SegmentationMetrics metrics;
     private final ObjectMapper json;
+    /**
+     * Parses requests with a token cap: a valid request is a few dozen tokens plus one per picture, while an
+     * adversary's small, wide document ({@code [[],[],…]}) would cost about 20 bytes of tree per byte sent before any
+     * limit of ours applies.
+     */
+    private final ObjectMapper requests;
     private final ModelReadinessCheck readiness;
     private final ProcessLivenessCheck liveness;
     private final long maxBodyBytes;
@@ -83,6 +93,10 @@ public class InferenceProtocol {
         this.service = service;
         this.metrics = metrics;
         this.json = json;
+        JsonFactory factory = json.getFactory().copy();
+        factory.setStreamReadConstraints(factory.streamReadConstraints().rebuild()
+                .maxTokenCount(MAX_REQUEST_TOKENS).maxNestingDepth(16).build());
+        this.requests = new ObjectMapper(factory);
         this.readiness = readiness;
         this.liveness = liveness;
         this.maxBodyBytes = ConfigProvider.getConfig()
@@ -94,7 +108,7 @@ public class InferenceProtocol {
             Thread t = new Thread(r, "sapiens-oip-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
-        }, new ThreadPoolExecutor.CallerRunsPolicy());
+        }, (task, pool) -> task.run()); // always runs: CallerRunsPolicy would drop it once the pool is shut down
     }
 
     void install(@Observes Router router) {
@@ -103,8 +117,14 @@ public class InferenceProtocol {
         router.get(PREFIX + "/health/ready").handler(ctx -> health(ctx, "ready", readiness.call()));
         router.getWithRegex(MODEL).handler(this::metadata);
         router.getWithRegex(MODEL + "/ready").handler(this::modelReady);
-        router.postWithRegex(MODEL + "/infer").handler(BodyHandler.create().setBodyLimit(maxBodyBytes))
+        router.postWithRegex(MODEL + "/infer").handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                 .blockingHandler(this::infer, false);
+        // Anything else under /v2 (Triton's model configuration and repository extensions, a wrong method) is the
+        // protocol's 404 in its error shape, not the framework's HTML page.
+        router.routeWithRegex(PREFIX + "(/.*)?").order(Integer.MAX_VALUE).handler(ctx -> ctx.fail(
+                new SegmentationException(FailureReason.UNKNOWN_MODEL, "no such Open Inference Protocol endpoint: "
+                        + ctx.request().method() + " " + LogSafe.of(ctx.request().path(), 200) + " (served: GET /v2,"
+                        + " /v2/health/{live,ready}, /v2/models/{name}[/versions/1][/ready]; POST …/infer)")));
     }
 
     @PreDestroy
@@ -181,9 +201,14 @@ public class InferenceProtocol {
         long start = System.nanoTime();
         SegmentationPipeline pipeline = service.pipeline();
         String name = served(ctx);
+        String encoding = ctx.request().getHeader("Content-Encoding");
+        if (encoding != null && !encoding.isBlank() && !encoding.equalsIgnoreCase("identity")) {
+            throw InferenceRequest.bad("Content-Encoding " + LogSafe.of(encoding, 40) + " is not accepted; send the"
+                    + " request uncompressed (pictures are compressed already)");
+        }
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         InferenceRequest request = InferenceRequest.parse(body, ctx.request().getHeader(InferenceRequest.HEADER_LENGTH),
-                json, pipeline.maxInFlight());
+                requests, pipeline.maxInFlight());
         Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
         long extraBytesPerPixel = 0;
         for (Map.Entry<Output, Boolean> output : request.outputs().entrySet()) {
@@ -199,15 +224,21 @@ public class InferenceProtocol {
             reports.add(SegmentationReport.summary(request.id(), s, pipeline.model(), pipeline.normalization()));
         }
         InferenceResponse response = InferenceResponse.write(json, name, VERSION, request, results, reports);
-        Buffer out = Buffer.buffer(response.header());
+        long length = response.header().length;
+        for (byte[] part : response.binary()) {
+            length += part.length;
+        }
+        HttpServerResponse out = ctx.response().setStatusCode(200).putHeader("Content-Length", String.valueOf(length));
         if (response.hasBinary()) {
-            response.binary().forEach(b -> out.appendBytes(b));
-            ctx.response().putHeader(InferenceRequest.HEADER_LENGTH, String.valueOf(response.header().length))
+            out.putHeader(InferenceRequest.HEADER_LENGTH, String.valueOf(response.header().length))
                     .putHeader("Content-Type", "application/octet-stream");
         } else {
-            ctx.response().putHeader("Content-Type", "application/json");
+            out.putHeader("Content-Type", "application/json");
         }
-        ctx.response().setStatusCode(200).end(out);
+        // Part by part: no copy of the whole response into one buffer.
+        out.write(Buffer.buffer(response.header()));
+        response.binary().forEach(part -> out.write(Buffer.buffer(part)));
+        out.end();
         LOG.infof("inference %s model=%s ok in %.1f ms: %d picture(s), outputs %s", LogSafe.of(request.id()),
                 LogSafe.of(name), (System.nanoTime() - start) / 1e6, results.size(), request.outputs().keySet());
     }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -28,7 +29,7 @@ import dev.sapienseg.logging.LogSafe;
  * @param id echoed in the response, if given
  * @param pictures the encoded pictures, one per batch entry
  * @param outputs the outputs asked for, in order, each true when it is to be sent as binary data; all when the
- *        request names none (as the protocol says)
+ *        request names none (no or an empty {@code outputs}, as the protocol and Triton have it)
  */
 record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs) {
 
@@ -54,6 +55,9 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         JsonNode root;
         try {
             root = json.readTree(body, 0, jsonLength);
+        } catch (StreamConstraintsException e) {
+            throw bad("the request is beyond what a valid one can be (" + LogSafe.of(e.getOriginalMessage(), 160)
+                    + "); a valid request has a few dozen JSON tokens plus one per picture");
         } catch (JsonProcessingException e) {
             throw bad("the request is not JSON: " + LogSafe.of(String.valueOf(e.getOriginalMessage()), 200));
         } catch (IOException e) {
@@ -87,7 +91,8 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
             if (input.has("data")) {
                 throw bad("input '" + INPUT + "' has both 'data' and binary_data_size");
             }
-            if (!binarySize.canConvertToLong() || binarySize.asLong() < 0 || binarySize.asLong() > tail.remaining()) {
+            if (!binarySize.isIntegralNumber() || !binarySize.canConvertToLong() || binarySize.asLong() < 0
+                    || binarySize.asLong() > tail.remaining()) {
                 throw bad("binary_data_size " + LogSafe.of(binarySize.toString(), 40) + " does not fit the "
                         + tail.remaining() + " bytes after the JSON header");
             }
@@ -188,14 +193,14 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
 
     private static Map<Output, Boolean> outputs(JsonNode requested, boolean allBinary) {
         Map<Output, Boolean> outputs = new LinkedHashMap<>();
-        if (requested == null || requested.isNull()) {
+        if (requested == null || requested.isNull() || (requested.isArray() && requested.isEmpty())) {
             for (Output output : Output.values()) {
                 outputs.put(output, allBinary);
             }
             return outputs;
         }
-        if (!requested.isArray() || requested.isEmpty()) {
-            throw bad("'outputs' must list at least one of " + Output.names());
+        if (!requested.isArray()) {
+            throw bad("'outputs' must be a list of outputs by name: " + Output.names());
         }
         for (JsonNode entry : requested) {
             String name = text(entry.get("name"), "outputs[].name");

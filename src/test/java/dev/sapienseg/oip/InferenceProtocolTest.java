@@ -246,6 +246,25 @@ class InferenceProtocolTest {
                 "bad-tensor", "not JSON");
         assertProtocolError(given().contentType("application/json").body("{\"outputs\": []}").post(INFER), 400,
                 "bad-tensor", "inputs");
+        // A small but wide document is refused while it is parsed, before it can cost memory.
+        String wide = "{\"x\": [" + "[],".repeat(20_000) + "[]]}";
+        assertProtocolError(given().contentType("application/json").body(wide).post(INFER), 400, "bad-tensor",
+                "Token count", "a valid request has");
+        // A compressed request is named, not misread as "not JSON".
+        assertProtocolError(given().contentType("application/json").header("Content-Encoding", "gzip")
+                .body(OipClient.jsonRequest(List.of(png), null).toString()).post(INFER), 400, "bad-tensor", "gzip");
+        // Endpoints the protocol has but this server does not serve (Triton's model configuration, the repository).
+        for (String path : List.of("/v2/models/sapiens-palette-demo/config", "/v2/repository/index")) {
+            assertProtocolError(given().get(path), 404, "unknown-model", "no such Open Inference Protocol endpoint");
+        }
+    }
+
+    @Test
+    void anEmptyOutputListMeansEveryOutput() throws Exception {
+        ObjectNode request = OipClient.jsonRequest(List.of(png), null);
+        request.putArray("outputs");
+        assertEquals(List.of("class_map", "mask", "class_png", "overlay"),
+                OipClient.parse(OipClient.postJson(request)).json().get("outputs").findValuesAsText("name"));
     }
 
     @Test
@@ -270,6 +289,8 @@ class InferenceProtocolTest {
         // A header length that is not a number, or longer than the body.
         assertProtocolError(given().header("Inference-Header-Content-Length", "12abc").body(tensor).post(INFER), 400,
                 "bad-tensor", "not a number");
+        assertProtocolError(OipClient.postRaw(String.format(header.replace("%d", "%d.5"), tensor.length - 1)
+                .getBytes(StandardCharsets.UTF_8), tensor), 400, "bad-tensor", "binary_data_size");
         assertProtocolError(given().header("Inference-Header-Content-Length", 999_999).body(tensor).post(INFER), 400,
                 "bad-tensor", "does not fit");
     }
