@@ -23,6 +23,11 @@ public final class StandaloneConfig {
     }
 
     public static SmallRyeConfig load(Map<String, String> overrides) {
+        return builder(overrides).build();
+    }
+
+    /** The builder {@link #load} builds: tests add sources to it (an environment of their own). */
+    public static SmallRyeConfigBuilder builder(Map<String, String> overrides) {
         try {
             SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder()
                     .addDefaultInterceptors()
@@ -36,7 +41,7 @@ public final class StandaloneConfig {
             for (URL url : java.util.Collections.list(loader.getResources("application.properties"))) {
                 builder.withSources(new PropertiesConfigSource(url, 250));
             }
-            return builder.build();
+            return builder;
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot read application.properties", e);
         }

@@ -3,6 +3,8 @@ package dev.sapienseg.lifecycle;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
@@ -44,6 +46,36 @@ public final class ModelRuntime {
                 model.hub().token(), s3, progress).provision(choice.source(), choice.sha256());
     }
 
+    static final String CUDA_OPTIONS_ENV = "SAPIENS_EXECUTION_CUDA_OPTIONS_";
+
+    /**
+     * The CUDA provider options as ONNX Runtime names them (lower case and underscores: {@code gpu_mem_limit}).
+     * application.properties and {@code -D} give such keys as written. An environment variable cannot say where a key
+     * starts: {@code SAPIENS_EXECUTION_CUDA_OPTIONS_GPU_MEM_LIMIT} sets a key only if another source names it already,
+     * and is dropped otherwise; the quoted form {@code SAPIENS_EXECUTION_CUDA_OPTIONS__GPU_MEM_LIMIT__} arrives as
+     * {@code gpu.mem.limit}. So dots and dashes become underscores here, and a plain variable that set nothing is
+     * reported with the form that works ({@code CudaOptionsConfigTest} proves each way).
+     */
+    static Map<String, String> cudaOptions(Map<String, String> configured, Map<String, String> environment) {
+        Map<String, String> options = new TreeMap<>();
+        configured.forEach((key, value) -> {
+            if (value != null && !value.isBlank()) {
+                options.put(key.replace('.', '_').replace('-', '_'), value);
+            }
+        });
+        environment.forEach((name, value) -> {
+            if (name.startsWith(CUDA_OPTIONS_ENV) && !name.startsWith(CUDA_OPTIONS_ENV + "_")) {
+                String key = name.substring(CUDA_OPTIONS_ENV.length()).toLowerCase(java.util.Locale.ROOT);
+                if (!value.equals(options.get(key))) {
+                    LOG.warnf("%s did not reach the CUDA options (an environment variable cannot mark where a key"
+                            + " starts); write it as %s_%s__ or set sapiens.execution.cuda-options.%s", name,
+                            CUDA_OPTIONS_ENV, name.substring(CUDA_OPTIONS_ENV.length()), key);
+                }
+            }
+        });
+        return options;
+    }
+
     /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
     public static List<SegmentationModel> loadSessions(Path file, SapiensConfig.Model model,
             SapiensConfig.Execution execution) throws ModelLoadException {
@@ -53,7 +85,7 @@ public final class ModelRuntime {
             for (int device : devices) {
                 for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
                     ModelSettings settings = new ModelSettings(file, model.inputHeight(), model.inputWidth(),
-                            execution.provider(), device, execution.cudaOptions(),
+                            execution.provider(), device, cudaOptions(execution.cudaOptions(), System.getenv()),
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
                             execution.interOpThreads());
                     LOG.infof("loading model %s on %s (device %d, session %d)", file, execution.provider().label(),
