@@ -174,6 +174,9 @@ class KnativeManifestsTest {
                     .sorted().toList();
         }
         for (Path file : yamls) {
+            if (file.equals(OPERATOR_FEATURES.normalize())) {
+                continue; // the Operator's CR has no typed model here: theOperatorsKnativeServingEnablesTheSameFlags
+            }
             if (!filesRead.contains(file) && !file.equals(FEATURES_PATCH.normalize())) {
                 problems.add(file + " is referenced by no kustomization");
             }
@@ -1164,6 +1167,34 @@ class KnativeManifestsTest {
     }
 
     // --- helpers ---------------------------------------------------------------------------------------------
+
+    static final Path OPERATOR_FEATURES = ROOT.resolve("cluster/knative-serving-features.yaml");
+
+    /**
+     * Operator-managed installs overwrite config-features: the KnativeServing equivalent must enable the same flags,
+     * with nothing else in it (the Operator's CR: spec.config.&lt;configmap suffix&gt;.&lt;key&gt;).
+     */
+    @Test
+    void theOperatorsKnativeServingEnablesTheSameFlags() {
+        List<ObjectNode> docs = Kustomize.readDocuments(OPERATOR_FEATURES);
+        assertEquals(1, docs.size(), OPERATOR_FEATURES.toString());
+        ObjectNode cr = docs.get(0);
+        assertEquals("operator.knative.dev/v1beta1", cr.path("apiVersion").asText());
+        assertEquals("KnativeServing", cr.path("kind").asText());
+        assertEquals("knative-serving", cr.at("/metadata/namespace").asText());
+        assertEquals(List.of("config"), iterable(cr.path("spec").fieldNames()));
+        assertEquals(List.of("features"), iterable(cr.at("/spec/config").fieldNames()));
+        Map<String, String> flags = new java.util.TreeMap<>();
+        cr.at("/spec/config/features").fields().forEachRemaining(e -> flags.put(e.getKey(), e.getValue().asText()));
+        assertEquals(new java.util.TreeMap<>(featuresPatch().getData()), flags,
+                "knative/cluster: the KnativeServing and the config-features patch must enable the same flags");
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> names) {
+        List<String> out = new ArrayList<>();
+        names.forEachRemaining(out::add);
+        return out;
+    }
 
     static ConfigMap featuresPatch() {
         List<ObjectNode> docs = Kustomize.readDocuments(FEATURES_PATCH);
