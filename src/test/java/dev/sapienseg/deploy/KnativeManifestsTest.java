@@ -290,6 +290,8 @@ class KnativeManifestsTest {
         record Mutation(String name, String expected, Consumer<List<ObjectNode>> change) {
         }
         List<Mutation> mutations = List.of(
+                new Mutation("a container that may escalate privileges", "allowPrivilegeEscalation must be false",
+                        nodes -> ((ObjectNode) container(nodes).get("securityContext")).put("allowPrivilegeEscalation", true)),
                 new Mutation("a node label only NVIDIA's GPU Operator sets", "nodeSelector nvidia.com/gpu.present is not",
                         nodes -> ((ObjectNode) templateSpec(nodes).get("nodeSelector")).put("nvidia.com/gpu.present", "true")),
                 new Mutation("a selector without the images' architecture", "kubernetes.io/arch: amd64",
@@ -483,6 +485,10 @@ class KnativeManifestsTest {
                 checkDelivery("Broker " + name(b), b.getSpec().getDelivery(), objects, functions, problems);
             } else if (o instanceof KafkaSource k) {
                 checkKafkaSource(k, objects, functions, problems);
+            } else if (o instanceof Service service) {
+                for (Container c : service.getSpec().getTemplate().getSpec().getContainers()) {
+                    checkContainerSecurity("Service " + name(service) + ": ", c, problems);
+                }
             }
         }
         checkBodyLimits(nodes, config, problems);
@@ -728,6 +734,32 @@ class KnativeManifestsTest {
         if (budget < oneAtTheLimit) {
             problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
                     + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");
+        }
+    }
+
+    /**
+     * Every container of every Service (the dead-letter sink too) runs as non-root, without privilege escalation or
+     * capabilities, under the runtime's default seccomp profile: what Kubernetes' "restricted" Pod Security Standard
+     * asks, so the manifests deploy into namespaces that enforce it.
+     */
+    static void checkContainerSecurity(String where, Container c, List<String> problems) {
+        io.fabric8.kubernetes.api.model.SecurityContext sc = c.getSecurityContext();
+        String container = where + "container " + c.getName() + ": ";
+        if (sc == null) {
+            problems.add(container + "no securityContext");
+            return;
+        }
+        if (!Boolean.TRUE.equals(sc.getRunAsNonRoot())) {
+            problems.add(container + "securityContext.runAsNonRoot must be true");
+        }
+        if (!Boolean.FALSE.equals(sc.getAllowPrivilegeEscalation())) {
+            problems.add(container + "securityContext.allowPrivilegeEscalation must be false");
+        }
+        if (sc.getCapabilities() == null || !List.of("ALL").equals(sc.getCapabilities().getDrop())) {
+            problems.add(container + "securityContext.capabilities.drop must be [ALL]");
+        }
+        if (sc.getSeccompProfile() == null || !"RuntimeDefault".equals(sc.getSeccompProfile().getType())) {
+            problems.add(container + "securityContext.seccompProfile.type must be RuntimeDefault");
         }
     }
 
