@@ -11,24 +11,26 @@ import dev.sapienseg.output.OutputKind;
  */
 enum Output {
     /** Class id per pixel, {@code UINT8 [N, H, W]} (all pictures of the request the same size). */
-    CLASS_MAP("class_map", "UINT8", 1, null),
+    CLASS_MAP("class_map", "UINT8", null, 10, 3),
     /** Foreground (class id &gt; 0), {@code BOOL [N, H, W]}. */
-    MASK("mask", "BOOL", 1, null),
+    MASK("mask", "BOOL", null, 14, 3),
     /** The class ids as an 8-bit palette PNG, {@code BYTES [N]}. */
-    CLASS_PNG("class_png", "BYTES", 0, OutputKind.CLASS_PNG),
+    CLASS_PNG("class_png", "BYTES", OutputKind.CLASS_PNG, 0, 0),
     /** Sapiens' side-by-side visualisation (JPEG for a JPEG, else PNG), {@code BYTES [N]}. */
-    OVERLAY("overlay", "BYTES", 0, OutputKind.OVERLAY);
+    OVERLAY("overlay", "BYTES", OutputKind.OVERLAY, 0, 0);
 
     private final String tensorName;
     private final String datatype;
-    private final int bytesPerPixel;
     private final OutputKind kind;
+    private final int jsonBytesPerPixel;
+    private final int binaryBytesPerPixel;
 
-    Output(String tensorName, String datatype, int bytesPerPixel, OutputKind kind) {
+    Output(String tensorName, String datatype, OutputKind kind, int jsonBytesPerPixel, int binaryBytesPerPixel) {
         this.tensorName = tensorName;
         this.datatype = datatype;
-        this.bytesPerPixel = bytesPerPixel;
         this.kind = kind;
+        this.jsonBytesPerPixel = jsonBytesPerPixel;
+        this.binaryBytesPerPixel = binaryBytesPerPixel;
     }
 
     String tensorName() {
@@ -50,10 +52,7 @@ enum Output {
      * growth by doubling and the copy. (The pictures' own cost is in the pipeline's estimate.)
      */
     long bytesPerPixel(boolean binary) {
-        if (bytesPerPixel == 0) {
-            return 0;
-        }
-        return binary ? 3 : (this == MASK ? 14 : 10);
+        return binary ? binaryBytesPerPixel : jsonBytesPerPixel;
     }
 
     static Output named(String name) {

@@ -27,10 +27,6 @@ public record OutputSet(Set<OutputKind> kinds) {
         return new OutputSet(kinds);
     }
 
-    public boolean contains(OutputKind kind) {
-        return kinds.contains(kind);
-    }
-
     /**
      * Configuration converter: an unknown entry in {@code sapiens.storage.outputs} or
      * {@code sapiens.events.default-outputs} stops the start, naming the setting and the entry.
