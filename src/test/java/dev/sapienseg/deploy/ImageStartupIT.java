@@ -65,6 +65,8 @@ class ImageStartupIT {
         assertTrue(Files.size(dir.resolve("out/person_seg.npy")) > 0);
         assertEquals(List.of(), list(tmp), "ONNX Runtime must load from ORT_NATIVE_DIR, not unpack itself");
 
+        servesOnAReadOnlyRoot(env, in.resolve("person.jpg"));
+
         // Negative control: with no natives where the entry point says, ONNX Runtime cannot load.
         Map<String, String> empty = new java.util.HashMap<>(strict);
         empty.put("ORT_NATIVE_DIR", Files.createDirectories(dir.resolve("no-natives")).toString());
@@ -72,6 +74,59 @@ class ImageStartupIT {
                 FixtureModels.PALETTE_DEMO.toAbsolutePath().toString(), "--input", in.toString(), "--output",
                 dir.resolve("out2").toString());
         assertNotEquals(0, broken.code(), broken.output());
+    }
+
+    /**
+     * knative/*: readOnlyRootFilesystem, with emptyDirs on /tmp and the model cache. The server starts through the
+     * entry point in a mount namespace whose root is remounted read-only, with tmpfs where the pod has emptyDirs, and
+     * segments a picture. Needs mount namespaces (root, as on CI); skipped where the kernel refuses them.
+     */
+    private void servesOnAReadOnlyRoot(Map<String, String> env, Path picture) throws Exception {
+        Process probe = new ProcessBuilder("unshare", "-m", "true").redirectErrorStream(true).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0,
+                "mount namespaces are not available here");
+        Path tmp = Files.createDirectories(dir.resolve("ro-tmp"));
+        Path cache = Files.createDirectories(dir.resolve("ro-cache"));
+        int port = 8096;
+        String script = "mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs tmpfs " + tmp
+                + " && mount -t tmpfs tmpfs " + cache + " && touch /read-only-root 2>/dev/null && exit 97; exec "
+                + Path.of("deploy/run-java.sh").toAbsolutePath();
+        ProcessBuilder builder = new ProcessBuilder("unshare", "-m", "bash", "-c", script).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("ro-server.log").toFile());
+        builder.environment().putAll(env);
+        builder.environment().putAll(Map.of("JAVA_OPTS", "-Xshare:on -Djava.io.tmpdir=" + tmp, "QUARKUS_HTTP_PORT",
+                String.valueOf(port), "SAPIENS_MODEL_CACHE_DIR", cache.toString(), "HOME", dir.toString()));
+        builder.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + ":" + System.getenv("PATH"));
+        Process server = builder.start();
+        try {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            java.net.URI base = java.net.URI.create("http://127.0.0.1:" + port);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            int ready = 0;
+            while (ready != 200 && server.isAlive() && System.nanoTime() < deadline) {
+                try {
+                    ready = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/q/health/ready")).build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+                } catch (java.io.IOException notYet) {
+                    Thread.sleep(200);
+                }
+            }
+            String log = Files.readString(dir.resolve("ro-server.log"));
+            assertEquals(200, ready, "not ready on a read-only root:\n" + log);
+            java.net.http.HttpResponse<String> reply = http.send(java.net.http.HttpRequest.newBuilder(base)
+                    .header("ce-specversion", "1.0").header("ce-id", "ro-1").header("ce-source", "/test")
+                    .header("ce-type", "sapiens.segment").header("Content-Type", "image/jpeg")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofFile(picture)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, reply.statusCode(), reply.body());
+            assertTrue(reply.body().contains("\"foregroundShare\""), reply.body());
+        } finally {
+            server.destroy();
+            if (!server.waitFor(30, TimeUnit.SECONDS)) {
+                server.destroyForcibly();
+            }
+        }
+        assertNotEquals(97, server.exitValue(), "the root was writable: the check proved nothing");
     }
 
     private record Result(int code, String output) {

@@ -48,6 +48,8 @@ import io.fabric8.knative.eventing.v1.Broker;
 import io.fabric8.knative.eventing.v1.Trigger;
 import io.fabric8.knative.serving.v1.RevisionSpec;
 import io.fabric8.knative.serving.v1.Service;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.openshift.api.model.monitoring.v1.PodMonitor;
 import io.fabric8.knative.sources.v1beta1.KafkaSource;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -100,14 +102,16 @@ class KnativeManifestsTest {
     static final String KAFKA_EVENT_TYPE = "dev.knative.kafka.event";
 
     /** Typed classes for every kind the manifests may hold. */
-    static final Map<String, Class<? extends HasMetadata>> TYPES = Map.of(
-            "serving.knative.dev/v1/Service", Service.class,
-            "eventing.knative.dev/v1/Broker", Broker.class,
-            "eventing.knative.dev/v1/Trigger", Trigger.class,
-            "sources.knative.dev/v1beta1/KafkaSource", KafkaSource.class,
-            "v1/Namespace", Namespace.class,
-            "v1/ConfigMap", ConfigMap.class,
-            "v1/PersistentVolumeClaim", PersistentVolumeClaim.class);
+    static final Map<String, Class<? extends HasMetadata>> TYPES = Map.ofEntries(
+            Map.entry("serving.knative.dev/v1/Service", Service.class),
+            Map.entry("eventing.knative.dev/v1/Broker", Broker.class),
+            Map.entry("eventing.knative.dev/v1/Trigger", Trigger.class),
+            Map.entry("sources.knative.dev/v1beta1/KafkaSource", KafkaSource.class),
+            Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
+            Map.entry("monitoring.coreos.com/v1/PodMonitor", PodMonitor.class),
+            Map.entry("v1/Namespace", Namespace.class),
+            Map.entry("v1/ConfigMap", ConfigMap.class),
+            Map.entry("v1/PersistentVolumeClaim", PersistentVolumeClaim.class));
 
     static AppConfig app;
 
@@ -147,7 +151,7 @@ class KnativeManifestsTest {
     void theDocumentedOverlaysExistAndRender() {
         Set<String> names = new TreeSet<>();
         overlays.keySet().forEach(p -> names.add(p.getFileName().toString()));
-        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "minio")), "overlays: " + names);
+        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "minio", "monitoring")), "overlays: " + names);
         for (Map.Entry<Path, List<ObjectNode>> e : overlays.entrySet()) {
             assertFalse(functionServices(typed(e.getValue(), new ArrayList<>())).isEmpty(),
                     e.getKey() + " deploys no function Service");
@@ -438,6 +442,56 @@ class KnativeManifestsTest {
     }
 
     @Test
+    void hardeningThatGoesMissingIsReported() {
+        List<ObjectNode> gpu = overlays.get(ROOT.resolve("gpu").normalize());
+        assertEquals(List.of(), check(gpu));
+
+        List<ObjectNode> writable = gpu.stream().map(ObjectNode::deepCopy).toList();
+        ((ObjectNode) object(writable, "Service", "sapiens-seg").at("/spec/template/spec/containers/0/securityContext"))
+                .remove("readOnlyRootFilesystem");
+        ((ObjectNode) object(writable, "Service", "sapiens-dead-letter").at("/spec/template/spec"))
+                .put("automountServiceAccountToken", true);
+        ((ObjectNode) object(writable, "Service", "sapiens-dead-letter").at("/spec/template/spec/containers/0"))
+                .put("image", "gcr.io/knative-releases/knative.dev/eventing/cmd/event_display:latest");
+        List<String> problems = check(writable);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("sapiens-seg: container sapiens-seg:"
+                + " securityContext.readOnlyRootFilesystem")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("sapiens-dead-letter: automountServiceAccountToken")),
+                problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("event_display:latest must be pinned")), problems.toString());
+
+        List<ObjectNode> open = gpu.stream().map(ObjectNode::deepCopy).toList();
+        ArrayNode rules = (ArrayNode) object(open, "NetworkPolicy", "sapiens-seg-ingress").at("/spec/ingress");
+        ((ArrayNode) rules.get(0).get("ports")).addObject().put("port", 8080).put("protocol", "TCP");
+        rules.addObject().putArray("ports").addObject().put("port", 8012);
+        problems = check(open);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("admits knative-serving to port")
+                && p.contains("8080")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("a rule without from or ports admits everyone")),
+                problems.toString());
+
+        List<ObjectNode> unselected = gpu.stream().map(ObjectNode::deepCopy).toList();
+        ((ObjectNode) object(unselected, "NetworkPolicy", "sapiens-seg-ingress").at("/spec/podSelector/matchLabels"))
+                .put("serving.knative.dev/service", "another");
+        problems = check(unselected);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no NetworkPolicy with policyTypes [Ingress] selects")),
+                problems.toString());
+
+        List<ObjectNode> monitoring = overlays.get(ROOT.resolve("monitoring").normalize()).stream()
+                .map(ObjectNode::deepCopy).toList();
+        assertEquals(List.of(), check(monitoring));
+        ((ObjectNode) object(monitoring, "PodMonitor", "sapiens-seg").at("/spec/podMetricsEndpoints/0"))
+                .put("port", "http1").put("path", "/metrics");
+        ((ObjectNode) object(monitoring, "NetworkPolicy", "sapiens-seg-prometheus").at("/spec/ingress/0/ports/0"))
+                .put("port", 9091);
+        problems = check(monitoring);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("port must be user-port")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("path must be /q/metrics")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no NetworkPolicy lets namespace monitoring")),
+                problems.toString());
+    }
+
+    @Test
     void aFeatureFlagMissingFromThePatchIsReported() {
         ConfigMap features = featuresPatch();
         features.getData().remove("kubernetes.podspec-tolerations");
@@ -486,9 +540,24 @@ class KnativeManifestsTest {
             } else if (o instanceof KafkaSource k) {
                 checkKafkaSource(k, objects, functions, problems);
             } else if (o instanceof Service service) {
-                for (Container c : service.getSpec().getTemplate().getSpec().getContainers()) {
-                    checkContainerSecurity("Service " + name(service) + ": ", c, problems);
+                RevisionSpec pod = service.getSpec().getTemplate().getSpec();
+                String where = "Service " + name(service) + ": ";
+                if (!Boolean.FALSE.equals(pod.getAutomountServiceAccountToken())) {
+                    problems.add(where + "automountServiceAccountToken must be false (nothing here calls the"
+                            + " Kubernetes API; a mounted token is only something to steal)");
                 }
+                for (Container c : pod.getContainers()) {
+                    checkContainerSecurity(where, c, problems);
+                    if (!functions.contains(service) && !PINNED_IMAGE.matcher(c.getImage()).matches()) {
+                        problems.add(where + "image " + c.getImage() + " must be pinned by digest (@sha256:...)");
+                    }
+                }
+            }
+        }
+        checkNetworkPolicies(objects, functions, problems);
+        for (HasMetadata o : objects) {
+            if (o instanceof PodMonitor monitor) {
+                checkPodMonitor(monitor, objects, functions, config, problems);
             }
         }
         checkBodyLimits(nodes, config, problems);
@@ -760,6 +829,123 @@ class KnativeManifestsTest {
         }
         if (sc.getSeccompProfile() == null || !"RuntimeDefault".equals(sc.getSeccompProfile().getType())) {
             problems.add(container + "securityContext.seccompProfile.type must be RuntimeDefault");
+        }
+        if (!Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem())) {
+            problems.add(container + "securityContext.readOnlyRootFilesystem must be true (writable paths are"
+                    + " emptyDir volumes)");
+        }
+    }
+
+    /**
+     * A PodMonitor scrapes the application's metrics path on the port name Knative gives the user container in the pods
+     * it makes ({@code user-port}), on pods of a function, and a NetworkPolicy lets its namespace in.
+     */
+    static void checkPodMonitor(PodMonitor monitor, List<HasMetadata> objects, List<Service> functions, AppConfig cfg,
+            List<String> problems) {
+        String where = "PodMonitor " + name(monitor) + ": ";
+        Map<String, String> selector = monitor.getSpec().getSelector() == null ? Map.of()
+                : Objects.requireNonNullElse(monitor.getSpec().getSelector().getMatchLabels(), Map.of());
+        if (functions.stream().noneMatch(f -> Map.of("serving.knative.dev/service", name(f)).equals(selector))) {
+            problems.add(where + "selects no function's pods (serving.knative.dev/service: <name>): " + selector);
+        }
+        String path = cfg.getOrDefault("quarkus.http.non-application-root-path", "/q") + "/"
+                + cfg.getOrDefault("quarkus.micrometer.export.prometheus.path", "metrics");
+        if (monitor.getSpec().getPodMetricsEndpoints().isEmpty()) {
+            problems.add(where + "no podMetricsEndpoints");
+        }
+        for (io.fabric8.openshift.api.model.monitoring.v1.PodMetricsEndpoint e : monitor.getSpec().getPodMetricsEndpoints()) {
+            if (!"user-port".equals(e.getPort())) {
+                problems.add(where + "port must be user-port (Knative's name for the user container's port), not "
+                        + e.getPort());
+            }
+            if (!path.equals(e.getPath())) {
+                problems.add(where + "path must be " + path + ", not " + e.getPath());
+            }
+        }
+        boolean admitted = objects.stream().filter(NetworkPolicy.class::isInstance).map(NetworkPolicy.class::cast)
+                .flatMap(p -> p.getSpec().getIngress().stream())
+                .anyMatch(r -> r.getFrom().stream().anyMatch(peer -> peer.getNamespaceSelector() != null
+                        && MONITORING_NAMESPACE.equals(Objects.requireNonNullElse(peer.getNamespaceSelector()
+                                .getMatchLabels(), Map.<String, String>of()).get("kubernetes.io/metadata.name")))
+                        && r.getPorts().stream().anyMatch(p -> p.getPort() != null && p.getPort().getIntVal() != null
+                                && p.getPort().getIntVal() == Integer.parseInt(cfg.getOrDefault("quarkus.http.port",
+                                        "8080"))));
+        if (!admitted) {
+            problems.add(where + "no NetworkPolicy lets namespace " + MONITORING_NAMESPACE + " reach the metrics port");
+        }
+    }
+
+    /** An image reference pinned to one content digest. */
+    static final Pattern PINNED_IMAGE = Pattern.compile("[^@\\s]+@sha256:[0-9a-f]{64}");
+
+    /** Namespaces of Knative's data plane that may open connections to queue-proxy, and what each may reach. */
+    static final Map<String, Set<Integer>> DATA_PLANE_PORTS = Map.of(
+            "knative-serving", Set.of(8012, 8013, 9090), // activator: requests; autoscaler: queue-proxy statistics
+            "kourier-system", Set.of(8012, 8013), // the cluster-local gateway (Istio: istio-system; Contour: ...)
+            "istio-system", Set.of(8012, 8013),
+            "contour-internal", Set.of(8012, 8013));
+    /** Prometheus (knative/monitoring) may scrape the application's /q/metrics and queue-proxy's metrics. */
+    static final String MONITORING_NAMESPACE = "monitoring";
+
+    /**
+     * Every function's pods are selected by an ingress NetworkPolicy that admits only Knative's data plane (and, with
+     * knative/monitoring, Prometheus), each to named ports: no rule admits everyone, a bare pod selector or the user
+     * port from the data plane (requests reach it through queue-proxy, over localhost).
+     */
+    static void checkNetworkPolicies(List<HasMetadata> objects, List<Service> functions, List<String> problems) {
+        List<NetworkPolicy> policies = objects.stream().filter(NetworkPolicy.class::isInstance)
+                .map(NetworkPolicy.class::cast).toList();
+        for (Service function : functions) {
+            Map<String, String> podLabels = Map.of("serving.knative.dev/service", name(function));
+            List<NetworkPolicy> selecting = policies.stream()
+                    .filter(p -> p.getSpec().getPodSelector() != null
+                            && podLabels.equals(p.getSpec().getPodSelector().getMatchLabels()))
+                    .toList();
+            if (selecting.stream().noneMatch(p -> p.getSpec().getPolicyTypes().contains("Ingress"))) {
+                problems.add("Service " + name(function) + ": no NetworkPolicy with policyTypes [Ingress] selects its"
+                        + " pods by " + podLabels);
+            }
+            Map<String, Set<Integer>> admitted = new java.util.TreeMap<>();
+            for (NetworkPolicy policy : selecting) {
+                String where = "NetworkPolicy " + name(policy) + ": ";
+                for (io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule rule
+                        : policy.getSpec().getIngress()) {
+                    if (rule.getFrom().isEmpty() || rule.getPorts().isEmpty()) {
+                        problems.add(where + "a rule without from or ports admits everyone or every port");
+                        continue;
+                    }
+                    for (io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer peer : rule.getFrom()) {
+                        String namespace = peer.getNamespaceSelector() == null
+                                || peer.getNamespaceSelector().getMatchLabels() == null ? null
+                                        : peer.getNamespaceSelector().getMatchLabels().get("kubernetes.io/metadata.name");
+                        if (namespace == null || peer.getIpBlock() != null || peer.getNamespaceSelector()
+                                .getMatchExpressions() != null && !peer.getNamespaceSelector().getMatchExpressions()
+                                        .isEmpty()) {
+                            problems.add(where + "each peer must name one namespace by kubernetes.io/metadata.name");
+                            continue;
+                        }
+                        Set<Integer> allowed = namespace.equals(MONITORING_NAMESPACE) ? Set.of(8080, 9091)
+                                : DATA_PLANE_PORTS.get(namespace);
+                        for (io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort port : rule.getPorts()) {
+                            Integer number = port.getPort() == null ? null : port.getPort().getIntVal();
+                            if (allowed == null || number == null || !allowed.contains(number)) {
+                                problems.add(where + "admits " + namespace + " to port " + port.getPort()
+                                        + " (allowed: " + (allowed == null ? "nothing" : new TreeSet<>(allowed)) + ")");
+                            } else {
+                                admitted.computeIfAbsent(namespace, n -> new TreeSet<>()).add(number);
+                            }
+                        }
+                    }
+                }
+            }
+            if (!admitted.getOrDefault("knative-serving", Set.of()).containsAll(Set.of(8012, 9090))) {
+                problems.add("Service " + name(function) + ": its NetworkPolicy must admit knative-serving to 8012"
+                        + " (activator) and 9090 (autoscaler); admitted: " + admitted);
+            }
+            if (admitted.keySet().stream().noneMatch(n -> !n.equals("knative-serving") && DATA_PLANE_PORTS.containsKey(n))) {
+                problems.add("Service " + name(function) + ": its NetworkPolicy must admit the ingress gateway's"
+                        + " namespace (requests bypass the activator once pods are up); admitted: " + admitted);
+            }
         }
     }
 
