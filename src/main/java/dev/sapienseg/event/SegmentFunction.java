@@ -38,6 +38,12 @@ public class SegmentFunction {
 
     private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(SegmentFunction.class);
 
+    /**
+     * Knative's AWS S3 IntegrationSource: the data is an object's content (labelled application/json whatever it is),
+     * with fixed attributes that do not name the object; so it is an image request, answered with a result event.
+     */
+    public static final String KNATIVE_AWS_S3 = "dev.knative.eventing.aws-s3";
+
     /** Routing-context key: set once Funqy has parsed the event and called us (earlier failures are malformed events). */
     static final String EVENT_KEY = "sapiens.event";
 
@@ -68,7 +74,7 @@ public class SegmentFunction {
 
     private CloudEvent<Object> dispatch(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
-        if (events.requestType().equals(event.type())) {
+        if (events.requestType().equals(event.type()) || KNATIVE_AWS_S3.equals(event.type())) {
             return image(event, attributes, traceparent);
         }
         // Storage notifications: by type, or sniffed from the JSON when the type says nothing (a KafkaSource, say).

@@ -22,7 +22,13 @@ import dev.sapienseg.failure.SegmentationException;
  * <li>MinIO webhook/Kafka notifications: the same records, plus {@code EventName: "s3:ObjectCreated:Put"} and
  * {@code Key: "bucket/key"};</li>
  * <li>the CloudEvents form {@code com.amazonaws.s3.ObjectCreated:*}, whose data is a record or a notification;</li>
- * <li>GCS {@code google.cloud.storage.object.v1.finalized}: data {@code {"bucket", "name", …}}, names not encoded.</li>
+ * <li>GCS {@code google.cloud.storage.object.v1.finalized}: data {@code {"bucket", "name", …}}, names not encoded;</li>
+ * <li>Knative's AWS SQS IntegrationSource, {@code dev.knative.eventing.aws-sqs}: the data is the SQS message body as
+ * sent, so an S3 notification, S3's {@code s3:TestEvent} (sent once when notifications are configured: ignored), or
+ * an SNS envelope ({@code {"Type": "Notification", "Message": "<the notification as a string>"}}) when the bucket
+ * notifies an SNS topic that feeds the queue. Its CloudEvent attributes are fixed (source
+ * {@code dev.knative.eventing.aws-sqs-source}, subject {@code aws-sqs-source}, data content type
+ * {@code application/json}): bucket and key are only in the data.</li>
  * </ul>
  * Events of another type are sniffed: JSON data of one of these shapes is a notification (a KafkaSource, for
  * instance, delivers MinIO's JSON as {@code dev.knative.kafka.event}).
@@ -31,6 +37,8 @@ public final class StorageNotifications {
 
     public static final String S3_CLOUDEVENT_PREFIX = "com.amazonaws.s3.";
     public static final String GCS_FINALIZED = "google.cloud.storage.object.v1.finalized";
+    /** Knative Eventing's IntegrationSource for AWS SQS (eventing-integrations' aws-sqs-source). */
+    public static final String KNATIVE_AWS_SQS = "dev.knative.eventing.aws-sqs";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -39,7 +47,8 @@ public final class StorageNotifications {
 
     /** True for types that can only be storage notifications. */
     public static boolean isStorageType(String type) {
-        return type != null && (type.startsWith(S3_CLOUDEVENT_PREFIX) || type.startsWith("google.cloud.storage.object.v1."));
+        return type != null && (type.startsWith(S3_CLOUDEVENT_PREFIX) || type.startsWith("google.cloud.storage.object.v1.")
+                || type.equals(KNATIVE_AWS_SQS));
     }
 
     /**
@@ -61,6 +70,20 @@ public final class StorageNotifications {
                 throw malformed(type, "data is not a JSON object");
             }
             return Optional.empty();
+        }
+        if ("Notification".equals(json.path("Type").asText(null)) && json.path("Message").isTextual()
+                && json.has("TopicArn")) { // S3 -> SNS -> SQS without raw message delivery
+            try {
+                json = JSON.readTree(json.get("Message").asText());
+            } catch (IOException e) {
+                throw malformed(type, "the SNS envelope's Message is not JSON");
+            }
+            if (json == null || !json.isObject()) {
+                throw malformed(type, "the SNS envelope's Message is not a JSON object");
+            }
+        }
+        if ("s3:TestEvent".equals(json.path("Event").asText(null))) {
+            throw new EventIgnoredException("S3's s3:TestEvent (sent once when bucket notifications are configured)");
         }
         List<ObjectEvent> objects = new ArrayList<>();
         if (json.has("Records")) {

@@ -51,6 +51,7 @@ import io.fabric8.knative.serving.v1.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.openshift.api.model.monitoring.v1.PodMonitor;
 import io.fabric8.knative.sources.v1beta1.KafkaSource;
+import io.fabric8.knative.sources.v1alpha1.IntegrationSource;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -107,6 +108,7 @@ class KnativeManifestsTest {
             Map.entry("eventing.knative.dev/v1/Broker", Broker.class),
             Map.entry("eventing.knative.dev/v1/Trigger", Trigger.class),
             Map.entry("sources.knative.dev/v1beta1/KafkaSource", KafkaSource.class),
+            Map.entry("sources.knative.dev/v1alpha1/IntegrationSource", IntegrationSource.class),
             Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
             Map.entry("monitoring.coreos.com/v1/PodMonitor", PodMonitor.class),
             Map.entry("v1/Namespace", Namespace.class),
@@ -151,7 +153,7 @@ class KnativeManifestsTest {
     void theDocumentedOverlaysExistAndRender() {
         Set<String> names = new TreeSet<>();
         overlays.keySet().forEach(p -> names.add(p.getFileName().toString()));
-        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "minio", "monitoring")), "overlays: " + names);
+        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "minio", "monitoring", "aws")), "overlays: " + names);
         for (Map.Entry<Path, List<ObjectNode>> e : overlays.entrySet()) {
             assertFalse(functionServices(typed(e.getValue(), new ArrayList<>())).isEmpty(),
                     e.getKey() + " deploys no function Service");
@@ -477,6 +479,18 @@ class KnativeManifestsTest {
         assertTrue(problems.stream().anyMatch(p -> p.contains("no NetworkPolicy with policyTypes [Ingress] selects")),
                 problems.toString());
 
+        List<ObjectNode> aws = overlays.get(ROOT.resolve("aws").normalize()).stream().map(ObjectNode::deepCopy).toList();
+        assertEquals(List.of(), check(aws));
+        ((ObjectNode) object(aws, "IntegrationSource", "sapiens-photos-uploads").at("/spec/aws/sqs"))
+                .put("arn", "arn:aws:s3:::my-queue");
+        ((ObjectNode) object(aws, "IntegrationSource", "sapiens-photos-uploads").at("/spec/aws")).remove("auth");
+        ((ObjectNode) object(aws, "Trigger", "sapiens-seg-aws-sqs").at("/spec/filter/attributes"))
+                .put("type", "dev.knative.connector.event.aws-sqs");
+        problems = check(aws);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("arn must be a queue name")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("spec.aws.auth needs")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("Trigger on dev.knative.eventing.aws-sqs")), problems.toString());
+
         List<ObjectNode> monitoring = overlays.get(ROOT.resolve("monitoring").normalize()).stream()
                 .map(ObjectNode::deepCopy).toList();
         assertEquals(List.of(), check(monitoring));
@@ -539,6 +553,8 @@ class KnativeManifestsTest {
                 checkDelivery("Broker " + name(b), b.getSpec().getDelivery(), objects, functions, problems);
             } else if (o instanceof KafkaSource k) {
                 checkKafkaSource(k, objects, functions, problems);
+            } else if (o instanceof IntegrationSource i) {
+                checkIntegrationSource(i, objects, problems);
             } else if (o instanceof Service service) {
                 RevisionSpec pod = service.getSpec().getTemplate().getSpec();
                 String where = "Service " + name(service) + ": ";
@@ -1030,6 +1046,7 @@ class KnativeManifestsTest {
                 }
             }
             boolean handled = type.equals(cfg.get("sapiens.events.request-type"))
+                    || type.equals(dev.sapienseg.event.SegmentFunction.KNATIVE_AWS_S3)
                     || StorageNotifications.isStorageType(type)
                     || (type.equals(KAFKA_EVENT_TYPE) && kafkaSourceTagsMatch(attributes, trigger, objects));
             if (!handled) {
@@ -1068,6 +1085,46 @@ class KnativeManifestsTest {
             }
         }
         return false;
+    }
+
+    /** The CloudEvent type each kind of AWS IntegrationSource emits (fixed by eventing-integrations). */
+    static final Map<String, String> INTEGRATION_SOURCE_TYPES = Map.of("sqs", StorageNotifications.KNATIVE_AWS_SQS,
+            "s3", dev.sapienseg.event.SegmentFunction.KNATIVE_AWS_S3);
+
+    /**
+     * An AWS IntegrationSource: region and credentials set, an SQS source names a queue (its name or an SQS ARN: the
+     * source refuses an S3 ARN, as Knative's own docs example has it), its sink is a deployed Broker, and a Trigger of
+     * that Broker takes the type it emits.
+     */
+    static void checkIntegrationSource(IntegrationSource source, List<HasMetadata> objects, List<String> problems) {
+        String where = "IntegrationSource " + name(source) + ": ";
+        var aws = source.getSpec().getAws();
+        if (aws == null || (aws.getSqs() == null) == (aws.getS3() == null)) {
+            problems.add(where + "one of spec.aws.sqs or spec.aws.s3 expected");
+            return;
+        }
+        String kind = aws.getSqs() != null ? "sqs" : "s3";
+        String arn = aws.getSqs() != null ? aws.getSqs().getArn() : aws.getS3().getArn();
+        String region = aws.getSqs() != null ? aws.getSqs().getRegion() : aws.getS3().getRegion();
+        if (region == null || region.isBlank() || arn == null || arn.isBlank()) {
+            problems.add(where + "arn and region are required");
+        } else if (kind.equals("sqs") && !arn.matches("[A-Za-z0-9_-]{1,80}(\\.fifo)?|arn:aws[a-z-]*:sqs:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_.-]+")) {
+            problems.add(where + "arn must be a queue name or arn:aws:sqs:<region>:<account>:<queue>, not " + arn);
+        }
+        if (aws.getAuth() == null || (aws.getAuth().getServiceAccountName() == null && (aws.getAuth().getSecret() == null
+                || aws.getAuth().getSecret().getRef() == null || aws.getAuth().getSecret().getRef().getName() == null))) {
+            problems.add(where + "spec.aws.auth needs secret.ref.name or serviceAccountName");
+        }
+        checkDestination(where + "sink", source.getSpec().getSink(), objects, problems);
+        var sink = source.getSpec().getSink() == null ? null : source.getSpec().getSink().getRef();
+        String type = INTEGRATION_SOURCE_TYPES.get(kind);
+        boolean routed = sink != null && "Broker".equals(sink.getKind()) && objects.stream()
+                .filter(Trigger.class::isInstance).map(Trigger.class::cast)
+                .anyMatch(t -> sink.getName().equals(t.getSpec().getBroker()) && t.getSpec().getFilter() != null
+                        && type.equals(t.getSpec().getFilter().getAttributes().get("type")));
+        if (!routed) {
+            problems.add(where + "its sink must be a Broker with a Trigger on " + type);
+        }
     }
 
     static void checkKafkaSource(KafkaSource source, List<HasMetadata> objects, List<Service> functions,

@@ -127,6 +127,30 @@ class SegmentFunctionTest {
         assertEquals(0, mask.getRaster().getSample(140, 200, 0)); // Background
     }
 
+    /**
+     * Knative's AWS S3 IntegrationSource as it posts: the object's bytes, labelled application/json, with fixed
+     * attributes (eventing-integrations' aws-s3-source) and Camel's headers, which are not CloudEvent attributes.
+     */
+    @Test
+    void knativeAwsS3SourceDeliversThePictureItself() {
+        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000001")
+                .header("ce-type", "dev.knative.eventing.aws-s3").header("ce-source", "dev.knative.eventing.aws-s3-source")
+                .header("ce-subject", "aws-s3-source").header("ce-time", "2026-06-24T10:15:30.123Z")
+                .header("CamelAwsS3Key", "inbox/cat.png").header("CamelAwsS3BucketName", "inbox")
+                .contentType("application/json").body(png).post("/")
+                .then().statusCode(200)
+                .header("ce-type", "sapiens.segment.result")
+                .header("ce-subject", "aws-s3-source")
+                .body("requestId", equalTo("9CC70D09569020C-0000000000000001"))
+                .body("width", equalTo(320))
+                .body("format", equalTo("png"));
+        // Not a picture (an object that is really JSON): a permanent failure, not a crash or a retry.
+        Response text = given().header("ce-specversion", "1.0").header("ce-id", "aws-s3-2")
+                .header("ce-type", "dev.knative.eventing.aws-s3").header("ce-source", "dev.knative.eventing.aws-s3-source")
+                .contentType("application/json").body("{\"hello\":1}").post("/");
+        assertFailure(text, 415, "unsupported-format");
+    }
+
     @Test
     void overlayOnRequest() throws Exception {
         Response response = binaryEvent("image/jpeg", jpeg).header("ce-sapiensoutputs", "overlay").post("/");

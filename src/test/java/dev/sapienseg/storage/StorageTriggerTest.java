@@ -153,6 +153,30 @@ class StorageTriggerTest {
         }
     }
 
+    /**
+     * S3 -> SQS -> Knative's AWS SQS IntegrationSource, with the attributes it sets (fixed: the object is named only in
+     * the data) and the message S3 sends first when notifications are configured.
+     */
+    @Test
+    void knativeAwsSqsSourceEndToEnd() {
+        upload("sqs/cat é.jpg", figure);
+        String body = s3Notification("photos", "sqs/cat é.jpg", "ObjectCreated:Put");
+        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000002")
+                .header("ce-type", "dev.knative.eventing.aws-sqs").header("ce-source", "dev.knative.eventing.aws-sqs-source")
+                .header("ce-subject", "aws-sqs-source").header("CamelAwsSqsMessageId", UUID.randomUUID().toString())
+                .contentType("application/json").body(body.getBytes(StandardCharsets.UTF_8)).post("/")
+                .then().statusCode(200)
+                .header("ce-type", "sapiens.segment.stored")
+                .body("results[0].source.key", equalTo("sqs/cat é.jpg"))
+                .body("results[0].objects.size()", equalTo(5));
+        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000003")
+                .header("ce-type", "dev.knative.eventing.aws-sqs").header("ce-source", "dev.knative.eventing.aws-sqs-source")
+                .contentType("application/json").body("""
+                        {"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-06-24T10:10:02.089Z","Bucket":"photos",
+                        "RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+Ys"}""")
+                .post("/").then().statusCode(204).header("Sapiens-Ignored", containsString("s3:TestEvent"));
+    }
+
     @Test
     void minioCloudEventsFormAndGcsShapes() {
         upload("minio/one.jpg", figure);
