@@ -20,6 +20,7 @@ import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.output.OutputSet;
 import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
+import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.provisioning.ModelChoice;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
@@ -172,7 +173,8 @@ public final class SegmentCommand implements Callable<Integer> {
 
         List<SegmentationModel> sessions;
         try {
-            Path file = ModelRuntime.provision(choice, config.model(), () -> s3Client(settings), new DownloadProgress());
+            ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> s3Client(settings),
+                    new DownloadProgress());
             sessions = ModelRuntime.loadSessions(file, config.model(), config.execution());
         } catch (ModelLoadException e) {
             err.println("cannot load the model: " + e.getMessage());

@@ -16,6 +16,7 @@ import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.provisioning.ModelProvisioner;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -37,8 +38,8 @@ public final class ModelRuntime {
                 model.demoPath(), names);
     }
 
-    /** The local model file for the choice: in place, or downloaded into the cache. */
-    public static Path provision(ModelChoice choice, SapiensConfig.Model model, Supplier<S3Client> s3,
+    /** The local model file for the choice (in place, or downloaded into the cache), verified, with its identity. */
+    public static ProvisionedModel provision(ModelChoice choice, SapiensConfig.Model model, Supplier<S3Client> s3,
             DownloadProgress progress) throws ModelLoadException {
         SapiensConfig.Download downloads = model.download();
         return ModelProvisioner.standard(new ModelProvisioner.Settings(Path.of(model.cacheDir()), downloads.attempts(),
@@ -77,8 +78,9 @@ public final class ModelRuntime {
     }
 
     /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
-    public static List<SegmentationModel> loadSessions(Path file, SapiensConfig.Model model,
+    public static List<SegmentationModel> loadSessions(ProvisionedModel provisioned, SapiensConfig.Model model,
             SapiensConfig.Execution execution) throws ModelLoadException {
+        Path file = provisioned.file();
         List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
         try {
@@ -87,7 +89,7 @@ public final class ModelRuntime {
                     ModelSettings settings = new ModelSettings(file, model.inputHeight(), model.inputWidth(),
                             execution.provider(), device, cudaOptions(execution.cudaOptions(), System.getenv()),
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
-                            execution.interOpThreads());
+                            execution.interOpThreads(), provisioned.identity());
                     LOG.infof("loading model %s on %s (device %d, session %d)", file, execution.provider().label(),
                             device, job + 1);
                     sessions.add(SegmentationModel.load(settings));

@@ -32,6 +32,7 @@ import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ProvisionedModel;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -56,6 +57,8 @@ public class SegmentationService {
     private volatile boolean nativeLibrariesBroken;
     private volatile ModelChoice choice;
     private final DownloadProgress download = new DownloadProgress();
+    private volatile String servedName;
+    private final List<java.util.function.Consumer<SegmentationPipeline>> readyActions = new java.util.ArrayList<>();
     private final Supplier<S3Client> s3;
 
     @Inject
@@ -95,7 +98,7 @@ public class SegmentationService {
             if (chosen.remote()) {
                 phase = ModelPhase.DOWNLOADING;
             }
-            Path file = ModelRuntime.provision(chosen, settings, s3, download);
+            ProvisionedModel file = ModelRuntime.provision(chosen, settings, s3, download);
             phase = ModelPhase.LOADING;
             List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution());
             SegmentationModel model = sessions.get(0);
@@ -107,8 +110,14 @@ public class SegmentationService {
                     new MemoryBound(config.limits().memoryBudget().asLongValue()));
             config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
             warnAboutMemory(built.memory());
-            pipeline = built;
             loadMillis = (System.nanoTime() - start) / 1_000_000;
+            List<java.util.function.Consumer<SegmentationPipeline>> actions;
+            synchronized (readyActions) {
+                pipeline = built;
+                actions = List.copyOf(readyActions);
+                readyActions.clear();
+            }
+            actions.forEach(action -> action.accept(built));
             phase = ModelPhase.READY;
             LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s, %d session(s), batch %d: %s%s", model.name(),
                     loadMillis, model.warmUpMillis(), model.provider().label(), sessions.size(),
@@ -184,13 +193,44 @@ public class SegmentationService {
                 ? "the model is still downloading; retry later" : "the model is still loading; retry later");
     }
 
-    /** The name the model is served under ({@code sapiens.model.served-name}, else the model's own), or null until loaded. */
+    /**
+     * The name the model is served under, fixed from the start (metrics carry it from their first sample):
+     * {@code sapiens.model.served-name}, else the configured model's name ({@link ModelChoice#name()}: the preset, or
+     * the file's name), or {@code unconfigured}.
+     */
     public String servedName() {
-        SegmentationPipeline ready = pipeline;
-        if (ready == null) {
-            return config.model().servedName().orElse(null);
+        String name = servedName;
+        if (name == null) {
+            name = config.model().servedName().filter(n -> !n.isBlank())
+                    .orElseGet(() -> configured().map(ModelChoice::name).orElse("unconfigured"));
+            servedName = name;
         }
-        return config.model().servedName().filter(n -> !n.isBlank()).orElse(ready.model().name());
+        return name;
+    }
+
+    /** The revision the configured location pins, if any (known before loading, like {@link #servedName()}). */
+    public java.util.Optional<String> pinnedRevision() {
+        return configured().flatMap(c -> c.source().pinnedRevision());
+    }
+
+    private java.util.Optional<ModelChoice> configured() {
+        try {
+            return java.util.Optional.of(ModelRuntime.choose(config.model(), ModelChoice.Names.SERVER));
+        } catch (ModelLoadException e) {
+            return java.util.Optional.empty(); // the loader reports it
+        }
+    }
+
+    /** Runs {@code action} with the pipeline once the model is ready (at once if it is already). */
+    public void whenReady(java.util.function.Consumer<SegmentationPipeline> action) {
+        synchronized (readyActions) {
+            SegmentationPipeline ready = pipeline;
+            if (ready == null) {
+                readyActions.add(action);
+                return;
+            }
+        }
+        action.accept(pipeline);
     }
 
     /** The pipeline if ready, else null (for meters). */
@@ -241,6 +281,8 @@ public class SegmentationService {
             SegmentationModel model = ready.model();
             data.put("model", model.name());
             data.put("model.demo", model.isDemo());
+            model.identity().sha256Value().ifPresent(sha -> data.put("model.sha256", sha));
+            model.identity().revisionValue().ifPresent(revision -> data.put("model.revision", revision));
             data.put("provider", model.provider().label());
             if (model.providerNote() != null) {
                 data.put("provider.note", model.providerNote());

@@ -51,6 +51,12 @@ public class SegmentationMetrics {
                     .tag("provider", provider.label())
                     .description("1 for the execution provider actually serving (cpu after a CUDA fallback)").register(registry);
         }
+        // Which bytes are served: known once the model is provisioned and loaded.
+        service.whenReady(pipeline -> Gauge.builder("sapiens.model.info", () -> 1)
+                .tag("sha256", pipeline.model().identity().sha256Value().orElse("unknown"))
+                .tag("provider", pipeline.model().provider().label())
+                .description("1, labelled with the served model file's SHA-256 and the provider in use")
+                .register(registry));
     }
 
     /** A picture segmented: its stage latencies, batch size, and the count. */
@@ -106,8 +112,7 @@ public class SegmentationMetrics {
     }
 
     private String modelName() {
-        String name = service.servedName();
-        return name == null ? "none" : name;
+        return service.servedName();
     }
 
     /** Time spent talking to object storage ({@code read} or {@code write}). */

@@ -12,7 +12,15 @@ import java.util.Map;
  */
 public record ModelSettings(Path path, int defaultInputHeight, int defaultInputWidth, ExecutionProvider provider,
         int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
-        int interOpThreads) {
+        int interOpThreads, ModelIdentity identity) {
+
+    /** Settings for a file whose identity was not established (tests, tools). */
+    public ModelSettings(Path path, int defaultInputHeight, int defaultInputWidth, ExecutionProvider provider,
+            int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
+            int interOpThreads) {
+        this(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions, cudaFallbackToCpu,
+                intraOpThreads, interOpThreads, ModelIdentity.UNKNOWN);
+    }
 
     public static ModelSettings cpu(Path path) {
         return new ModelSettings(path, 1024, 768, ExecutionProvider.CPU, 0, Map.of(), true, 0, 0);

@@ -38,6 +38,7 @@ public final class SegmentationModel implements AutoCloseable {
     private final String providerNote;
     private final Map<String, String> metadata;
     private final long warmUpMillis;
+    private final ModelIdentity identity;
     /** Float16 model input or output (some fp16 exports): converted here, at the model's boundary. */
     private final boolean halfInput;
     private final boolean halfOutput;
@@ -46,7 +47,8 @@ public final class SegmentationModel implements AutoCloseable {
 
     private SegmentationModel(OrtEnvironment env, OrtSession session, ModelContract contract, Path path,
             ExecutionProvider provider, String providerNote, Map<String, String> metadata, long warmUpMillis,
-            boolean halfInput, boolean halfOutput) {
+            boolean halfInput, boolean halfOutput, ModelIdentity identity) {
+        this.identity = identity == null ? ModelIdentity.UNKNOWN : identity;
         this.env = env;
         this.session = session;
         this.contract = contract;
@@ -105,7 +107,7 @@ public final class SegmentationModel implements AutoCloseable {
                         halfInput && halfOutput ? "input and output" : halfInput ? "input" : "output");
             }
             return new SegmentationModel(env, session, contract, path, provider, providerNote, Map.copyOf(metadata),
-                    warmUpMillis, halfInput, halfOutput);
+                    warmUpMillis, halfInput, halfOutput, settings.identity());
         } catch (ModelLoadException e) {
             closeQuietly(session);
             throw e;
@@ -286,6 +288,11 @@ public final class SegmentationModel implements AutoCloseable {
         }
         String file = path.getFileName().toString();
         return file.endsWith(".onnx") ? file.substring(0, file.length() - 5) : file;
+    }
+
+    /** The served file's SHA-256 and source revision, as established when it was provisioned. */
+    public ModelIdentity identity() {
+        return identity;
     }
 
     public long warmUpMillis() {

@@ -44,8 +44,10 @@ public record ModelChoice(ModelSource source, Normalization normalization, Optio
         }
         Optional<String> location = givenPath.or(() -> givenUri);
         boolean demo = false;
+        Optional<String> recordedSha256 = Optional.empty();
         if (location.isEmpty() && preset.isPresent()) {
             location = preset.get().location();
+            recordedSha256 = preset.get().sha256();
             if (location.isEmpty()) {
                 throw new ModelLoadException("preset " + preset.get().id() + " (" + preset.get().description()
                         + ") has no download location: set " + names.location() + " to the file made by "
@@ -68,7 +70,20 @@ public record ModelChoice(ModelSource source, Normalization normalization, Optio
             throw new ModelLoadException(e.getMessage());
         }
         Normalization chosen = normalization.orElse(preset.map(ModelPreset::normalization).orElse(Normalization.LITE));
-        return new ModelChoice(source, chosen, preset, sha256.filter(s -> !s.isBlank()), demo);
+        Optional<String> expected = sha256.filter(s -> !s.isBlank());
+        return new ModelChoice(source, chosen, preset, expected.isPresent() ? expected : recordedSha256, demo);
+    }
+
+    /**
+     * The model's name as configured, known before anything loads: the preset's id when the preset gave the location,
+     * else the model file's name without {@code .onnx}.
+     */
+    public String name() {
+        if (preset.isPresent() && preset.get().location().map(ModelSource::parse).filter(source::equals).isPresent()) {
+            return preset.get().id();
+        }
+        String file = source.fileName();
+        return file.endsWith(".onnx") ? file.substring(0, file.length() - ".onnx".length()) : file;
     }
 
     public boolean remote() {

@@ -26,6 +26,7 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
+import dev.sapienseg.model.ModelIdentity;
 import dev.sapienseg.model.ModelLoadException;
 import software.amazon.awssdk.services.s3.S3Client;
 import dev.sapienseg.provisioning.ModelFetcher.FetchException;
@@ -70,24 +71,31 @@ public final class ModelProvisioner {
                 progress);
     }
 
-    /** The local model file, its external-data files beside it. */
-    public Path provision(ModelSource source, Optional<String> expectedSha256) throws ModelLoadException {
+    /**
+     * The local model file, its external-data files beside it, and its identity. Every file is checked against its
+     * SHA-256: while it downloads; on every later start from the cache (a file changed after its marker was written
+     * is refused, whoever changed it); against {@code expectedSha256} for the model file when one is given.
+     */
+    public ProvisionedModel provision(ModelSource source, Optional<String> expectedSha256) throws ModelLoadException {
         Optional<String> expected = expectedSha256.map(s -> s.strip().toLowerCase(Locale.ROOT)).filter(s -> !s.isEmpty());
         if (expected.isPresent() && !expected.get().matches("[0-9a-f]{64}")) {
             throw new ModelLoadException("sapiens.model.sha256 is not a SHA-256 (64 hex digits): " + expected.get());
         }
+        String revision = source.pinnedRevision().orElse(null);
         if (source instanceof ModelSource.LocalFile local) {
-            if (expected.isPresent() && Files.isRegularFile(local.path())) {
-                verifyLocal(local.path(), expected.get());
+            if (!Files.isRegularFile(local.path())) {
+                return new ProvisionedModel(local.path(), ModelIdentity.UNKNOWN); // the loader says what is wrong
             }
-            return local.path();
+            return new ProvisionedModel(local.path(), new ModelIdentity(verifyLocal(local.path(), expected), null));
         }
         Path dir = settings.cacheDir().resolve(cacheKey(source));
         Path model = dir.resolve(source.fileName());
         // A complete cache is used without writing anything: it may be a read-only volume filled in advance.
-        if (complete(model, expected)) {
-            LOG.infof("model %s: using the cached copy %s (%s)", source.describe(), model, megabytesQuietly(model));
-            return model;
+        Optional<String> cached = complete(model, expected);
+        if (cached.isPresent()) {
+            LOG.infof("model %s: using the cached copy %s (%s, sha256 %s, every file verified)", source.describe(),
+                    model, megabytesQuietly(model), cached.get());
+            return new ProvisionedModel(model, new ModelIdentity(cached.get(), revision));
         }
         try {
             Files.createDirectories(dir);
@@ -108,28 +116,51 @@ public final class ModelProvisioner {
                 }
                 fetch(source.sibling(location), target, Optional.empty());
             }
-            return model;
+            return new ProvisionedModel(model, new ModelIdentity(recorded(model).orElseThrow(), revision));
         } catch (IOException e) {
             throw new ModelLoadException("cannot use the model cache folder " + dir + ": " + e, e);
         }
     }
 
-    /** The model and every external-data file it names are in the cache, verified (reads only). */
-    private static boolean complete(Path model, Optional<String> expected) {
+    /**
+     * The model's SHA-256 if it and every external-data file it names are in the cache with their markers, each file
+     * hashed again and equal to its marker (reads only); empty when something is missing or another SHA-256 is
+     * expected (then it is downloaded). A file that differs from its marker was changed after it was verified (a
+     * shared or pre-filled cache, a disk fault, tampering): refused, not silently replaced.
+     */
+    private static Optional<String> complete(Path model, Optional<String> expected) throws ModelLoadException {
         try {
             Optional<String> recorded = recorded(model);
             if (recorded.isEmpty() || expected.isPresent() && !expected.get().equals(recorded.get())) {
-                return false;
+                return Optional.empty();
             }
+            List<Path> files = new java.util.ArrayList<>(List.of(model));
             for (String location : ExternalDataFiles.of(model)) {
-                if (recorded(model.resolveSibling(location).normalize()).isEmpty()) {
-                    return false;
+                Path data = model.resolveSibling(location).normalize();
+                if (recorded(data).isEmpty()) {
+                    return Optional.empty();
+                }
+                files.add(data);
+            }
+            for (Path file : files) {
+                String want = recorded(file).orElseThrow();
+                String have = sha256Of(file);
+                if (!have.equals(want)) {
+                    throw new ModelLoadException("the cached model file " + file + " has SHA-256 " + have + " but "
+                            + want + " was recorded when it was downloaded and verified: it was changed since. Delete "
+                            + model.getParent() + " to download it again, or restore the cache");
                 }
             }
-            return true;
+            return recorded;
         } catch (IOException e) {
-            return false;
+            return Optional.empty();
         }
+    }
+
+    private static String sha256Of(Path file) throws IOException {
+        MessageDigest digest = sha256();
+        hash(file, Long.MAX_VALUE, digest);
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The verified SHA-256 recorded for a complete cached file. */
@@ -272,7 +303,7 @@ public final class ModelProvisioner {
             }
             if (expected.isPresent() && !expected.get().equals(sha)) {
                 throw new FetchException("SHA-256 mismatch for " + source.describe() + ": expected " + expected.get()
-                        + " (sapiens.model.sha256), got " + sha, false);
+                        + " (sapiens.model.sha256 or the preset's recorded SHA-256), got " + sha, false);
             }
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             double seconds = (System.nanoTime() - started) / 1e9;
@@ -348,18 +379,19 @@ public final class ModelProvisioner {
         }
     }
 
-    private static void verifyLocal(Path file, String expected) throws ModelLoadException {
-        MessageDigest digest = sha256();
+    /** A local model file's SHA-256, checked against the expected one when given. */
+    private static String verifyLocal(Path file, Optional<String> expected) throws ModelLoadException {
+        String sha;
         try {
-            hash(file, Long.MAX_VALUE, digest);
+            sha = sha256Of(file);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + ": " + e, e);
         }
-        String sha = HexFormat.of().formatHex(digest.digest());
-        if (!sha.equals(expected)) {
-            throw new ModelLoadException("SHA-256 mismatch for " + file + ": expected " + expected
-                    + " (sapiens.model.sha256), got " + sha);
+        if (expected.isPresent() && !sha.equals(expected.get())) {
+            throw new ModelLoadException("SHA-256 mismatch for " + file + ": expected " + expected.get()
+                    + " (sapiens.model.sha256 or the preset's recorded SHA-256), got " + sha);
         }
+        return sha;
     }
 
     private static MessageDigest sha256() {

@@ -20,6 +20,11 @@ public sealed interface ModelSource {
     /** The source of a file named relative to this one (an ONNX external-data location). */
     ModelSource sibling(String relativePath);
 
+    /** The revision the location pins (a Hugging Face commit or tag; the branch {@code main} pins nothing). */
+    default java.util.Optional<String> pinnedRevision() {
+        return java.util.Optional.empty();
+    }
+
     /** A stable text for logs, health data and the cache key. */
     String describe();
 
@@ -86,6 +91,11 @@ public sealed interface ModelSource {
         @Override
         public ModelSource sibling(String relativePath) {
             return new HuggingFace(repo, revision, beside(file, relativePath));
+        }
+
+        @Override
+        public java.util.Optional<String> pinnedRevision() {
+            return "main".equals(revision) ? java.util.Optional.empty() : java.util.Optional.of(revision);
         }
 
         /** The download URL on a Hub endpoint (https://huggingface.co, or a mirror set by HF_ENDPOINT). */

@@ -24,10 +24,10 @@ public record SegmentationReport(String requestId, int width, int height, String
         double foregroundShare, List<ClassSummary> classes, StageTimings timings, int batchSize, Picture classPng,
         Picture overlay) {
 
-    /** The model that produced the result, and where it ran. */
+    /** The model that produced the result (its file's SHA-256, its source revision when pinned), and where it ran. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelInfo(String name, boolean demo, String executionProvider, String providerNote, int classes,
-            String normalization) {
+            String normalization, String sha256, String revision) {
     }
 
     /** One class present in the picture; the box is in pixels of the original picture. */
@@ -56,7 +56,8 @@ public record SegmentationReport(String requestId, int width, int height, String
     private static SegmentationReport of(String requestId, Segmentation s, SegmentationModel model,
             Normalization normalization, boolean pictures) {
         ModelInfo modelInfo = new ModelInfo(model.name(), model.isDemo(), model.provider().label(),
-                model.providerNote(), model.contract().classes(), normalization.name().toLowerCase(java.util.Locale.ROOT));
+                model.providerNote(), model.contract().classes(), normalization.name().toLowerCase(java.util.Locale.ROOT),
+                model.identity().sha256(), model.identity().revision());
         List<ClassSummary> classes = s.statistics().regions().stream()
                 .map(SegmentationReport::summary)
                 .toList();

@@ -75,13 +75,15 @@ class SegmentFunctionTest {
     }
 
     @Test
-    void healthReportsTheLoadedModel() {
+    void healthReportsTheLoadedModel() throws Exception {
         given().get("/q/health/ready").then().statusCode(200)
                 .body("checks.find { it.name == 'sapiens-model' }.data.phase", equalTo("ready"))
                 .body("checks.find { it.name == 'sapiens-model' }.data.model", equalTo("sapiens-palette-demo"))
                 .body("checks.find { it.name == 'sapiens-model' }.data.'model.demo'", equalTo(true))
                 .body("checks.find { it.name == 'sapiens-model' }.data.provider", equalTo("cpu"))
-                .body("checks.find { it.name == 'sapiens-model' }.data.classes", equalTo(28));
+                .body("checks.find { it.name == 'sapiens-model' }.data.classes", equalTo(28))
+                .body("checks.find { it.name == 'sapiens-model' }.data.'model.sha256'",
+                        equalTo(dev.sapienseg.metrics.MetricsTest.demoSha256()));
         given().get("/q/health/live").then().statusCode(200);
         given().get("/q/health/started").then().statusCode(200);
     }
@@ -103,6 +105,8 @@ class SegmentFunctionTest {
                 .body("model.demo", equalTo(true))
                 .body("model.executionProvider", equalTo("cpu"))
                 .body("model.normalization", equalTo("lite"))
+                .body("model.sha256", equalTo(dev.sapienseg.metrics.MetricsTest.demoSha256()))
+                .body("model.revision", nullValue())
                 .body("classes.name", hasItems("Background", "Hair", "Torso", "Right_Hand"))
                 .body("timings.inference", greaterThan(0f))
                 .body("classPng.contentType", equalTo("image/png"))

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -25,6 +26,7 @@ import dev.sapienseg.fixtures.FixtureModels;
 import dev.sapienseg.fixtures.ModelServer;
 import dev.sapienseg.fixtures.ModelServer.Fault;
 import dev.sapienseg.fixtures.OnnxGraphBuilder.ExternalDataModel;
+import dev.sapienseg.model.ModelIdentity;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
@@ -49,7 +51,7 @@ class ModelProvisionerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cdn = new ModelServer().file("/blobs/model.onnx", INLINE);
+        cdn = new ModelServer().file("/blobs/model.onnx", INLINE).file("/blobs/pinned.onnx", INLINE);
         server = new ModelServer()
                 .file("/models/tiny-vit.onnx", SPLIT.model())
                 .file("/models/weights/tiny-vit.onnx_data", SPLIT.data())
@@ -59,6 +61,9 @@ class ModelProvisionerTest {
                 .redirect("/onnx-community/sapiens-seg-tiny/resolve/main/onnx/model.onnx", cdn.url("/blobs/model.onnx"),
                         sha256(INLINE))
                 .redirect("/acme/corrupt/resolve/main/onnx/model.onnx", "/cdn/model.onnx", "0".repeat(64))
+                .redirect("/onnx-community/sapiens-seg-tiny/resolve/" + "c0ffee".repeat(6) + "abcd/onnx/model.onnx",
+                        cdn.url("/blobs/pinned.onnx"), sha256(INLINE))
+                .redirect("/acme/branch/resolve/main/onnx/model.onnx", "/cdn/model.onnx", sha256(INLINE))
                 .status("/acme/gated/resolve/main/onnx/model.onnx", 401)
                 .stallFor(20_000);
         s3Proxy = new S3ProxyResource();
@@ -86,7 +91,7 @@ class ModelProvisionerTest {
     @Test
     void httpModelWithExternalDataIsDownloadedVerifiedAndLoads() throws Exception {
         Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url("/models/tiny-vit.onnx")),
-                Optional.of(sha256(SPLIT.model()).toUpperCase()));
+                Optional.of(sha256(SPLIT.model()).toUpperCase())).file();
         assertTrue(model.startsWith(cache));
         assertArrayEquals(SPLIT.model(), Files.readAllBytes(model));
         assertArrayEquals(SPLIT.data(), Files.readAllBytes(model.resolveSibling("weights/tiny-vit.onnx_data")));
@@ -99,7 +104,7 @@ class ModelProvisionerTest {
         // A second start finds everything in the cache and downloads nothing.
         int before = server.requests("/models/tiny-vit.onnx") + server.requests("/models/weights/tiny-vit.onnx_data");
         assertEquals(model, provisioner(new DownloadProgress()).provision(
-                ModelSource.parse(server.url("/models/tiny-vit.onnx")), Optional.empty()));
+                ModelSource.parse(server.url("/models/tiny-vit.onnx")), Optional.empty()).file());
         assertEquals(before, server.requests("/models/tiny-vit.onnx") + server.requests("/models/weights/tiny-vit.onnx_data"));
     }
 
@@ -117,7 +122,7 @@ class ModelProvisionerTest {
     @Test
     void hubDownloadsSendTheTokenAndCheckThePublishedSha256() throws Exception {
         Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse("hf://onnx-community/sapiens-seg-tiny"),
-                Optional.empty());
+                Optional.empty()).file();
         assertArrayEquals(INLINE, Files.readAllBytes(model));
         assertEquals(Optional.of("Bearer hf_test_token"),
                 server.authorization("/onnx-community/sapiens-seg-tiny/resolve/main/onnx/model.onnx"));
@@ -126,12 +131,12 @@ class ModelProvisionerTest {
         assertEquals(Optional.empty(), cdn.authorization("/blobs/model.onnx"));
 
         ModelLoadException corrupt = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse("hf://acme/corrupt"), Optional.empty()));
+                .provision(ModelSource.parse("hf://acme/corrupt"), Optional.empty()).file());
         assertTrue(corrupt.getMessage().contains("publisher says " + "0".repeat(64)), corrupt.getMessage());
         assertTrue(corrupt.getMessage().contains("after 3 attempts"), corrupt.getMessage());
 
         ModelLoadException gated = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse("hf://acme/gated"), Optional.empty()));
+                .provision(ModelSource.parse("hf://acme/gated"), Optional.empty()).file());
         assertTrue(gated.getMessage().contains("HTTP 401") && gated.getMessage().contains("HF_TOKEN"), gated.getMessage());
         assertEquals(1, server.requests("/acme/gated/resolve/main/onnx/model.onnx"), "a 401 is not retried");
         assertNoPartialFiles();
@@ -142,13 +147,13 @@ class ModelProvisionerTest {
         String path = "/models/inline.onnx";
         int before = server.requests(path);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse(server.url(path)), Optional.of("ab".repeat(32))));
+                .provision(ModelSource.parse(server.url(path)), Optional.of("ab".repeat(32))).file());
         assertTrue(e.getMessage().contains("SHA-256 mismatch") && e.getMessage().contains(sha256(INLINE)), e.getMessage());
         assertEquals(before + 1, server.requests(path));
         assertNoModelFiles();
 
         ModelLoadException notHex = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse(server.url(path)), Optional.of("abc")));
+                .provision(ModelSource.parse(server.url(path)), Optional.of("abc")).file());
         assertTrue(notHex.getMessage().contains("64 hex digits"), notHex.getMessage());
     }
 
@@ -157,7 +162,7 @@ class ModelProvisionerTest {
         String path = "/flaky/inline.onnx";
         server.fault(path, Fault.STATUS_503, 1).fault(path, Fault.TRUNCATE, 1);
         Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url(path)),
-                Optional.of(sha256(INLINE)));
+                Optional.of(sha256(INLINE))).file();
         assertArrayEquals(INLINE, Files.readAllBytes(model));
         List<String> ranges = server.ranges(path);
         assertEquals(2, ranges.size(), "after the 503: a cut-off body, then the rest of it " + ranges);
@@ -172,7 +177,7 @@ class ModelProvisionerTest {
         server.fault(path, Fault.STALL, 1);
         int before = server.requests(path);
         long start = System.nanoTime();
-        Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url(path)), Optional.empty());
+        Path model = provisioner(new DownloadProgress()).provision(ModelSource.parse(server.url(path)), Optional.empty()).file();
         assertArrayEquals(INLINE, Files.readAllBytes(model));
         assertEquals(before + 2, server.requests(path));
         // The server would hold the connection for 20 s; the watchdog gives up after 1 s without data.
@@ -182,15 +187,59 @@ class ModelProvisionerTest {
     @Test
     void aCompleteCacheIsUsedWithoutWritingToIt() throws Exception {
         ModelSource source = ModelSource.parse(server.url("/models/tiny-vit.onnx"));
-        Path model = provisioner(new DownloadProgress()).provision(source, Optional.empty());
+        Path model = provisioner(new DownloadProgress()).provision(source, Optional.empty()).file();
         Files.delete(model.resolveSibling(".lock"));
         Files.delete(model.resolveSibling("source.txt"));
         int before = server.requests("/models/tiny-vit.onnx");
         // As from a read-only volume filled in advance: nothing is created, nothing downloaded.
-        assertEquals(model, provisioner(new DownloadProgress()).provision(source, Optional.empty()));
+        assertEquals(model, provisioner(new DownloadProgress()).provision(source, Optional.empty()).file());
         assertFalse(Files.exists(model.resolveSibling(".lock")));
         assertFalse(Files.exists(model.resolveSibling("source.txt")));
         assertEquals(before, server.requests("/models/tiny-vit.onnx"));
+    }
+
+    @Test
+    void aCachedFileChangedAfterItWasVerifiedIsRefused() throws Exception {
+        ModelSource source = ModelSource.parse(server.url("/models/tiny-vit.onnx"));
+        ProvisionedModel first = provisioner(new DownloadProgress()).provision(source, Optional.empty());
+        assertEquals(sha256(SPLIT.model()), first.identity().sha256());
+        assertNull(first.identity().revision(), "a plain URL has no revision");
+        int before = server.requests("/models/weights/tiny-vit.onnx_data");
+
+        // The weights are changed in place; their marker is left as it was (a shared or pre-filled cache).
+        Path data = first.file().resolveSibling("weights/tiny-vit.onnx_data");
+        byte[] tampered = Files.readAllBytes(data);
+        tampered[tampered.length / 2] ^= 0x01;
+        Files.write(data, tampered);
+        ModelLoadException e = assertThrows(ModelLoadException.class,
+                () -> provisioner(new DownloadProgress()).provision(source, Optional.empty()));
+        assertTrue(e.getMessage().contains("tiny-vit.onnx_data has SHA-256 " + sha256(tampered))
+                && e.getMessage().contains(sha256(SPLIT.data()) + " was recorded") && e.getMessage().contains("Delete"),
+                e.getMessage());
+        assertEquals(before, server.requests("/models/weights/tiny-vit.onnx_data"), "refused, not silently replaced");
+
+        // The model file itself, same story; restored, the cache is used again.
+        Files.write(data, SPLIT.data());
+        byte[] graph = Files.readAllBytes(first.file());
+        graph[graph.length - 1] ^= 0x01;
+        Files.write(first.file(), graph);
+        assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress()).provision(source, Optional.empty()));
+        Files.write(first.file(), SPLIT.model());
+        assertEquals(first, provisioner(new DownloadProgress()).provision(source, Optional.empty()));
+    }
+
+    @Test
+    void theIdentityNamesThePinnedRevisionAndLocalFilesAreHashed() throws Exception {
+        ProvisionedModel pinned = provisioner(new DownloadProgress()).provision(
+                ModelSource.parse("hf://onnx-community/sapiens-seg-tiny@" + "c0ffee".repeat(6) + "abcd/onnx/model.onnx"),
+                Optional.empty());
+        assertEquals(new ModelIdentity(sha256(INLINE), "c0ffee".repeat(6) + "abcd"), pinned.identity());
+        ProvisionedModel branch = provisioner(new DownloadProgress()).provision(
+                ModelSource.parse("hf://acme/branch"), Optional.empty());
+        assertEquals(new ModelIdentity(sha256(INLINE), null), branch.identity(), "main is a branch, not a revision");
+        Path local = Files.write(cache.resolve("hashed.onnx"), INLINE);
+        assertEquals(new ModelIdentity(sha256(INLINE), null), provisioner(new DownloadProgress())
+                .provision(new ModelSource.LocalFile(local), Optional.empty()).identity());
     }
 
     @Test
@@ -198,7 +247,7 @@ class ModelProvisionerTest {
         try (ModelServer versions = new ModelServer()) {
             versions.file("/m/model.onnx", SPLIT.model()).file("/m/weights/tiny-vit.onnx_data", SPLIT.data());
             ModelSource source = ModelSource.parse(versions.url("/m/model.onnx"));
-            Path model = provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(SPLIT.model())));
+            Path model = provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(SPLIT.model()))).file();
 
             // Same names, new contents: a re-export published at the same URL, pinned by its new SHA-256.
             ExternalDataModel v2 = FixtureModels.tinyVitGraph().metadata("version", "2")
@@ -206,7 +255,7 @@ class ModelProvisionerTest {
             byte[] data2 = v2.data().clone();
             data2[0] ^= 0x40;
             versions.file("/m/model.onnx", v2.model()).file("/m/weights/tiny-vit.onnx_data", data2);
-            provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(v2.model())));
+            provisioner(new DownloadProgress()).provision(source, Optional.of(sha256(v2.model()))).file();
             assertArrayEquals(v2.model(), Files.readAllBytes(model));
             assertArrayEquals(data2, Files.readAllBytes(model.resolveSibling("weights/tiny-vit.onnx_data")));
         }
@@ -215,7 +264,7 @@ class ModelProvisionerTest {
     @Test
     void notFoundIsAnswerFinal() {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse(server.url("/models/missing.onnx")), Optional.empty()));
+                .provision(ModelSource.parse(server.url("/models/missing.onnx")), Optional.empty()).file());
         assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
         assertEquals(1, server.requests("/models/missing.onnx"));
     }
@@ -224,14 +273,14 @@ class ModelProvisionerTest {
     void s3ModelWithExternalDataIsDownloaded() throws Exception {
         DownloadProgress progress = new DownloadProgress();
         Path model = provisioner(progress).provision(ModelSource.parse("s3://models/sapiens/tiny-vit.onnx"),
-                Optional.of(sha256(SPLIT.model())));
+                Optional.of(sha256(SPLIT.model()))).file();
         assertArrayEquals(SPLIT.data(), Files.readAllBytes(model.resolveSibling("weights/tiny-vit.onnx_data")));
         assertFalse(progress.active());
         try (SegmentationModel loaded = SegmentationModel.load(ModelSettings.cpu(model))) {
             assertEquals(28, loaded.contract().classes());
         }
         ModelLoadException missing = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(ModelSource.parse("s3://models/sapiens/nope.onnx"), Optional.empty()));
+                .provision(ModelSource.parse("s3://models/sapiens/nope.onnx"), Optional.empty()).file());
         assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
     }
 
@@ -239,9 +288,9 @@ class ModelProvisionerTest {
     void localFilesAreUsedInPlaceAndCheckedWhenASha256IsGiven() throws Exception {
         Path local = Files.write(cache.resolve("local.onnx"), INLINE);
         assertEquals(local, provisioner(new DownloadProgress()).provision(new ModelSource.LocalFile(local),
-                Optional.of(sha256(INLINE))));
+                Optional.of(sha256(INLINE))).file());
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> provisioner(new DownloadProgress())
-                .provision(new ModelSource.LocalFile(local), Optional.of("cd".repeat(32))));
+                .provision(new ModelSource.LocalFile(local), Optional.of("cd".repeat(32))).file());
         assertTrue(e.getMessage().contains("SHA-256 mismatch"), e.getMessage());
     }
 

@@ -71,6 +71,20 @@ class ModelSourceTest {
         assertEquals(ModelSource.parse("hf://onnx-community/sapiens-seg-0.6b/onnx/model_fp16.onnx"), hub.source());
         assertEquals(Normalization.IMAGENET, hub.normalization());
         assertTrue(hub.remote());
+        // Its publisher's SHA-256 is recorded: a download or cached copy with other bytes is refused.
+        assertEquals(Optional.of("cfdbe895c5c7fddc58c3125c6726a2229a1127345812c520cb39bf5982247895"), hub.sha256());
+        ModelChoice given = ModelChoice.resolve(Optional.empty(), Optional.empty(), Optional.of("hf-0.6b-fp16"),
+                Optional.empty(), Optional.of("ab".repeat(32)), Optional.empty());
+        assertEquals(Optional.of("ab".repeat(32)), given.sha256(), "sapiens.model.sha256 wins");
+        ModelChoice ownUri = ModelChoice.resolve(Optional.empty(), Optional.of("hf://me/my-export"),
+                Optional.of("hf-0.6b-fp16"), Optional.empty(), Optional.empty(), Optional.empty());
+        assertEquals(Optional.empty(), ownUri.sha256(), "the preset's SHA-256 is for its own file only");
+
+        // Pinned to the commit that added the ONNX files: the same bytes on every start, whatever main becomes.
+        ModelChoice pinned = ModelChoice.resolve(Optional.empty(), Optional.empty(), Optional.of("hf-0.3b"),
+                Optional.empty(), Optional.empty(), Optional.empty());
+        assertEquals(new ModelSource.HuggingFace("onnx-community/sapiens-seg-0.3b",
+                "9f6f12fb68dfa251f579a9b7cfa8072d4cab58a9", "onnx/model.onnx"), pinned.source());
 
         ModelChoice baked = ModelChoice.resolve(Optional.of("/models/sapiens_1b.onnx"), Optional.empty(),
                 Optional.of("lite-1b"), Optional.empty(), Optional.empty(), Optional.of("demo.onnx"));
