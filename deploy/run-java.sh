@@ -7,6 +7,7 @@ app_dir="${APP_DIR:-/deployments}"
 ort_dir="${ORT_NATIVE_DIR:-/opt/onnxruntime}"
 javacpp_cache="${JAVACPP_CACHE_DIR:-/opt/javacpp-cache}"
 cds_archive="${CDS_ARCHIVE:-$app_dir/app-cds.jsa}"
+aot_cache="${AOT_CACHE:-$app_dir/app.aot}"
 
 # OpenCV reads its own pixel cap from the environment once, when it loads (Java cannot set it): the configured limit.
 if [[ -z "${OPENCV_IO_MAX_IMAGE_PIXELS:-}" ]]; then
@@ -28,7 +29,11 @@ if [[ -x "$app_dir/application" ]]; then
   # Native executable: no JVM options apply.
   exec "$app_dir/application" "${opts[@]}" "$@"
 fi
-if [[ -f "$cds_archive" ]]; then
+# The training run left one of these (training-run.sh): JDK 25's AOT cache (classes loaded and linked ahead of time,
+# measured faster to ready than AppCDS: deploy/cold-start-benchmark.sh), or on older JDKs an AppCDS archive.
+if [[ -f "$aot_cache" ]]; then
+  opts+=(-XX:AOTCache="$aot_cache" -Xlog:aot=off -Xlog:cds=off)
+elif [[ -f "$cds_archive" ]]; then
   opts+=(-XX:SharedArchiveFile="$cds_archive" -Xlog:cds=off -Xlog:cds+dynamic=off)
 fi
 # JAVA_OPTS: heap and GC settings for the pod (the default sizes the heap from the container's memory limit).

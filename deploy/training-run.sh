@@ -2,19 +2,28 @@
 # Image build step: starts the function once on the bundled demo model, waits until it is ready, segments one
 # picture, then stops it with SIGTERM. On the JVM this writes the class-data-sharing archive (-XX:ArchiveClassesAtExit)
 # that run-java.sh uses; on both JVM and native images it leaves OpenCV's natives unpacked in JavaCPP's cache.
-#   usage: training-run.sh [picture]   (env: APP_DIR, CDS_ARCHIVE, TRAINING_PORT)
+#   usage: training-run.sh [picture]   (env: APP_DIR, CDS_ARCHIVE, AOT_CACHE, TRAINING_ARCHIVE, TRAINING_PORT)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 app_dir="${APP_DIR:-/deployments}"
 picture="${1:-$here/training.jpg}"
 port="${TRAINING_PORT:-8089}"
-export CDS_ARCHIVE="${CDS_ARCHIVE:-$app_dir/app-cds.jsa}"
-rm -f "$CDS_ARCHIVE"
+export CDS_ARCHIVE="${CDS_ARCHIVE:-$app_dir/app-cds.jsa}" AOT_CACHE="${AOT_CACHE:-$app_dir/app.aot}"
+rm -f "$CDS_ARCHIVE" "$AOT_CACHE"
+# JDK 25 and newer: an AOT cache (JEP 483/514, one training run); older JDKs: a dynamic AppCDS archive.
+java_major="$( (java -XshowSettings:properties -version 2>&1 || true) | sed -n 's/^ *java.specification.version = //p')"
+java_major="${java_major:-0}" # a native image has no java
 
 # A training run must not need a GPU, a network or a model download.
 export SAPIENS_EXECUTION_PROVIDER=cpu SAPIENS_MODEL_URI= SAPIENS_MODEL_PRESET= SAPIENS_MODEL_PATH= \
   QUARKUS_HTTP_PORT="$port" QUARKUS_SHUTDOWN_DELAY_ENABLED=false
 training_opts="-XX:ArchiveClassesAtExit=$CDS_ARCHIVE -Xlog:cds=error"
+archive="$CDS_ARCHIVE"
+mode="${TRAINING_ARCHIVE:-auto}" # auto, or cds / aot to choose (deploy/cold-start-benchmark.sh compares them)
+if [[ "$mode" == aot || ( "$mode" == auto && "${java_major%%.*}" -ge 25 ) ]]; then
+  training_opts="-XX:AOTCacheOutput=$AOT_CACHE -Xlog:aot=error -Xlog:cds=error"
+  archive="$AOT_CACHE"
+fi
 [[ -x "$app_dir/application" ]] && training_opts=""
 JAVA_OPTS="$training_opts ${JAVA_OPTS:-}" "$here/run-java.sh" &
 pid=$!
@@ -53,9 +62,9 @@ status="$(http POST / "$picture" image/jpeg)"
 echo "training run: segmented $(basename "$picture"): $status"
 kill -TERM "$pid"
 wait "$pid" || true
-if [[ -n "$training_opts" && ! -s "$CDS_ARCHIVE" ]]; then
-  echo "training run: no class-data-sharing archive was written" >&2
+if [[ -n "$training_opts" && ! -s "$archive" ]]; then
+  echo "training run: no class-data-sharing archive or AOT cache was written ($archive)" >&2
   exit 1
 fi
 [[ "$status" == *" 200"* ]] || { echo "training run: the picture was not segmented" >&2; exit 1; }
-echo "training run: done${training_opts:+, archive $CDS_ARCHIVE ($(stat -c %s "$CDS_ARCHIVE") bytes)}"
+echo "training run: done${training_opts:+, archive $archive ($(stat -c %s "$archive") bytes)}"

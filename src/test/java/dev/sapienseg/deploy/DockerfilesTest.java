@@ -73,7 +73,45 @@ class DockerfilesTest {
             assertTrue(Files.isExecutable(ROOT.resolve("deploy").resolve(runs.group(1))), runs.group(1));
             scripts++;
         }
-        assertEquals(2, scripts, "extracts the natives and makes a training run");
+        assertEquals(3, scripts, "extracts the natives, checks that they resolve, makes a training run");
+    }
+
+    /**
+     * The image build fails when ONNX Runtime's natives (the CUDA provider on GPU images) need a library the image lacks,
+     * after everything is in place; the JVM image ships the natives once (unpacked, and removed from the jar).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deploy/Dockerfile.jvm", "deploy/Dockerfile.native"})
+    void nativesAreCheckedToResolveInTheRuntimeImage(String dockerfile) throws IOException {
+        List<String> lines = instructions(dockerfile);
+        String gpuStage = stage(lines, "runtime-gpu");
+        String cpuStage = stage(lines, "runtime-cpu");
+        assertTrue(gpuStage.matches("(?s).*ORT_REQUIRED_NATIVES=\"[^\"]*libonnxruntime_providers_cuda\\.so[^\"]*\".*"),
+                gpuStage);
+        assertTrue(cpuStage.contains("ORT_REQUIRED_NATIVES=\"libonnxruntime.so libonnxruntime4j_jni.so\""), cpuStage);
+        assertTrue(gpuStage.contains("REQUIRED_SONAMES=\"libcudnn.so.9\""), "cuDNN is loaded with dlopen: ldd cannot see it");
+        int check = lines.indexOf("RUN /opt/sapiens/check-natives-resolve.sh /opt/onnxruntime $ORT_REQUIRED_NATIVES");
+        assertTrue(check > lines.indexOf("FROM runtime-${VARIANT}"), "checked in the runtime image");
+        assertTrue(check > lines.stream().filter(l -> l.startsWith("COPY --from=") && l.contains("/opt/onnxruntime"))
+                .mapToInt(lines::indexOf).max().orElse(Integer.MAX_VALUE), "after the natives are copied in");
+        if (dockerfile.endsWith(".jvm")) {
+            assertTrue(lines.contains("RUN deploy/extract-onnxruntime-natives.sh target/quarkus-app /opt/onnxruntime"
+                    + " --strip-jar"), "the natives are shipped once");
+        }
+    }
+
+    private static String stage(List<String> lines, String name) {
+        StringBuilder text = new StringBuilder();
+        boolean in = false;
+        for (String line : lines) {
+            if (line.startsWith("FROM ")) {
+                in = line.endsWith(" AS " + name);
+            }
+            if (in) {
+                text.append(line).append('\n');
+            }
+        }
+        return text.toString();
     }
 
     @ParameterizedTest

@@ -26,25 +26,51 @@ import dev.sapienseg.fixtures.SampleImages;
  */
 class ImageStartupIT {
 
-    private static final Path APP = Path.of("target/quarkus-app").toAbsolutePath();
+    private static final Path PACKAGED = Path.of("target/quarkus-app").toAbsolutePath();
 
     @TempDir
     Path dir;
 
     @Test
     void buildStepsPrepareAStartThatUsesThem() throws Exception {
+        // A copy, as the image has one: the natives are removed from its ONNX Runtime jar (--strip-jar).
+        Path app = dir.resolve("app");
+        copyTree(PACKAGED, app);
         Path natives = dir.resolve("onnxruntime");
         Path javacpp = dir.resolve("javacpp-cache");
         Path archive = dir.resolve("app-cds.jsa");
-        Map<String, String> env = Map.of("APP_DIR", APP.toString(), "ORT_NATIVE_DIR", natives.toString(),
+        Map<String, String> env = Map.of("APP_DIR", app.toString(), "ORT_NATIVE_DIR", natives.toString(),
                 "JAVACPP_CACHE_DIR", javacpp.toString(), "CDS_ARCHIVE", archive.toString(),
                 "SAPIENS_MODEL_DEMO_PATH", FixtureModels.PALETTE_DEMO.toAbsolutePath().toString(),
                 "OPENBLAS_NUM_THREADS", "1", "TRAINING_PORT", "8093");
 
-        Result extract = run(env, "deploy/extract-onnxruntime-natives.sh", APP.toString(), natives.toString());
+        Result extract = run(env, "deploy/extract-onnxruntime-natives.sh", app.toString(), natives.toString(),
+                "--strip-jar");
         assertEquals(0, extract.code(), extract.output());
         assertTrue(Files.isRegularFile(natives.resolve("libonnxruntime.so")), extract.output());
         assertTrue(Files.isRegularFile(natives.resolve("libonnxruntime4j_jni.so")), extract.output());
+        try (Stream<Path> jars = Files.list(app.resolve("lib/main"))) {
+            Path ort = jars.filter(p -> p.getFileName().toString().startsWith("com.microsoft.onnxruntime")).findFirst()
+                    .orElseThrow();
+            try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(ort.toFile())) {
+                assertTrue(zip.stream().noneMatch(e -> e.getName().startsWith("ai/onnxruntime/native/")),
+                        "the jar keeps no natives");
+                assertTrue(zip.getEntry("ai/onnxruntime/OrtSession.class") != null, "the jar keeps its classes");
+            }
+        }
+
+        // The image's check: every library resolves (libonnxruntime.so's soname standing in for itself) ...
+        Result resolves = run(env, "deploy/check-natives-resolve.sh", natives.toString(), "libonnxruntime.so");
+        assertEquals(0, resolves.code(), resolves.output());
+        // ... and it fails on what a GPU image without cuDNN would show: a library that needs one that is not there,
+        // or a required provider that is missing.
+        Path partial = Files.createDirectories(dir.resolve("partial"));
+        Files.copy(natives.resolve("libonnxruntime4j_jni.so"), partial.resolve("libonnxruntime4j_jni.so"));
+        Result unresolved = run(env, "deploy/check-natives-resolve.sh", partial.toString());
+        assertEquals(1, unresolved.code(), unresolved.output());
+        assertTrue(unresolved.output().contains("libonnxruntime.so.1 => not found"), unresolved.output());
+        Result noCuda = run(env, "deploy/check-natives-resolve.sh", natives.toString(), "libonnxruntime_providers_cuda.so");
+        assertEquals(1, noCuda.code(), noCuda.output());
 
         Result training = run(env, "deploy/training-run.sh", SampleImages.FIGURE_JPG.toAbsolutePath().toString());
         assertEquals(0, training.code(), training.output());
@@ -127,6 +153,19 @@ class ImageStartupIT {
             }
         }
         assertNotEquals(97, server.exitValue(), "the root was writable: the check proved nothing");
+    }
+
+    private static void copyTree(Path from, Path to) throws Exception {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
     }
 
     private record Result(int code, String output) {
