@@ -41,8 +41,9 @@ for name in "${libs[@]}"; do
     status=1
   fi
 done
+known="$(ldconfig -p)" # read whole: grep -q on a pipe would stop early and fail it with SIGPIPE under pipefail
 for soname in ${REQUIRED_SONAMES:-}; do
-  if ! ldconfig -p | grep -q "^[[:space:]]*$soname "; then
+  if ! grep -q "^[[:space:]]*$soname " <<<"$known"; then
     echo "$soname is not in the dynamic linker's cache (ldconfig -p): ONNX Runtime would fail to load it" >&2
     status=1
   fi

@@ -31,8 +31,11 @@ if [[ -x "$app_dir/application" ]]; then
 fi
 # The training run left one of these (training-run.sh): JDK 25's AOT cache (classes loaded and linked ahead of time,
 # measured faster to ready than AppCDS: deploy/cold-start-benchmark.sh), or on older JDKs an AppCDS archive.
-if [[ -f "$aot_cache" ]]; then
-  opts+=(-XX:AOTCache="$aot_cache" -Xlog:aot=off -Xlog:cds=off)
+# The JVM's version from its release file (no extra JVM start): -XX:AOTCache needs JDK 25 (older JVMs refuse to start).
+java_release="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/release"
+java_major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_release" 2>/dev/null || true)"
+if [[ -f "$aot_cache" && "${java_major:-0}" -ge 25 ]]; then
+  opts+=(-XX:AOTCache="$aot_cache") # a cache this JVM cannot use is reported (warning) and skipped
 elif [[ -f "$cds_archive" ]]; then
   opts+=(-XX:SharedArchiveFile="$cds_archive" -Xlog:cds=off -Xlog:cds+dynamic=off)
 fi

@@ -57,7 +57,7 @@ public class SegmentationService {
     private volatile boolean nativeLibrariesBroken;
     private volatile ModelChoice choice;
     private final DownloadProgress download = new DownloadProgress();
-    private volatile String servedName;
+    private volatile String metricsName;
     private final List<java.util.function.Consumer<SegmentationPipeline>> readyActions = new java.util.ArrayList<>();
     private final Supplier<S3Client> s3;
 
@@ -117,7 +117,7 @@ public class SegmentationService {
                 actions = List.copyOf(readyActions);
                 readyActions.clear();
             }
-            actions.forEach(action -> action.accept(built));
+            actions.forEach(action -> runQuietly(action, built));
             phase = ModelPhase.READY;
             LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s, %d session(s), batch %d: %s%s", model.name(),
                     loadMillis, model.warmUpMillis(), model.provider().label(), sessions.size(),
@@ -194,16 +194,30 @@ public class SegmentationService {
     }
 
     /**
-     * The name the model is served under, fixed from the start (metrics carry it from their first sample):
-     * {@code sapiens.model.served-name}, else the configured model's name ({@link ModelChoice#name()}: the preset, or
-     * the file's name), or {@code unconfigured}.
+     * The name the model is served under on the Open Inference Protocol ({@code /v2/models/<name>}):
+     * {@code sapiens.model.served-name}, else the loaded model's own name (its {@code sapiens.model} metadata, else its
+     * file's name); null until loaded when no name is configured.
      */
     public String servedName() {
-        String name = servedName;
+        java.util.Optional<String> configured = config.model().servedName().filter(n -> !n.isBlank());
+        SegmentationPipeline ready = pipeline;
+        if (configured.isPresent() || ready == null) {
+            return configured.orElse(null);
+        }
+        return ready.model().name();
+    }
+
+    /**
+     * The model's name on every {@code sapiens.*} metric, fixed from the start (a series never changes its labels):
+     * {@code sapiens.model.served-name}, else the configured model's name ({@link ModelChoice#name()}: the preset, or
+     * the file's name), or {@code unconfigured}. Set the served name to make it the protocol's name too.
+     */
+    public String metricsName() {
+        String name = metricsName;
         if (name == null) {
             name = config.model().servedName().filter(n -> !n.isBlank())
                     .orElseGet(() -> configured().map(ModelChoice::name).orElse("unconfigured"));
-            servedName = name;
+            metricsName = name;
         }
         return name;
     }
@@ -223,14 +237,24 @@ public class SegmentationService {
 
     /** Runs {@code action} with the pipeline once the model is ready (at once if it is already). */
     public void whenReady(java.util.function.Consumer<SegmentationPipeline> action) {
+        SegmentationPipeline ready;
         synchronized (readyActions) {
-            SegmentationPipeline ready = pipeline;
+            ready = pipeline;
             if (ready == null) {
                 readyActions.add(action);
                 return;
             }
         }
-        action.accept(pipeline);
+        runQuietly(action, ready);
+    }
+
+    /** A ready action that fails (a meter, say) is logged; it must not turn a loaded model into a failed one. */
+    private static void runQuietly(java.util.function.Consumer<SegmentationPipeline> action, SegmentationPipeline ready) {
+        try {
+            action.accept(ready);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "an action on model readiness failed: %s", e);
+        }
     }
 
     /** The pipeline if ready, else null (for meters). */

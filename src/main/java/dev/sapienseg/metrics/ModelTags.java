@@ -12,7 +12,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.config.MeterFilter;
 
 /**
- * Every {@code sapiens.*} meter carries the served model's name ({@code model}) and, when the configured location
+ * Every {@code sapiens.*} meter carries the model's name ({@code model}, {@link SegmentationService#metricsName()}) and, when the configured location
  * pins one, its revision ({@code revision}): dashboards and alerts that span pods serving different models (or a
  * rollout from one to the next) can tell the series apart. Both values are fixed when the process starts, so a
  * series never changes its labels; {@code sapiens_model_info} adds the loaded file's SHA-256.
@@ -22,7 +22,7 @@ public class ModelTags {
     @Produces
     @Singleton
     MeterFilter modelTags(SegmentationService service) {
-        String model = service.servedName();
+        String model = service.metricsName();
         String revision = service.pinnedRevision().orElse(null);
         return new MeterFilter() {
             @Override

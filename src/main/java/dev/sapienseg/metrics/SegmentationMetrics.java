@@ -77,7 +77,8 @@ public class SegmentationMetrics {
     }
 
     /**
-     * The meters Triton users look for, tagged with the served model's name ({@code sapiens.model.served-name}):
+     * The meters Triton users look for, tagged with the model's name like every sapiens.* meter
+     * ({@link SegmentationService#metricsName()}: {@code sapiens.model.served-name} when set):
      * {@code sapiens_inference_request_success_total} / {@code _failure_total} (nv_inference_request_success /
      * failure; counted per picture), {@code sapiens_inference_count_total} (nv_inference_count: pictures inferred),
      * {@code sapiens_inference_exec_count_total} (nv_inference_exec_count: model runs, so batching shows as fewer runs
@@ -112,7 +113,7 @@ public class SegmentationMetrics {
     }
 
     private String modelName() {
-        return service.servedName();
+        return service.metricsName();
     }
 
     /** Time spent talking to object storage ({@code read} or {@code write}). */

@@ -1,6 +1,7 @@
 package dev.sapienseg.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,7 +76,9 @@ class ImageStartupIT {
         Result training = run(env, "deploy/training-run.sh", SampleImages.FIGURE_JPG.toAbsolutePath().toString());
         assertEquals(0, training.code(), training.output());
         assertTrue(training.output().matches("(?s).*segmented figure\\.jpg: HTTP/1\\.[01] 200.*"), training.output());
-        assertTrue(Files.size(archive) > 1_000_000, "AppCDS archive written");
+        // The tests' JVM decides: AppCDS before JDK 25, the AOT cache from 25 (aotCacheOnJdk25 covers that path).
+        Path written = Runtime.version().feature() >= 25 ? app.resolve("app.aot") : archive;
+        assertTrue(Files.size(written) > 1_000_000, "archive written: " + training.output());
         assertTrue(hasFiles(javacpp), "OpenCV natives left in JavaCPP's cache");
 
         // The entry point, with the archive required and an empty temp folder: the batch command segments a picture.
@@ -92,6 +95,7 @@ class ImageStartupIT {
         assertEquals(List.of(), list(tmp), "ONNX Runtime must load from ORT_NATIVE_DIR, not unpack itself");
 
         servesOnAReadOnlyRoot(env, in.resolve("person.jpg"));
+        aotCacheOnJdk25(env, in);
 
         // Negative control: with no natives where the entry point says, ONNX Runtime cannot load.
         Map<String, String> empty = new java.util.HashMap<>(strict);
@@ -114,9 +118,18 @@ class ImageStartupIT {
         Path tmp = Files.createDirectories(dir.resolve("ro-tmp"));
         Path cache = Files.createDirectories(dir.resolve("ro-cache"));
         int port = 8096;
-        String script = "mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs tmpfs " + tmp
-                + " && mount -t tmpfs tmpfs " + cache + " && touch /read-only-root 2>/dev/null && exit 97; exec "
-                + Path.of("deploy/run-java.sh").toAbsolutePath();
+        // Every mount read-only (a separate /tmp too, where the app's files are here), then tmpfs where the pod has
+        // emptyDirs; the app's folders must refuse writes, or the check proves nothing.
+        String script = String.join("\n", "set -e",
+                "for m in $(awk '{print $2}' /proc/self/mounts | grep -Ev '^/(proc|sys|dev)(/|$)'); do",
+                "  mount -o remount,bind,ro \"$m\" 2>/dev/null || [ \"$m\" != / ]",
+                "done",
+                "mount -t tmpfs tmpfs " + tmp,
+                "mount -t tmpfs tmpfs " + cache,
+                "for f in /read-only-root \"$APP_DIR/w\" \"$JAVACPP_CACHE_DIR/w\" \"$ORT_NATIVE_DIR/w\" \"$HOME/w\"; do",
+                "  if touch \"$f\" 2>/dev/null; then echo \"writable: $f\"; exit 97; fi",
+                "done",
+                "exec " + Path.of("deploy/run-java.sh").toAbsolutePath());
         ProcessBuilder builder = new ProcessBuilder("unshare", "-m", "bash", "-c", script).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("ro-server.log").toFile());
         builder.environment().putAll(env);
@@ -155,6 +168,30 @@ class ImageStartupIT {
         assertNotEquals(97, server.exitValue(), "the root was writable: the check proved nothing");
     }
 
+    /**
+     * What the JVM images do on JDK 25: the training run writes an AOT cache instead of an AppCDS archive, and the entry
+     * point uses it ({@code -XX:AOTMode=on}: the JVM refuses to start if it cannot). Where no JDK 25 is installed
+     * (AOT_JAVA_HOME, default /usr/lib/jvm/temurin-25-jdk-amd64), skipped.
+     */
+    private void aotCacheOnJdk25(Map<String, String> env, Path in) throws Exception {
+        Path jdk25 = Path.of(System.getenv().getOrDefault("AOT_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(jdk25.resolve("bin/java")), "no JDK 25 here");
+        Path cache = dir.resolve("app.aot");
+        Map<String, String> aot = new java.util.HashMap<>(env);
+        aot.putAll(Map.of("AOT_CACHE", cache.toString(), "CDS_ARCHIVE", dir.resolve("unused.jsa").toString(),
+                "PATH", jdk25.resolve("bin") + ":" + System.getenv("PATH")));
+        Result training = run(aot, "deploy/training-run.sh", SampleImages.FIGURE_JPG.toAbsolutePath().toString());
+        assertEquals(0, training.code(), training.output());
+        assertTrue(Files.size(cache) > 1_000_000, "AOT cache written: " + training.output());
+        assertFalse(Files.exists(dir.resolve("unused.jsa")), "no AppCDS archive on JDK 25");
+        aot.put("JAVA_OPTS", "-XX:AOTMode=on");
+        Result segment = run(aot, "deploy/run-java.sh", "segment", "--model",
+                FixtureModels.PALETTE_DEMO.toAbsolutePath().toString(), "--input", in.toString(), "--output",
+                dir.resolve("out-aot").toString());
+        assertEquals(0, segment.code(), segment.output());
+        assertTrue(Files.size(dir.resolve("out-aot/person_seg.npy")) > 0);
+    }
+
     private static void copyTree(Path from, Path to) throws Exception {
         try (Stream<Path> files = Files.walk(from)) {
             for (Path p : (Iterable<Path>) files::iterator) {
@@ -174,8 +211,10 @@ class ImageStartupIT {
     private static Result run(Map<String, String> env, String... command) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(env);
-        builder.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + ":"
-                + System.getenv("PATH"));
+        if (!env.containsKey("PATH")) { // the JVM running the tests, unless the caller chose one
+            builder.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + ":"
+                    + System.getenv("PATH"));
+        }
         Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(180, TimeUnit.SECONDS), output);

@@ -455,7 +455,16 @@ class KnativeManifestsTest {
                 .put("automountServiceAccountToken", true);
         ((ObjectNode) object(writable, "Service", "sapiens-dead-letter").at("/spec/template/spec/containers/0"))
                 .put("image", "gcr.io/knative-releases/knative.dev/eventing/cmd/event_display:latest");
+        ArrayNode mounts = (ArrayNode) object(writable, "Service", "sapiens-seg")
+                .at("/spec/template/spec/containers/0/volumeMounts");
+        for (int i = mounts.size() - 1; i >= 0; i--) {
+            if (mounts.get(i).path("mountPath").asText().equals("/tmp")) {
+                mounts.remove(i);
+            }
+        }
         List<String> problems = check(writable);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("a writable emptyDir must be mounted at /tmp")),
+                problems.toString());
         assertTrue(problems.stream().anyMatch(p -> p.contains("sapiens-seg: container sapiens-seg:"
                 + " securityContext.readOnlyRootFilesystem")), problems.toString());
         assertTrue(problems.stream().anyMatch(p -> p.contains("sapiens-dead-letter: automountServiceAccountToken")),
@@ -616,6 +625,16 @@ class KnativeManifestsTest {
         }
         if (!ports.isEmpty() && !PORT_NAMES.contains(Objects.requireNonNullElse(ports.get(0).getName(), ""))) {
             problems.add(where + "port name must be empty, http1 or h2c");
+        }
+
+        // A read-only root needs a writable /tmp (java.io.tmpdir: the JVM's and Vert.x's files): an emptyDir.
+        VolumeMount tmpMount = Objects.requireNonNullElse(c.getVolumeMounts(), List.<VolumeMount>of()).stream()
+                .filter(m -> m.getMountPath().equals("/tmp") && !Boolean.TRUE.equals(m.getReadOnly())).findFirst()
+                .orElse(null);
+        boolean tmpIsEmptyDir = tmpMount != null && Objects.requireNonNullElse(pod.getVolumes(), List.<Volume>of())
+                .stream().anyMatch(v -> v.getName().equals(tmpMount.getName()) && v.getEmptyDir() != null);
+        if (!tmpIsEmptyDir) {
+            problems.add(where + "a writable emptyDir must be mounted at /tmp (the root file system is read-only)");
         }
 
         // Probes: the SmallRye Health endpoints, on the http port.
@@ -896,10 +915,11 @@ class KnativeManifestsTest {
 
     /** Namespaces of Knative's data plane that may open connections to queue-proxy, and what each may reach. */
     static final Map<String, Set<Integer>> DATA_PLANE_PORTS = Map.of(
-            "knative-serving", Set.of(8012, 8013, 9090), // activator: requests; autoscaler: queue-proxy statistics
-            "kourier-system", Set.of(8012, 8013), // the cluster-local gateway (Istio: istio-system; Contour: ...)
-            "istio-system", Set.of(8012, 8013),
-            "contour-internal", Set.of(8012, 8013));
+            // activator: requests (8112: HTTPS with system-internal-tls); autoscaler: queue-proxy statistics
+            "knative-serving", Set.of(8012, 8013, 8112, 9090),
+            "kourier-system", Set.of(8012, 8013, 8112), // the cluster-local gateway (Istio: istio-system; Contour: ...)
+            "istio-system", Set.of(8012, 8013, 8112),
+            "contour-internal", Set.of(8012, 8013, 8112));
     /** Prometheus (knative/monitoring) may scrape the application's /q/metrics and queue-proxy's metrics. */
     static final String MONITORING_NAMESPACE = "monitoring";
 
@@ -954,9 +974,10 @@ class KnativeManifestsTest {
                     }
                 }
             }
-            if (!admitted.getOrDefault("knative-serving", Set.of()).containsAll(Set.of(8012, 9090))) {
+            if (!admitted.getOrDefault("knative-serving", Set.of()).containsAll(Set.of(8012, 8112, 9090))) {
                 problems.add("Service " + name(function) + ": its NetworkPolicy must admit knative-serving to 8012"
-                        + " (activator) and 9090 (autoscaler); admitted: " + admitted);
+                        + " and 8112 (activator; 8112 with system-internal-tls) and 9090 (autoscaler); admitted: "
+                        + admitted);
             }
             if (admitted.keySet().stream().noneMatch(n -> !n.equals("knative-serving") && DATA_PLANE_PORTS.containsKey(n))) {
                 problems.add("Service " + name(function) + ": its NetworkPolicy must admit the ingress gateway's"
