@@ -1,10 +1,13 @@
 package dev.sapienseg.lifecycle;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
@@ -58,7 +61,7 @@ public class SegmentationService {
     private volatile ModelChoice choice;
     private final DownloadProgress download = new DownloadProgress();
     private volatile String metricsName;
-    private final List<java.util.function.Consumer<SegmentationPipeline>> readyActions = new java.util.ArrayList<>();
+    private final List<Consumer<SegmentationPipeline>> readyActions = new ArrayList<>();
     private final Supplier<S3Client> s3;
 
     @Inject
@@ -111,7 +114,7 @@ public class SegmentationService {
             config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
             warnAboutMemory(built.memory());
             loadMillis = (System.nanoTime() - start) / 1_000_000;
-            List<java.util.function.Consumer<SegmentationPipeline>> actions;
+            List<Consumer<SegmentationPipeline>> actions;
             synchronized (readyActions) {
                 pipeline = built;
                 actions = List.copyOf(readyActions);
@@ -199,7 +202,7 @@ public class SegmentationService {
      * file's name); null until loaded when no name is configured.
      */
     public String servedName() {
-        java.util.Optional<String> configured = config.model().servedName().filter(n -> !n.isBlank());
+        Optional<String> configured = config.model().servedName().filter(n -> !n.isBlank());
         SegmentationPipeline ready = pipeline;
         if (configured.isPresent() || ready == null) {
             return configured.orElse(null);
@@ -223,20 +226,20 @@ public class SegmentationService {
     }
 
     /** The revision the configured location pins, if any (known before loading, like {@link #servedName()}). */
-    public java.util.Optional<String> pinnedRevision() {
+    public Optional<String> pinnedRevision() {
         return configured().flatMap(c -> c.source().pinnedRevision());
     }
 
-    private java.util.Optional<ModelChoice> configured() {
+    private Optional<ModelChoice> configured() {
         try {
-            return java.util.Optional.of(ModelRuntime.choose(config.model(), ModelChoice.Names.SERVER));
+            return Optional.of(ModelRuntime.choose(config.model(), ModelChoice.Names.SERVER));
         } catch (ModelLoadException e) {
-            return java.util.Optional.empty(); // the loader reports it
+            return Optional.empty(); // the loader reports it
         }
     }
 
     /** Runs {@code action} with the pipeline once the model is ready (at once if it is already). */
-    public void whenReady(java.util.function.Consumer<SegmentationPipeline> action) {
+    public void whenReady(Consumer<SegmentationPipeline> action) {
         SegmentationPipeline ready;
         synchronized (readyActions) {
             ready = pipeline;
@@ -249,7 +252,7 @@ public class SegmentationService {
     }
 
     /** A ready action that fails (a meter, say) is logged; it must not turn a loaded model into a failed one. */
-    private static void runQuietly(java.util.function.Consumer<SegmentationPipeline> action, SegmentationPipeline ready) {
+    private static void runQuietly(Consumer<SegmentationPipeline> action, SegmentationPipeline ready) {
         try {
             action.accept(ready);
         } catch (RuntimeException e) {

@@ -14,7 +14,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -134,21 +136,21 @@ public final class ModelProvisioner {
             if (recorded.isEmpty() || expected.isPresent() && !expected.get().equals(recorded.get())) {
                 return Optional.empty();
             }
-            List<Path> files = new java.util.ArrayList<>(List.of(model));
+            Map<Path, String> markers = new LinkedHashMap<>(Map.of(model, recorded.get())); // file -> recorded SHA-256
             for (String location : ExternalDataFiles.of(model)) {
                 Path data = model.resolveSibling(location).normalize();
-                if (recorded(data).isEmpty()) {
+                Optional<String> dataSha = recorded(data);
+                if (dataSha.isEmpty()) {
                     return Optional.empty();
                 }
-                files.add(data);
+                markers.put(data, dataSha.get());
             }
-            for (Path file : files) {
-                String want = recorded(file).orElseThrow();
-                String have = sha256Of(file);
-                if (!have.equals(want)) {
-                    throw new ModelLoadException("the cached model file " + file + " has SHA-256 " + have + " but "
-                            + want + " was recorded when it was downloaded and verified: it was changed since. Delete "
-                            + model.getParent() + " to download it again, or restore the cache");
+            for (Map.Entry<Path, String> marker : markers.entrySet()) {
+                String have = sha256Of(marker.getKey());
+                if (!have.equals(marker.getValue())) {
+                    throw new ModelLoadException("the cached model file " + marker.getKey() + " has SHA-256 " + have
+                            + " but " + marker.getValue() + " was recorded when it was downloaded and verified: it was"
+                            + " changed since. Delete " + model.getParent() + " to download it again, or restore the cache");
                 }
             }
             return recorded;

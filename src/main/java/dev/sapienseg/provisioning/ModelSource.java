@@ -6,6 +6,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Where a model comes from: a local file, an {@code http(s)://} URL, an {@code s3://bucket/key} object, or a file in a
@@ -21,8 +22,8 @@ public sealed interface ModelSource {
     ModelSource sibling(String relativePath);
 
     /** The revision the location pins (a Hugging Face commit or tag; the branch {@code main} pins nothing). */
-    default java.util.Optional<String> pinnedRevision() {
-        return java.util.Optional.empty();
+    default Optional<String> pinnedRevision() {
+        return Optional.empty();
     }
 
     /** A stable text for logs, health data and the cache key. */
@@ -94,8 +95,8 @@ public sealed interface ModelSource {
         }
 
         @Override
-        public java.util.Optional<String> pinnedRevision() {
-            return "main".equals(revision) ? java.util.Optional.empty() : java.util.Optional.of(revision);
+        public Optional<String> pinnedRevision() {
+            return "main".equals(revision) ? Optional.empty() : Optional.of(revision);
         }
 
         /** The download URL on a Hub endpoint (https://huggingface.co, or a mirror set by HF_ENDPOINT). */
