@@ -10,7 +10,12 @@ tests. Same structure as /work/shared/sapiens-seg-spec.md describes, only narrow
   3 x [1x1 Conv2d -> InstanceNorm2d -> SiLU], 1x1 Conv2d to 28 classes -> raw logits (B, 28, 512, 384).
 
 Usage: tiny_sapiens.py OUT.pt2 [--embed 32] [--depth 2] [--heads 2] [--head-channels 16] [--seed 0]
+       tiny_sapiens.py OUT.pt2 --size 0.3b        (the real architecture and size, random weights: benchmarks)
 Prints one line of JSON describing the model and its logits on a seeded random input.
+
+`--size` builds the published widths (spec: embed/depth/heads per size, decode head at 768 channels): 0.3b has
+336 M parameters, a 1.34 GB fp32 TorchScript and ONNX, like the official export. Such models are generated on
+demand for benchmarks (bench/real-scale-benchmark.sh) and never committed. Memory while tracing: about 3x the size.
 """
 import argparse
 import json
@@ -94,6 +99,14 @@ def build(embed, depth, heads, head_channels, seed):
     return model
 
 
+# The published Sapiens sizes: embed, depth, heads (spec table); the decode head is 768 channels wide for all.
+SIZES = {
+    "0.3b": dict(embed=1024, depth=24, heads=16, head_channels=768),
+    "0.6b": dict(embed=1280, depth=32, heads=16, head_channels=768),
+    "1b": dict(embed=1536, depth=40, heads=24, head_channels=768),
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
@@ -103,7 +116,11 @@ def main():
     parser.add_argument("--head-channels", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--size", choices=sorted(SIZES), help="a published size (overrides the four widths)")
     args = parser.parse_args()
+    if args.size:
+        for key, value in SIZES[args.size].items():
+            setattr(args, key, value)
     torch.set_num_threads(args.threads)
 
     model = build(args.embed, args.depth, args.heads, args.head_channels, args.seed)

@@ -161,10 +161,20 @@ public interface SapiensConfig {
         /** Requests processed at once; more are refused with 429 and Retry-After. */
         int maxInFlight();
 
-        /** How long an admitted request may wait for a model slot before it gets 503 and Retry-After. */
-        Duration queueTimeout();
+        /**
+         * How long an admitted request may wait for the model to start on it before it gets 503 and Retry-After (a
+         * request whose run has started is never given up before the run ends). Unset: derived from the model's
+         * measured run time (dev.sapienseg.pipeline.Deadlines).
+         */
+        Optional<Duration> queueTimeout();
 
-        /** Seconds put in Retry-After on 429/503 answers. */
+        /**
+         * The platform's timeout for one request: Knative's {@code timeoutSeconds}. The derived queue wait keeps a
+         * queued request's wait plus its run under it; start-up warns when a full pod cannot.
+         */
+        Duration requestTimeout();
+
+        /** The least Retry-After on 429/503 answers; a busy model's refusals say about one model run, if longer. */
         int retryAfterSeconds();
 
         /**

@@ -100,7 +100,10 @@ public class FailureReplies {
         response.setStatusCode(status);
         response.putHeader(ERROR_ID_HEADER, errorId);
         if (failure.reason.retryable() && failure.reason != FailureReason.INTERNAL_ERROR) {
-            response.putHeader("Retry-After", String.valueOf(config.limits().retryAfterSeconds()));
+            // The pipeline says how long the model takes to free a slot; otherwise (loading, storage) the configured value.
+            response.putHeader("Retry-After", String.valueOf(failure.retryAfterSeconds() > 0
+                    ? Math.max(failure.retryAfterSeconds(), config.limits().retryAfterSeconds())
+                    : config.limits().retryAfterSeconds()));
         }
         if (protocol) {
             // The Open Inference Protocol's error shape: {"error": "<message>"}, the code in front.
@@ -164,13 +167,16 @@ public class FailureReplies {
         response.end(mapper.writeValueAsString(data));
     }
 
-    private record Failure(FailureReason reason, String message) {
+    private record Failure(FailureReason reason, String message, int retryAfterSeconds) {
+        Failure(FailureReason reason, String message) {
+            this(reason, message, 0);
+        }
     }
 
     static Failure classify(Throwable failure, int status, boolean reachedFunction) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof SegmentationException e) {
-                return new Failure(e.reason(), e.getMessage());
+                return new Failure(e.reason(), e.getMessage(), e.retryAfterSeconds());
             }
         }
         if (failure == null) {

@@ -4,6 +4,7 @@ package dev.sapienseg.failure;
 public class SegmentationException extends RuntimeException {
 
     private final FailureReason reason;
+    private int retryAfterSeconds;
 
     public SegmentationException(FailureReason reason, String message) {
         super(message);
@@ -17,5 +18,16 @@ public class SegmentationException extends RuntimeException {
 
     public FailureReason reason() {
         return reason;
+    }
+
+    /** Seconds the caller should wait before retrying, when the thrower knows (0: the configured default). */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    /** Says how long a retry should wait (the pipeline knows the model's pace); returns this exception. */
+    public SegmentationException retryAfter(int seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
     }
 }

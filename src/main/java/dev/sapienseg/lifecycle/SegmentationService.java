@@ -1,6 +1,7 @@
 package dev.sapienseg.lifecycle;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -28,6 +29,7 @@ import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.pipeline.Deadlines;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.MemoryBound;
 import dev.sapienseg.output.OutputKind;
@@ -107,12 +109,16 @@ public class SegmentationService {
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels(), config.limits().decodeBudget()));
-            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, chosen.normalization(),
-                    config.limits().maxInFlight(), new InferenceBatcher.Settings(config.batching().maxBatchSize(),
-                            config.batching().maxDelay()), config.limits().queueTimeout(),
+            InferenceBatcher.Settings batching = new InferenceBatcher.Settings(config.batching().maxBatchSize(),
+                    config.batching().maxDelay());
+            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, chosen.normalization(), batching,
+                    new Deadlines.Settings(config.limits().queueTimeout(), config.limits().retryAfterSeconds(),
+                            config.limits().requestTimeout(), config.limits().maxInFlight(), batching.maxBatch(),
+                            sessions.size(), config.batching().maxDelay()),
                     new MemoryBound(config.limits().memoryBudget().asLongValue()));
             config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
             warnAboutMemory(built.memory());
+            warnAboutDeadlines(built);
             loadMillis = (System.nanoTime() - start) / 1_000_000;
             List<Consumer<SegmentationPipeline>> actions;
             synchronized (readyActions) {
@@ -152,6 +158,24 @@ public class SegmentationService {
                         + " lower it, or the pod can be OOM-killed under load", memory.budget() >> 20, limit >> 20);
             }
         });
+    }
+
+    /** Says at start-up what waits the model's speed gives, and warns loudly about limits it cannot meet. */
+    private void warnAboutDeadlines(SegmentationPipeline built) {
+        Deadlines deadlines = built.deadlines();
+        LOG.infof("deadlines: one model run takes %d ms (warm-up); queue wait %d ms (%s), Retry-After %d s when busy,"
+                + " a run past %d s marks the pod not live", deadlines.runs().median().toMillis(),
+                deadlines.queueWait().toMillis(), deadlines.derived() ? "derived from the run time" : "configured",
+                deadlines.retryAfterSeconds(), built.watchdog().stallLimit().toSeconds());
+        Duration run = deadlines.runs().median();
+        if (run.compareTo(built.watchdog().stallLimit()) >= 0) {
+            LOG.warnf("sapiens.limits.max-run-time (%d s) is not longer than one model run (%d ms): liveness will"
+                    + " restart the pod during normal work; unset it or raise it", built.watchdog().stallLimit().toSeconds(),
+                    run.toMillis());
+        }
+        for (String problem : deadlines.problems()) {
+            LOG.warn("LIMITS THIS MODEL CANNOT MEET: " + problem);
+        }
     }
 
     /** Why the pod can no longer serve (liveness DOWN), or null. */
@@ -321,6 +345,14 @@ public class SegmentationService {
             data.put("sessions", ready.sessions().size());
             data.put("normalization", ready.normalization().name().toLowerCase(java.util.Locale.ROOT));
             data.put("load.ms", loadMillis);
+            Deadlines deadlines = ready.deadlines();
+            data.put("run.median.ms", deadlines.runs().median().toMillis());
+            data.put("queue-wait.ms", deadlines.queueWait().toMillis());
+            data.put("retry-after.s", deadlines.retryAfterSeconds());
+            List<String> problems = deadlines.problems();
+            if (!problems.isEmpty()) {
+                data.put("limits.warning", String.join("; ", problems));
+            }
             data.put("warmup.ms", model.warmUpMillis());
         }
         return data;

@@ -88,6 +88,16 @@ public final class InferenceBatcher implements AutoCloseable {
             return endNanos - startNanos;
         }
 
+        /** Whether the model has started on this picture's batch (its run is under way or done). */
+        public boolean started() {
+            return batch.startNanos != 0;
+        }
+
+        /** {@link System#nanoTime()} when the batch's run started (valid once {@link #started()}). */
+        public long runStartNanos() {
+            return batch.startNanos;
+        }
+
         /** Pictures that shared the run (valid once {@link #result()} is done). */
         public int batchSize() {
             return ranWith;
@@ -127,6 +137,7 @@ public final class InferenceBatcher implements AutoCloseable {
     private final java.util.Set<Long> gaveUp = new java.util.HashSet<>();
     private boolean closed;
     private final RunWatchdog watchdog;
+    private final RunTimes runTimes;
 
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
         this.contract = sessions.get(0).contract();
@@ -140,6 +151,7 @@ public final class InferenceBatcher implements AutoCloseable {
         });
         long warmUp = sessions.stream().mapToLong(SegmentationModel::warmUpMillis).max().orElse(0);
         this.watchdog = new RunWatchdog(sessions.size(), RunWatchdog.stallLimitFor(warmUp), System::nanoTime);
+        this.runTimes = new RunTimes(Duration.ofMillis(warmUp));
         for (SegmentationModel session : sessions) {
             int index = workers.size();
             Thread worker = new Thread(() -> work(session, index), "sapiens-inference-" + index);
@@ -152,6 +164,11 @@ public final class InferenceBatcher implements AutoCloseable {
     /** Watches the sessions' runs for liveness. */
     public RunWatchdog watchdog() {
         return watchdog;
+    }
+
+    /** The model's measured run times (warm-up, then every successful batch run). */
+    public RunTimes runTimes() {
+        return runTimes;
     }
 
     /** Pictures per model run. */
@@ -252,6 +269,7 @@ public final class InferenceBatcher implements AutoCloseable {
             batch.released = 0;
             batch.sealed = false;
             batch.dispatched = false;
+            batch.startNanos = 0;
             batch.timer = null;
             free.add(batch);
             notifyAll();
@@ -331,7 +349,7 @@ public final class InferenceBatcher implements AutoCloseable {
             if (batch == END) {
                 return;
             }
-            batch.startNanos = System.nanoTime();
+            batch.startNanos = Math.max(1, System.nanoTime());
             Throwable failure = null;
             watchdog.started(index);
             try {
@@ -342,6 +360,9 @@ public final class InferenceBatcher implements AutoCloseable {
             }
             watchdog.finished(index, failure);
             batch.endNanos = System.nanoTime();
+            if (failure == null) {
+                runTimes.record(batch.endNanos - batch.startNanos);
+            }
             List<Slot> slots;
             synchronized (this) {
                 slots = List.copyOf(batch.slots);

@@ -46,6 +46,11 @@ public final class RunWatchdog {
         this.stallNanos = limit.toNanos();
     }
 
+    /** How long a run may take before it counts as hung. */
+    public Duration stallLimit() {
+        return Duration.ofNanos(stallNanos);
+    }
+
     void started(int session) {
         runningSince.set(session, Math.max(1, clock.getAsLong()));
     }
@@ -64,6 +69,15 @@ public final class RunWatchdog {
     /** Model runs so far, failed ones included (Triton's execution count: with batching, fewer than pictures). */
     public long runs() {
         return runs.sum();
+    }
+
+    /** Sessions running a batch now. */
+    public int running() {
+        int n = 0;
+        for (int i = 0; i < runningSince.length(); i++) {
+            n += runningSince.get(i) != 0 ? 1 : 0;
+        }
+        return n;
     }
 
     /** Why the pod cannot serve, or null while it can. */

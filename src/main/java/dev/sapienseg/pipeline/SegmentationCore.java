@@ -71,6 +71,10 @@ public final class SegmentationCore implements AutoCloseable {
         return batcher.watchdog();
     }
 
+    public RunTimes runTimes() {
+        return batcher.runTimes();
+    }
+
     /** Stops the batcher's threads; the sessions are closed by their owner. */
     @Override
     public void close() {
@@ -120,6 +124,15 @@ public final class SegmentationCore implements AutoCloseable {
                 released = true;
                 batcher.release(slot);
             }
+        }
+
+        /** Whether the model has started on this picture (see {@link InferenceBatcher.Slot#started()}). */
+        public boolean started() {
+            return slot.started();
+        }
+
+        public long runStartNanos() {
+            return slot.runStartNanos();
         }
 
         public long preprocessNanos() {

@@ -8,6 +8,7 @@ import dev.sapienseg.failure.FailureReason;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -29,8 +30,10 @@ import dev.sapienseg.output.OutputKind;
  * ({@link OutputEncoder}; the overlay in the picture's {@link dev.sapienseg.image.ImageFormat#overlayFormat()}).
  *
  * <p>Bounded: at most {@code maxInFlight} requests are admitted at once (the rest are refused at once as
- * {@link FailureReason#OVERLOADED}), and an admitted request that has no result within {@code queueTimeout} gives up
- * with {@link FailureReason#QUEUE_TIMEOUT}. Both answers are retryable (429/503 with Retry-After).
+ * {@link FailureReason#OVERLOADED}), and an admitted request whose run has not started within the queue wait
+ * ({@link Deadlines}, derived from the model's run time unless configured) gives up with
+ * {@link FailureReason#QUEUE_TIMEOUT}. Both answers are retryable (429/503), with a Retry-After of about one model run.
+ * A request whose run has started waits for it: only a run past the watchdog's stall limit is given up.
  */
 public final class SegmentationPipeline implements AutoCloseable {
 
@@ -38,7 +41,7 @@ public final class SegmentationPipeline implements AutoCloseable {
     private final SegmentationCore core;
     private final Semaphore admission;
     private final int maxInFlight;
-    private final Duration queueTimeout;
+    private final Deadlines deadlines;
     private final Normalization normalization;
     private final MemoryBound memory;
 
@@ -49,13 +52,27 @@ public final class SegmentationPipeline implements AutoCloseable {
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout, MemoryBound memory) {
+        this(decoder, sessions, normalization, batching, new Deadlines.Settings(Optional.of(queueTimeout), 2,
+                Duration.ofDays(1), maxInFlight, batching.maxBatch(), sessions.size(), Duration.ZERO), memory);
+    }
+
+    /** @param deadlines the limits the model's measured run time is combined with ({@link Deadlines}) */
+    public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
+            InferenceBatcher.Settings batching, Deadlines.Settings deadlines, MemoryBound memory) {
         this.memory = memory;
         this.decoder = decoder;
         this.core = new SegmentationCore(sessions, normalization, batching);
-        this.admission = new Semaphore(maxInFlight);
-        this.maxInFlight = maxInFlight;
-        this.queueTimeout = queueTimeout;
+        this.admission = new Semaphore(deadlines.maxInFlight());
+        this.maxInFlight = deadlines.maxInFlight();
+        this.deadlines = new Deadlines(new Deadlines.Settings(deadlines.queueTimeout(), deadlines.minRetryAfterSeconds(),
+                deadlines.requestTimeout(), deadlines.maxInFlight(), core.batchCapacity(), sessions.size(),
+                deadlines.maxDelay()), core.runTimes());
         this.normalization = normalization;
+    }
+
+    /** The waits derived from the model's run time. */
+    public Deadlines deadlines() {
+        return deadlines;
     }
 
     /** The input normalisation this pipeline applies (reported in replies). */
@@ -122,6 +139,18 @@ public final class SegmentationPipeline implements AutoCloseable {
      *        Protocol's tensors), reserved with the rest
      */
     public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
+        try {
+            return admit(encoded, outputs, extraBytesPerPixel);
+        } catch (SegmentationException e) {
+            // A refusal that a retry can fix: tell the caller when, from the model's pace (about one run).
+            if (e.reason().retryable() && e.retryAfterSeconds() == 0) {
+                e.retryAfter(deadlines.retryAfterSeconds());
+            }
+            throw e;
+        }
+    }
+
+    private Segmentation admit(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
         if (!admission.tryAcquire()) {
             throw new SegmentationException(FailureReason.OVERLOADED,
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
@@ -145,14 +174,15 @@ public final class SegmentationPipeline implements AutoCloseable {
             long t1 = System.nanoTime();
             // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
             // it), and a slow decode must not turn into a retryable queue timeout.
-            long deadline = t1 + queueTimeout.toNanos();
+            Duration queueWait = deadlines.queueWait();
+            long deadline = t1 + queueWait.toNanos();
             SegmentationCore.Submitted submitted;
             try {
                 submitted = core.submit(image, deadline);
             } catch (RuntimeException | OutOfMemoryError e) {
                 throw allocationFailure(e, "pre-processing");
             }
-            awaitInference(submitted, deadline);
+            awaitInference(submitted, deadline, queueWait);
             long t3 = System.nanoTime();
             Postprocessor.ClassMap classMap;
             try {
@@ -193,13 +223,29 @@ public final class SegmentationPipeline implements AutoCloseable {
         return e instanceof RuntimeException re ? re : new IllegalStateException(e);
     }
 
-    private void awaitInference(SegmentationCore.Submitted submitted, long deadline) {
+    private void awaitInference(SegmentationCore.Submitted submitted, long deadline, Duration queueWait) {
         try {
-            submitted.inference().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            submitted.giveUp();
-            throw new SegmentationException(FailureReason.QUEUE_TIMEOUT,
-                    "no result within " + queueTimeout.toMillis() + " ms (sapiens.limits.queue-timeout); retry later");
+            try {
+                submitted.inference().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                if (!submitted.started()) {
+                    submitted.giveUp();
+                    throw new SegmentationException(FailureReason.QUEUE_TIMEOUT, "the model did not start on this"
+                            + " picture within " + queueWait.toMillis() + " ms (sapiens.limits.queue-timeout; one run"
+                            + " takes about " + deadlines.runs().median().toMillis() + " ms); retry later");
+                }
+                // Its run is under way: answering "retry" now would only repeat the same work. Wait for it, up to the
+                // watchdog's stall limit (past it liveness is DOWN and the pod is restarted).
+                long stallEnd = submitted.runStartNanos() + watchdog().stallLimit().toNanos();
+                try {
+                    submitted.inference().get(Math.max(0, stallEnd - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException stalled) {
+                    submitted.giveUp();
+                    throw new SegmentationException(FailureReason.NOT_READY, "the model run has taken longer than "
+                            + watchdog().stallLimit().toSeconds() + " s (sapiens.limits.max-run-time); this pod is"
+                            + " being restarted: retry elsewhere");
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             submitted.giveUp();

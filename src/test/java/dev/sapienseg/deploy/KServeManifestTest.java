@@ -130,10 +130,7 @@ class KServeManifestTest {
                     + concurrency + " <= max-in-flight " + inFlight + " does not hold");
         }
         long timeout = predictor.path("timeout").asLong(0);
-        long queue = AppConfig.duration(cfg.get("sapiens.limits.queue-timeout")).toSeconds();
-        if (timeout <= queue) {
-            problems.add("predictor: timeout " + timeout + " s must exceed sapiens.limits.queue-timeout " + queue + " s");
-        }
+        problems.addAll(KnativeManifestsTest.requestTimeoutProblems("predictor: timeout", timeout, cfg));
         return problems;
     }
 

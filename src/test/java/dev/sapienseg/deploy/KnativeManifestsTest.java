@@ -318,8 +318,8 @@ class KnativeManifestsTest {
                         nodes -> container(nodes).with("livenessProbe").with("httpGet").put("port", 9000)),
                 new Mutation("a reserved port", "reserved by queue-proxy",
                         nodes -> ((ObjectNode) container(nodes).get("ports").get(0)).put("containerPort", 8012)),
-                new Mutation("timeoutSeconds within the queue timeout", "does not exceed sapiens.limits.queue-timeout",
-                        nodes -> templateSpec(nodes).put("timeoutSeconds", 20)),
+                new Mutation("timeoutSeconds that is not the function's request timeout", "differs from sapiens.limits.request-timeout",
+                        nodes -> templateSpec(nodes).put("timeoutSeconds", 200)),
                 new Mutation("a grace period Knative refuses", "terminationGracePeriodSeconds is refused",
                         nodes -> templateSpec(nodes).put("terminationGracePeriodSeconds", 60)),
                 new Mutation("a startup window shorter than the model load", "shorter than the model-load budget",
@@ -385,7 +385,9 @@ class KnativeManifestsTest {
                 new Change("max-in-flight below the CPU Service's containerConcurrency", "cpu",
                         "sapiens.limits.max-in-flight=", "sapiens.limits.max-in-flight=1", "exceeds sapiens.limits.max-in-flight 1"),
                 new Change("a queue timeout longer than the revision timeout", "gpu",
-                        "sapiens.limits.queue-timeout=", "sapiens.limits.queue-timeout=10m", "does not exceed sapiens.limits.queue-timeout"),
+                        "#sapiens.limits.queue-timeout=", "sapiens.limits.queue-timeout=10m", "does not exceed sapiens.limits.queue-timeout"),
+                new Change("a request timeout that is not the revision's", "cpu",
+                        "sapiens.limits.request-timeout=", "sapiens.limits.request-timeout=60s", "differs from sapiens.limits.request-timeout"),
                 new Change("a shutdown timeout longer than the grace period", "cpu",
                         "quarkus.shutdown.timeout=", "quarkus.shutdown.timeout=5m", "does not cover queue-proxy's drain"),
                 new Change("another request type", "gpu",
@@ -693,11 +695,7 @@ class KnativeManifestsTest {
 
         // Timeouts.
         long timeout = pod.getTimeoutSeconds() == null ? 300 : pod.getTimeoutSeconds();
-        Duration queueTimeout = cfg.getDuration("sapiens.limits.queue-timeout");
-        if (timeout <= queueTimeout.toSeconds()) {
-            problems.add(where + "timeoutSeconds " + timeout + " does not exceed sapiens.limits.queue-timeout "
-                    + queueTimeout);
-        }
+        problems.addAll(requestTimeoutProblems(where + "timeoutSeconds", timeout, cfg));
         if (timeout > KNATIVE_MAX_REVISION_TIMEOUT_SECONDS) {
             problems.add(where + "timeoutSeconds " + timeout + " exceeds Knative's default max-revision-timeout-seconds");
         }
@@ -808,6 +806,24 @@ class KnativeManifestsTest {
      * JAVA_MAX_RAM_PERCENTAGE of the limit) and sapiens.limits.memory-budget, which bounds the requests in flight
      * together (dev.sapienseg.pipeline.MemoryBound); and the budget admits one picture at the pixel limit with its mask.
      */
+    /**
+     * The platform's request timeout and ours: the function derives its queue wait from sapiens.limits.request-timeout,
+     * so it must be the platform's; a configured queue-timeout must leave room for a run.
+     */
+    static List<String> requestTimeoutProblems(String where, long platformSeconds, AppConfig cfg) {
+        List<String> problems = new ArrayList<>();
+        Duration requestTimeout = cfg.getDuration("sapiens.limits.request-timeout");
+        if (requestTimeout.toSeconds() != platformSeconds) {
+            problems.add(where + " " + platformSeconds + " differs from sapiens.limits.request-timeout " + requestTimeout
+                    + ": the function derives its queue wait from it (set SAPIENS_LIMITS_REQUEST_TIMEOUT)");
+        }
+        String queueTimeout = cfg.get("sapiens.limits.queue-timeout");
+        if (queueTimeout != null && !queueTimeout.isBlank() && platformSeconds <= AppConfig.duration(queueTimeout).toSeconds()) {
+            problems.add(where + " " + platformSeconds + " does not exceed sapiens.limits.queue-timeout " + queueTimeout);
+        }
+        return problems;
+    }
+
     static void checkMemory(String where, AppConfig cfg, Map<String, Quantity> limits, String provider,
             List<String> problems) {
         Quantity memory = limits.get("memory");
