@@ -34,6 +34,8 @@ DEFAULT_TOLERANCES = {
     # max |onnx - torchscript| <= atol + rtol * max |torchscript|, and argmax agreement >= min_agreement (%)
     "fp32": {"atol": 1e-3, "rtol": 1e-4, "min_agreement": 99.9},
     "fp16": {"atol": 5e-2, "rtol": 1e-2, "min_agreement": 99.0},
+    # Dynamic int8 moves logits by a few percent of their range; agreement is what decides.
+    "int8": {"atol": 0.5, "rtol": 0.1, "min_agreement": 95.0},
 }
 
 
@@ -234,6 +236,140 @@ def to_fp16(model, keep_fp32_ops):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# faster equivalent forms (float32 ONNX -> float32 ONNX, same logits within float rounding)
+
+def _attributes(node):
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _is_upsampling_deconv(node, initializers):
+    """A ConvTranspose of Sapiens' decode head: kernel 4x4, stride 2, padding 1, one group, no dilation or output
+    padding, weights in an initializer."""
+    if node.op_type != "ConvTranspose" or len(node.input) < 2 or node.input[1] not in initializers:
+        return False
+    a = _attributes(node)
+    weight = initializers[node.input[1]]
+    return (len(weight.dims) == 4 and list(weight.dims[2:]) == [4, 4]
+            and list(a.get("kernel_shape", [4, 4])) == [4, 4] and list(a.get("strides", [1, 1])) == [2, 2]
+            and list(a.get("pads", [0, 0, 0, 0])) == [1, 1, 1, 1] and a.get("group", 1) == 1
+            and list(a.get("dilations", [1, 1])) == [1, 1] and not a.get("output_padding") and not a.get("output_shape")
+            and a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
+            and (len(node.input) < 3 or not node.input[2] or node.input[2] in initializers))
+
+
+def deconv_to_subpixel(model):
+    """Rewrites every stride-2 4x4 ConvTranspose (padding 1) as four 2x2 convolutions, one per output phase, concatenated
+    and interleaved by DepthToSpace (DCR): the same sums in another order. Output pixel (2m+a, 2n+b) of the transposed
+    convolution only ever sees input rows m-1..m (a = 0, taps 3 and 1) or m..m+1 (a = 1, taps 2 and 0), and likewise
+    for columns, so each phase is an ordinary convolution with a 2x2 slice of the flipped kernel and one-sided padding.
+    ONNX Runtime runs those in its blocked (NCHWc) convolution kernels, with no col2im buffer (2.4 GB for Sapiens' last
+    deconvolution), at the same multiply-add count. Returns the number of nodes rewritten."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    # For output phase p (0 even, 1 odd): the kernel taps over the two input rows it reads, and the padding that
+    # aligns them: even outputs read rows m-1, m (pad before), odd ones rows m, m+1 (pad after).
+    taps = {0: (3, 1), 1: (2, 0)}
+    pads = {0: (1, 0), 1: (0, 1)}
+    nodes, rewritten, used = [], 0, set()
+    for node in graph.node:
+        if not _is_upsampling_deconv(node, initializers):
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(initializers[node.input[1]])  # (Cin, Cout, 4, 4)
+        bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        base = (node.name or node.output[0]).replace("/", "_")
+        phases = []
+        for a in (0, 1):
+            for b in (0, 1):
+                kernel = weight[:, :, list(taps[a]), :][:, :, :, list(taps[b])]  # (Cin, Cout, 2, 2)
+                kernel = np.ascontiguousarray(kernel.transpose(1, 0, 2, 3))  # Conv weights: (Cout, Cin, kh, kw)
+                name = "%s_phase%d%d_weight" % (base, a, b)
+                graph.initializer.append(numpy_helper.from_array(kernel, name))
+                out = "%s_phase%d%d" % (base, a, b)
+                inputs = [node.input[0], name] + ([bias] if bias else [])
+                nodes.append(helper.make_node(
+                    "Conv", inputs, [out], name=out, kernel_shape=[2, 2], strides=[1, 1],
+                    pads=[pads[a][0], pads[b][0], pads[a][1], pads[b][1]]))
+                phases.append(out)
+        concat = base + "_phases"
+        nodes.append(helper.make_node("Concat", phases, [concat], name=concat, axis=1))
+        nodes.append(helper.make_node("DepthToSpace", [concat], [node.output[0]], name=base + "_interleave",
+                                      blocksize=2, mode="DCR"))
+        used.add(node.input[1])
+        rewritten += 1
+    still_used = {i for n in nodes for i in n.input}
+    keep = [i for i in graph.initializer if i.name in still_used or i.name not in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return rewritten
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# float32 ONNX -> dynamically quantized int8 (weights int8 per output column, activations uint8 per run)
+
+def quantize_int8(model, min_elements=16384):
+    """Dynamic int8 quantization of the MatMuls whose weight is a 2-D initializer (the ViT's attention and MLP
+    projections: about 90 % of Sapiens' weights and of its backbone's multiply-adds), in the pattern ONNX Runtime's
+    quantize_dynamic writes and its optimizer fuses into DynamicQuantizeMatMul: DynamicQuantizeLinear of the
+    activation (uint8, one scale per run), MatMulInteger with symmetric int8 weights (one scale per output column,
+    zero point 0), Cast to float, Mul by the product of the scales. Convolutions, normalisations and the decode head
+    stay float32. Written here because ONNX Runtime's Python package (onnxruntime.quantization) is not packaged where
+    this tool must run; the pattern is the same. Returns (MatMuls quantized, weight bytes before, after)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    nodes, count, before, after, replaced = [], 0, 0, 0, set()
+    for node in graph.node:
+        weight_name = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
+        init = initializers.get(weight_name)
+        if init is None or len(init.dims) != 2 or init.data_type != TensorProto.FLOAT or np.prod(init.dims) < min_elements:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(init).astype(np.float32)  # (K, N)
+        column_max = np.abs(w).max(axis=0)
+        scale = np.where(column_max > 0, column_max / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+        base = (node.name or node.output[0]).replace("/", "_")
+        q_name, s_name, z_name = base + "_w_int8", base + "_w_scale", base + "_w_zero"
+        graph.initializer.extend([numpy_helper.from_array(q, q_name), numpy_helper.from_array(scale, s_name),
+                                  numpy_helper.from_array(np.zeros(scale.shape, np.int8), z_name)])
+        a_q, a_scale, a_zero = base + "_a_uint8", base + "_a_scale", base + "_a_zero"
+        product, scales, as_float = base + "_int32", base + "_scales", base + "_float"
+        nodes.extend([
+            helper.make_node("DynamicQuantizeLinear", [node.input[0]], [a_q, a_scale, a_zero], name=base + "_quant"),
+            helper.make_node("MatMulInteger", [a_q, q_name, a_zero, z_name], [product], name=base + "_matmul_int"),
+            helper.make_node("Cast", [product], [as_float], name=base + "_cast", to=TensorProto.FLOAT),
+            helper.make_node("Mul", [a_scale, s_name], [scales], name=base + "_scale"),
+            helper.make_node("Mul", [as_float, scales], [node.output[0]], name=base + "_rescale"),
+        ])
+        before += w.nbytes
+        after += q.nbytes + 5 * scale.size
+        consumers[weight_name] -= 1
+        if consumers[weight_name] == 0:
+            replaced.add(weight_name)
+        count += 1
+    keep = [i for i in graph.initializer if i.name not in replaced]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return count, before, after
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # saving and structural validation
 
 def tensor_bytes(model):
@@ -331,7 +467,10 @@ def check(module, onnx_path, args, tolerances):
     try:
         session = onnxruntime.InferenceSession(str(onnx_path), onnxruntime.SessionOptions(),
                                                providers=["CPUExecutionProvider"])
-        (actual,) = session.run(["logits"], {"input": x.numpy()})
+        if args.precision == "int8":  # a fixed batch of 1
+            actual = np.concatenate([session.run(["logits"], {"input": x[i:i + 1].numpy()})[0] for i in range(len(x))])
+        else:
+            (actual,) = session.run(["logits"], {"input": x.numpy()})
     except Exception as e:  # noqa: BLE001 - a model the CPU provider cannot load or run is a failed check
         log("FAIL: ONNX Runtime %s (CPU) could not run the model: %s" % (onnxruntime.__version__, e))
         return 1
@@ -355,10 +494,16 @@ def check(module, onnx_path, args, tolerances):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("torchscript", help="TorchScript checkpoint (e.g. sapiens_0.3b_..._torchscript.pt2)")
+    parser.add_argument("torchscript", help="TorchScript checkpoint (e.g. sapiens_0.3b_..._torchscript.pt2), or an "
+                        "fp32 ONNX export (e.g. onnx-community's onnx/model.onnx) to rewrite and convert")
     parser.add_argument("output", help="ONNX file to write (.onnx)")
-    parser.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
-                        help="fp16: weights and activations in half precision, LayerNorm in float32, float32 I/O")
+    parser.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32",
+                        help="fp16: weights and activations in half precision, LayerNorm in float32, float32 I/O; "
+                        "int8: dynamic quantization of the MatMul weights (CPU pods)")
+    parser.add_argument("--fast-forms", dest="fast_forms", action="store_true", default=True,
+                        help="rewrite stride-2 4x4 ConvTranspose as four 2x2 Conv + DepthToSpace (default)")
+    parser.add_argument("--no-fast-forms", dest="fast_forms", action="store_false",
+                        help="keep the graph as torch.onnx.export wrote it")
     parser.add_argument("--opset", type=int, default=MIN_OPSET, help="ONNX opset (default and minimum %d)" % MIN_OPSET)
     parser.add_argument("--height", type=int, default=1024, help="input height the checkpoint was traced at")
     parser.add_argument("--width", type=int, default=768, help="input width the checkpoint was traced at")
@@ -403,6 +548,8 @@ def main(argv=None):
         log("error: no such file: %s" % source)
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)
+    if source.suffix == ".onnx":
+        return convert_onnx(source, out, args)
 
     import onnx
     import torch
@@ -430,6 +577,42 @@ def main(argv=None):
         log("error: expected one input and one output, got %s -> %s" % (
             [i.name for i in model.graph.input], [o.name for o in model.graph.output]))
         return 2
+    if transform(model, args) != 0:
+        return 2
+    name = args.model_name or out.name[:-len(".onnx")]
+    for key, value in (("sapiens.model", name), ("sapiens.precision", args.precision),
+                       ("sapiens.source", source.name), ("sapiens.exporter", "deploy/export/sapiens_export.py")):
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    model.producer_name = "sapiens_export.py (torch %s)" % torch.__version__
+    if write(model, out, args) != 0:
+        return 2
+    if not args.check:
+        log("not checked (--no-check)")
+        return 0
+    return check(module, out, args, tolerances)
+
+
+def transform(model, args):
+    """The faster forms, then the precision. Returns 0, or 2 after logging an error."""
+    if args.fast_forms:
+        start = time.time()
+        n = deconv_to_subpixel(model)
+        log("rewrote %d ConvTranspose (4x4, stride 2) as 2x2 Conv phases + DepthToSpace in %.1f s" % (n, time.time() - start))
+    if args.precision == "int8":
+        start = time.time()
+        count, before, after = quantize_int8(model)
+        if count == 0:
+            log("error: int8: no MatMul with a 2-D weight initializer to quantize")
+            return 2
+        log("int8: %d MatMuls quantized dynamically (weights %.1f MB -> %.1f MB) in %.1f s"
+            % (count, before / 1e6, after / 1e6, time.time() - start))
+        # DynamicQuantizeLinear takes one scale for the whole tensor: in a batch, a picture's result would depend on
+        # the pictures beside it. A fixed batch of 1 keeps each picture to its own scale (the service then never batches).
+        for value in (model.graph.input[0], model.graph.output[0]):
+            dim = value.type.tensor_type.shape.dim[0]
+            dim.Clear()
+            dim.dim_value = 1
+        log("int8: batch fixed to 1 (activations are quantized with one scale per run)")
     if args.precision == "fp16":
         keep = tuple(ALWAYS_FP32) + tuple(op for op in args.keep_fp32.split(",") if op)
         try:
@@ -439,11 +622,12 @@ def main(argv=None):
             return 2
         log("converted to fp16 with float32 input and output; computed in float32: %s"
             % (", ".join("%d %s" % (n, op) for op, n in sorted(kept.items())) or "nothing"))
-    name = args.model_name or out.name[:-len(".onnx")]
-    for key, value in (("sapiens.model", name), ("sapiens.precision", args.precision),
-                       ("sapiens.source", source.name), ("sapiens.exporter", "deploy/export/sapiens_export.py")):
-        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
-    model.producer_name = "sapiens_export.py (torch %s)" % torch.__version__
+    return 0
+
+
+def write(model, out, args):
+    """Saves (external data when needed) and runs onnx.checker. Returns 0, or 2 after logging an error."""
+    import onnx
 
     size = tensor_bytes(model)
     external = args.external_data == "always" or (args.external_data == "auto" and size + 64 * 2**20 > PROTO_LIMIT)
@@ -461,11 +645,38 @@ def main(argv=None):
     log("wrote %s (%.1f MB)%s" % (out, out.stat().st_size / 1e6,
                                   " + %s (%.1f MB of weights)" % (data.name, data.stat().st_size / 1e6) if data else ""))
     log("onnx.checker: OK (full check); output %s: %s %s" % (output_name, output_type, dims))
+    return 0
 
-    if not args.check:
-        log("not checked (--no-check)")
-        return 0
-    return check(module, out, args, tolerances)
+
+def convert_onnx(source, out, args):
+    """An existing fp32 ONNX export in, the faster forms and the precision applied, out. There is no TorchScript to
+    compare with: compare the two ONNX models with the runtime that serves them."""
+    import onnx
+
+    log("onnx %s: converting the ONNX model %s" % (onnx.__version__, source))
+    try:
+        model = onnx.load(str(source))  # with its external data, from beside it
+    except Exception as e:  # noqa: BLE001
+        log("error: %s is not an ONNX model onnx %s can load: %s" % (source, onnx.__version__, e))
+        return 2
+    if len(model.graph.input) != 1 or len(model.graph.output) != 1:
+        log("error: expected one input and one output, got %s -> %s" % (
+            [i.name for i in model.graph.input], [o.name for o in model.graph.output]))
+        return 2
+    if transform(model, args) != 0:
+        return 2
+    props = {p.key: p for p in model.metadata_props}
+    for key, value in (("sapiens.model", args.model_name or out.name[:-len(".onnx")]),
+                       ("sapiens.precision", args.precision), ("sapiens.source", source.name),
+                       ("sapiens.exporter", "deploy/export/sapiens_export.py")):
+        if key in props:
+            props[key].value = value
+        else:
+            model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    if write(model, out, args) != 0:
+        return 2
+    log("not checked against TorchScript (the input is ONNX): compare %s with %s on the serving runtime" % (out, source))
+    return 0
 
 
 if __name__ == "__main__":

@@ -131,7 +131,10 @@ public interface SapiensConfig {
         /** CUDA execution provider options, passed through as strings (e.g. {@code use_tf32}, {@code gpu_mem_limit}). */
         Map<String, String> cudaOptions();
 
-        /** ONNX Runtime intra-op threads; 0 = one per core. */
+        /**
+         * ONNX Runtime intra-op threads per session; 0 = the pod's cores (the JVM's processor count, which follows the
+         * container's CPU limit) shared out between the sessions.
+         */
         @WithDefault("0")
         int intraOpThreads();
 

@@ -78,20 +78,35 @@ public final class ModelRuntime {
     }
 
     /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
+    /**
+     * ONNX Runtime's threads per session. Left to itself, ONNX Runtime starts one per core of the <em>node</em>, not of
+     * the pod: on a 64-core node a pod limited to 2 CPUs would run 64 threads and be throttled by the kernel most of
+     * each period. The JVM's processor count follows the container's CPU limit (cgroup quota, rounded up), so unless
+     * configured the cores the pod may use are shared out between its sessions.
+     *
+     * @param configured {@code sapiens.execution.intra-op-threads}; 0: derived
+     * @param cpus the processors the JVM sees ({@link Runtime#availableProcessors()})
+     */
+    public static int intraOpThreads(int configured, int cpus, int sessions) {
+        return configured > 0 ? configured : Math.max(1, cpus / Math.max(1, sessions));
+    }
+
     public static List<SegmentationModel> loadSessions(ProvisionedModel provisioned, SapiensConfig.Model model,
             SapiensConfig.Execution execution) throws ModelLoadException {
         Path file = provisioned.file();
         List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
+        int sessionCount = devices.size() * Math.max(1, execution.sessionsPerDevice());
+        int intraOp = intraOpThreads(execution.intraOpThreads(), Runtime.getRuntime().availableProcessors(), sessionCount);
         try {
             for (int device : devices) {
                 for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
                     ModelSettings settings = new ModelSettings(file, model.inputHeight(), model.inputWidth(),
                             execution.provider(), device, cudaOptions(execution.cudaOptions(), System.getenv()),
-                            execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, execution.intraOpThreads(),
+                            execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, intraOp,
                             execution.interOpThreads(), provisioned.identity());
-                    LOG.infof("loading model %s on %s (device %d, session %d)", file, execution.provider().label(),
-                            device, job + 1);
+                    LOG.infof("loading model %s on %s (device %d, session %d, %d intra-op threads)", file,
+                            execution.provider().label(), device, job + 1, intraOp);
                     sessions.add(SegmentationModel.load(settings));
                 }
             }

@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,6 +66,11 @@ class ExportToolTest {
                 "--reference-dir", ref.toString(), "--threads", "2");
         assertTrue(log.contains("onnx.checker: OK (full check); output logits: FLOAT ['batch', 28, 512, 384]"), log);
         assertTrue(log.contains("NOT CHECKED") || log.contains("OK: the ONNX model matches TorchScript"), log);
+        // The faster forms are the default: no ConvTranspose left, each one now four 2x2 Convs and a DepthToSpace.
+        assertTrue(log.contains("rewrote 3 ConvTranspose (4x4, stride 2) as 2x2 Conv phases + DepthToSpace"), log);
+        Map<String, Integer> ops = opTypes(out);
+        assertEquals(null, ops.get("ConvTranspose"), ops.toString());
+        assertEquals(3, ops.get("DepthToSpace"), ops.toString());
 
         Path data = dir.resolve("fp32/sapiens-tiny-fp32.onnx_data");
         assertTrue(Files.isRegularFile(data), "no external data file beside the model\n" + log);
@@ -102,6 +108,61 @@ class ExportToolTest {
     }
 
     @Test
+    void fastFormsOfAnExistingOnnxExportComputeTheSameLogits() throws Exception {
+        // As torch.onnx.export writes it (ConvTranspose), checked against TorchScript...
+        Path plain = dir.resolve("plain/sapiens-tiny-plain.onnx");
+        Path ref = dir.resolve("plain/reference");
+        String log = python(EXPORTER.toString(), torchscript.toString(), plain.toString(), "--no-fast-forms",
+                "--reference-dir", ref.toString(), "--threads", "2");
+        assertFalse(log.contains("rewrote"), log);
+        assertEquals(3, opTypes(plain).get("ConvTranspose"));
+        Stats original = runAndCompare(plain, ref, "sapiens-tiny-plain");
+        assertTrue(original.maxAbsDiff <= 1e-3, original.toString());
+        // ...then rewritten as an ONNX file (what a user does with onnx-community's model.onnx): the same logits.
+        Path fast = dir.resolve("plain/sapiens-tiny-fast.onnx");
+        log = python(EXPORTER.toString(), plain.toString(), fast.toString());
+        assertTrue(log.contains("rewrote 3 ConvTranspose"), log);
+        assertTrue(log.contains("not checked against TorchScript (the input is ONNX)"), log);
+        assertEquals(null, opTypes(fast).get("ConvTranspose"));
+        Stats rewritten = runAndCompare(fast, ref, "sapiens-tiny-fast");
+        assertTrue(Math.abs(rewritten.maxAbsDiff - original.maxAbsDiff) <= 1e-4, original + " vs " + rewritten);
+        assertEquals(original.agreementPercent, rewritten.agreementPercent, 0.01, original + " vs " + rewritten);
+    }
+
+    @Test
+    void int8QuantizesTheProjectionsAndStaysCloseToTorchScript() throws Exception {
+        // Wide enough that every projection has at least 16384 weights (the tool leaves smaller MatMuls in float32).
+        Path wide = Files.createDirectories(dir.resolve("int8")).resolve("sapiens_wide_torchscript.pt2");
+        python(GENERATOR.toString(), wide.toString(), "--embed", "128", "--heads", "4", "--threads", "2");
+        Path out = dir.resolve("int8/sapiens-wide-int8.onnx");
+        Path ref = dir.resolve("int8/reference");
+        String log = python(EXPORTER.toString(), wide.toString(), out.toString(), "--precision", "int8",
+                "--reference-dir", ref.toString(), "--threads", "2");
+        // 2 blocks x (qkv, proj, fc1, fc2); the attention products have no weights and stay float32.
+        assertTrue(log.contains("int8: 8 MatMuls quantized dynamically"), log);
+        Map<String, Integer> ops = opTypes(out);
+        assertEquals(8, ops.get("MatMulInteger"), ops.toString());
+        assertEquals(8, ops.get("DynamicQuantizeLinear"), ops.toString());
+        assertTrue(log.contains("int8: batch fixed to 1"), log);
+        Stats stats = runAndCompare(out, ref, "sapiens-wide-int8");
+        // Measured: max abs diff 0.38 (logits reach about +-20), mean 0.012, argmax agreement 98.6 %.
+        assertTrue(stats.agreementPercent >= 95, stats.toString());
+        assertTrue(stats.maxAbsDiff > 1e-4, "quantization must change something: " + stats);
+    }
+
+    /** Node counts per operator type of an ONNX file (read with the onnx package, weights not loaded). */
+    static Map<String, Integer> opTypes(Path model) throws Exception {
+        String out = python("-c", "import collections, json, sys, onnx; m = onnx.load(sys.argv[1], load_external_data=False);"
+                + " print(json.dumps(collections.Counter(n.op_type for n in m.graph.node)))", model.toString());
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        Matcher m = Pattern.compile("\"(\\w+)\": (\\d+)").matcher(out);
+        while (m.find()) {
+            counts.put(m.group(1), Integer.parseInt(m.group(2)));
+        }
+        return counts;
+    }
+
+    @Test
     void refusesOpsetsBefore17() throws Exception {
         Process process = new ProcessBuilder(PYTHON, EXPORTER.toString(), torchscript.toString(),
                 dir.resolve("old.onnx").toString(), "--opset", "16").redirectErrorStream(true).start();
@@ -127,15 +188,23 @@ class ExportToolTest {
 
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(onnx))) {
             ModelContract contract = model.contract();
-            assertEquals(SAPIENS, contract); // float32 I/O, 28 classes at half resolution, dynamic batch (0)
-            assertEquals(Integer.MAX_VALUE, contract.maxBatch());
+            boolean single = contract.fixedBatch() == 1; // int8 exports: one picture per run
+            // float32 I/O, 28 classes at half resolution, dynamic batch (0)
+            assertEquals(single ? new ModelContract("input", "logits", 1, 1024, 768, 28, 512, 384) : SAPIENS, contract);
+            assertEquals(single ? 1 : Integer.MAX_VALUE, contract.maxBatch());
             assertEquals(name, model.name()); // sapiens.model metadata written by the tool
             int perImage = contract.outputFloatsPerImage();
 
             FloatBuffer one = SegmentationModel.directFloats(perImage);
             model.run(input.data, one, 1);
             FloatBuffer two = SegmentationModel.directFloats(2L * perImage);
-            model.run(input.data, two, 2);
+            if (single) {
+                model.run(input.data.slice(0, contract.inputFloatsPerImage()), two.slice(0, perImage), 1);
+                model.run(input.data.slice(contract.inputFloatsPerImage(), contract.inputFloatsPerImage()),
+                        two.slice(perImage, perImage), 1);
+            } else {
+                model.run(input.data, two, 2);
+            }
 
             double max = 0;
             double sum = 0;
