@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.sapienseg.model.WarmUp;
+
 import dev.sapienseg.model.ExecutionProvider;
 import dev.sapienseg.model.Normalization;
 import dev.sapienseg.output.OutputSet;
@@ -138,6 +140,13 @@ public interface SapiensConfig {
         @WithDefault("0")
         int intraOpThreads();
 
+        /**
+         * A run on zeros before readiness: {@code auto} (on CUDA, where the first run chooses cuDNN's algorithms; on the
+         * CPU only when the model leaves its output dimensions dynamic: there the first run costs what any run costs),
+         * {@code always} or {@code never}.
+         */
+        WarmUp warmUp();
+
         /** ONNX Runtime inter-op threads; 0 = default. */
         @WithDefault("0")
         int interOpThreads();
@@ -189,7 +198,7 @@ public interface SapiensConfig {
 
         /**
          * A model run longer than this marks the pod not live (liveness DOWN, so the kubelet restarts it). Unset: 20
-         * times the warm-up run, at least 60 s.
+         * times the median run, at least 60 s (30 min until a run is measured).
          */
         Optional<Duration> maxRunTime();
     }

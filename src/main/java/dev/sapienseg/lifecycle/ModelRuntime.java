@@ -104,7 +104,7 @@ public final class ModelRuntime {
                     ModelSettings settings = new ModelSettings(file, model.inputHeight(), model.inputWidth(),
                             execution.provider(), device, cudaOptions(execution.cudaOptions(), System.getenv()),
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, intraOp,
-                            execution.interOpThreads(), provisioned.identity());
+                            execution.interOpThreads(), provisioned.identity()).withWarmUp(execution.warmUp());
                     LOG.infof("loading model %s on %s (device %d, session %d, %d intra-op threads)", file,
                             execution.provider().label(), device, job + 1, intraOp);
                     sessions.add(SegmentationModel.load(settings));

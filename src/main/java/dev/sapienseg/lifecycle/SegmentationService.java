@@ -163,7 +163,14 @@ public class SegmentationService {
     /** Says at start-up what waits the model's speed gives, and warns loudly about limits it cannot meet. */
     private void warnAboutDeadlines(SegmentationPipeline built) {
         Deadlines deadlines = built.deadlines();
-        LOG.infof("deadlines: one model run takes %d ms (warm-up); queue wait %d ms (%s), Retry-After %d s when busy,"
+        if (!deadlines.runs().measured()) {
+            LOG.infof("deadlines: no warm-up run (sapiens.execution.warm-up=%s): queue wait %d ms until the first run"
+                    + " is measured, then derived from it", config.execution().warmUp().name().toLowerCase(java.util.Locale.ROOT),
+                    deadlines.queueWait().toMillis());
+            deadlines.runs().whenMeasured(() -> warnAboutDeadlines(built));
+            return;
+        }
+        LOG.infof("deadlines: one model run takes %d ms (median); queue wait %d ms (%s), Retry-After %d s when busy,"
                 + " a run past %d s marks the pod not live", deadlines.runs().median().toMillis(),
                 deadlines.queueWait().toMillis(), deadlines.derived() ? "derived from the run time" : "configured",
                 deadlines.retryAfterSeconds(), built.watchdog().stallLimit().toSeconds());

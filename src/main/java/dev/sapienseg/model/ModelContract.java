@@ -98,6 +98,11 @@ public record ModelContract(String inputName, String outputName, int fixedBatch,
         }
     }
 
+    /** Whether the model declares every output dimension but the batch (no warm-up run is needed to know them). */
+    public boolean outputDeclared() {
+        return classes > 0 && outputHeight > 0 && outputWidth > 0;
+    }
+
     /** The contract with output dimensions taken from a real run's output shape. */
     ModelContract withObservedOutput(long[] shape) throws ModelLoadException {
         if (shape.length != 4) {

@@ -70,6 +70,11 @@ public final class Deadlines {
         if (settings.queueTimeout().isPresent()) {
             return settings.queueTimeout().get();
         }
+        if (!runs.measured()) {
+            // No run measured yet (no warm-up): as long as the platform allows with room for a run of the same length.
+            Duration half = settings.requestTimeout().minus(PLATFORM_SLACK).dividedBy(2);
+            return half.compareTo(MIN_QUEUE_WAIT) > 0 ? half : MIN_QUEUE_WAIT;
+        }
         Duration run = runs.median();
         Duration full = run.multipliedBy(roundsWhenFull());
         Duration derived = Duration.ofNanos((long) (full.toNanos() * MARGIN)).plus(settings.maxDelay());
@@ -97,6 +102,9 @@ public final class Deadlines {
     /** The configured limits this model's speed cannot meet, each with what to change; empty when all fit. */
     public List<String> problems() {
         List<String> problems = new ArrayList<>();
+        if (!runs.measured()) {
+            return problems; // judged after the first run
+        }
         Duration run = runs.median();
         Duration wait = queueWait();
         if (settings.queueTimeout().isPresent() && wait.compareTo(run) < 0) {

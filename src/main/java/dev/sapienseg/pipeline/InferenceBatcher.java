@@ -150,8 +150,8 @@ public final class InferenceBatcher implements AutoCloseable {
             return t;
         });
         long warmUp = sessions.stream().mapToLong(SegmentationModel::warmUpMillis).max().orElse(0);
-        this.watchdog = new RunWatchdog(sessions.size(), RunWatchdog.stallLimitFor(warmUp), System::nanoTime);
         this.runTimes = new RunTimes(Duration.ofMillis(warmUp));
+        this.watchdog = new RunWatchdog(sessions.size(), runTimes, System::nanoTime);
         for (SegmentationModel session : sessions) {
             int index = workers.size();
             Thread worker = new Thread(() -> work(session, index), "sapiens-inference-" + index);

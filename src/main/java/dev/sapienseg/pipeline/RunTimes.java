@@ -18,9 +18,29 @@ public final class RunTimes {
     private int next;
     private volatile long medianNanos;
 
-    /** @param firstRun the warm-up run, which stands in until real runs are measured */
+    private volatile Runnable onFirstMeasure;
+
+    /** @param firstRun the warm-up run, which stands in until real runs are measured; zero: no warm-up ran */
     public RunTimes(Duration firstRun) {
-        record(Math.max(1, firstRun.toNanos()));
+        if (!firstRun.isZero()) {
+            record(Math.max(1, firstRun.toNanos()));
+        }
+    }
+
+    /** Whether any run has been measured (a model loaded without warm-up has none until its first request). */
+    public boolean measured() {
+        return medianNanos > 0;
+    }
+
+    /** Runs {@code action} once, when the first run is measured (now, if one already is). */
+    public void whenMeasured(Runnable action) {
+        synchronized (this) {
+            if (!measured()) {
+                onFirstMeasure = action;
+                return;
+            }
+        }
+        action.run();
     }
 
     /** One batch run took {@code nanos}. */
@@ -34,9 +54,18 @@ public final class RunTimes {
         long[] sorted = Arrays.copyOf(recent, count);
         Arrays.sort(sorted);
         medianNanos = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2;
+        Runnable first = onFirstMeasure;
+        if (first != null) {
+            onFirstMeasure = null;
+            try {
+                first.run(); // a few log lines: cheap enough for the inference thread
+            } catch (RuntimeException e) {
+                // a report must never fail a model run
+            }
+        }
     }
 
-    /** The median of the recent runs (the warm-up run alone until the first request). */
+    /** The median of the recent runs (the warm-up run alone until the first request); zero while none is measured. */
     public Duration median() {
         return Duration.ofNanos(medianNanos);
     }

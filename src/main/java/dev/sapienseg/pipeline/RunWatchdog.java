@@ -27,13 +27,26 @@ public final class RunWatchdog {
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private final LongAdder runs = new LongAdder();
     private final LongSupplier clock;
+    /** The stall limit while no run has been measured (a model served without warm-up, before its first request). */
+    public static final Duration UNMEASURED_STALL = Duration.ofMinutes(30);
+
     private volatile long stallNanos;
+    private volatile RunTimes derivedFrom;
     private volatile String lastFailure;
 
     public RunWatchdog(int sessions, Duration stallAfter, LongSupplier clock) {
         this.runningSince = new AtomicLongArray(sessions);
         this.stallNanos = stallAfter.toNanos();
         this.clock = clock;
+    }
+
+    /**
+     * A watchdog whose stall limit follows the measured runs: 20 times the median run, at least 60 s;
+     * {@link #UNMEASURED_STALL} before any run is measured. {@link #stallAfter} fixes it instead.
+     */
+    public RunWatchdog(int sessions, RunTimes runs, LongSupplier clock) {
+        this(sessions, UNMEASURED_STALL, clock);
+        this.derivedFrom = runs;
     }
 
     /** The stall limit for a model whose warm-up run took {@code warmUpMillis}: 20 times that, at least 60 s. */
@@ -43,12 +56,21 @@ public final class RunWatchdog {
     }
 
     public void stallAfter(Duration limit) {
+        this.derivedFrom = null;
         this.stallNanos = limit.toNanos();
     }
 
     /** How long a run may take before it counts as hung. */
     public Duration stallLimit() {
-        return Duration.ofNanos(stallNanos);
+        return Duration.ofNanos(stallNanos());
+    }
+
+    private long stallNanos() {
+        RunTimes runs = derivedFrom;
+        if (runs == null) {
+            return stallNanos;
+        }
+        return runs.measured() ? stallLimitFor(Math.max(1, runs.median().toMillis())).toNanos() : UNMEASURED_STALL.toNanos();
     }
 
     void started(int session) {
@@ -88,9 +110,10 @@ public final class RunWatchdog {
         long now = clock.getAsLong();
         for (int i = 0; i < runningSince.length(); i++) {
             long since = runningSince.get(i);
-            if (since != 0 && now - since > stallNanos) {
+            long limit = stallNanos();
+            if (since != 0 && now - since > limit) {
                 return "a model run on session " + i + " has been running for " + (now - since) / 1_000_000_000L
-                        + " s, past the limit of " + stallNanos / 1_000_000_000L + " s";
+                        + " s, past the limit of " + limit / 1_000_000_000L + " s";
             }
         }
         return null;

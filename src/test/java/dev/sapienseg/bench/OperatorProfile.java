@@ -18,7 +18,9 @@ import dev.sapienseg.model.SegmentationModel;
 
 /**
  * Where ONNX Runtime spends a model run, per operator type and per node: ONNX Runtime's own session profiling (a
- * Chrome-trace JSON), summed over the measured runs after one warm-up. Not a test:
+ * Chrome-trace JSON), summed over the measured runs after one warm-up. {@code -Darena=false} and
+ * {@code -Dpattern=false} turn off ONNX Runtime's CPU arena and memory patterns, {@code -Dnoprofile=true} profiling.
+ * Not a test:
  *
  * <pre>
  * ./mvnw -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.sapienseg.bench.OperatorProfile \
@@ -28,6 +30,10 @@ import dev.sapienseg.model.SegmentationModel;
 public final class OperatorProfile {
 
     public static void main(String[] args) throws Exception {
+        profile(args);
+    }
+
+    private static void profile(String[] args) throws Exception {
         Path model = Path.of(args[0]);
         int runs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 0;
@@ -35,13 +41,22 @@ public final class OperatorProfile {
         Path prefix = Files.createTempDirectory("ort-profile").resolve("profile");
         String file;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.valueOf(System.getProperty("opt", "ALL_OPT")));
+            if (System.getProperty("save") != null) {
+                options.setOptimizedModelFilePath(System.getProperty("save"));
+            }
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
             }
-            options.enableProfiling(prefix.toString());
+            options.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty("arena", "true")));
+            options.setMemoryPatternOptimization(Boolean.parseBoolean(System.getProperty("pattern", "true")));
+            if (!Boolean.getBoolean("noprofile")) {
+                options.enableProfiling(prefix.toString());
+            }
+            long created = System.nanoTime();
             try (OrtSession session = env.createSession(model.toString(), options)) {
+                System.out.printf("session created in %.1f ms%n", (System.nanoTime() - created) / 1e6);
                 String input = session.getInputNames().iterator().next();
                 long[] shape = {1, 3, 1024, 768};
                 FloatBuffer zeros = SegmentationModel.directFloats(3L * 1024 * 768);
@@ -53,6 +68,9 @@ public final class OperatorProfile {
                                     i == 0 ? " (warm-up, not counted)" : "");
                         }
                     }
+                }
+                if (Boolean.getBoolean("noprofile")) {
+                    return;
                 }
                 file = session.endProfiling();
             }

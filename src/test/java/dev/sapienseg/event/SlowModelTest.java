@@ -45,6 +45,7 @@ class SlowModelTest {
                 Path model = SlowModels.write(dir, Duration.ofSeconds(2));
                 return Map.of("sapiens.model.path", model.toString(),
                         "sapiens.limits.queue-timeout", "500ms",
+                        "sapiens.execution.warm-up", "always", // the run time is known at readiness
                         "sapiens.limits.max-in-flight", "2");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -79,6 +79,25 @@ class SegmentationModelTest {
     }
 
     @Test
+    void warmUpPolicy() throws Exception {
+        // auto on the CPU: a model that declares its output size is ready without a run (the first run is not slower).
+        try (SegmentationModel auto = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO).withWarmUp(WarmUp.AUTO))) {
+            assertEquals(0, auto.warmUpMillis());
+            assertEquals(512, auto.contract().outputHeight());
+        }
+        try (SegmentationModel always = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO).withWarmUp(WarmUp.ALWAYS))) {
+            assertTrue(always.warmUpMillis() > 0);
+        }
+        // Output dimensions the file leaves symbolic are still known when ONNX Runtime's shape inference settles
+        // them at load: the contract is complete without a run, and checked as before.
+        Path dynamic = ModelFiles.write(dir, "dynamic.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, true, false, "dynamic"));
+        try (SegmentationModel auto = SegmentationModel.load(ModelSettings.cpu(dynamic).withWarmUp(WarmUp.NEVER))) {
+            assertEquals(28, auto.contract().classes());
+            assertEquals(384, auto.contract().outputWidth());
+        }
+    }
+
+    @Test
     void refusesModelsThatBreakTheContract() {
         Path fiveClasses = ModelFiles.write(dir, "five.onnx", FixtureModels.palette(Dim.dynamic("b"), 5, true, true, "five"));
         assertTrue(loadFailure(fiveClasses).contains("5 classes; expected 28"), loadFailure(fiveClasses));

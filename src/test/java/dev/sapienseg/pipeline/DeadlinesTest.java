@@ -72,6 +72,17 @@ class DeadlinesTest {
     }
 
     @Test
+    void beforeAnyRunIsMeasuredTheWaitIsHalfThePlatformTimeout() {
+        // A model served without warm-up: nothing to judge by until its first run.
+        Deadlines cold = deadlines(Optional.empty(), Duration.ZERO, 2, 1, 1, Duration.ofSeconds(305));
+        assertEquals(Duration.ofSeconds(150), cold.queueWait());
+        assertEquals(2, cold.retryAfterSeconds());
+        assertEquals(List.of(), cold.problems());
+        cold.runs().record(Duration.ofSeconds(76).toNanos());
+        assertEquals(Duration.ofSeconds(305 - 76 - 5), cold.queueWait(), "derived once a run is measured");
+    }
+
+    @Test
     void theRunTimeIsTheMedianOfRecentRuns() {
         RunTimes runs = new RunTimes(Duration.ofSeconds(90)); // a slow warm-up
         runs.record(Duration.ofSeconds(70).toNanos());

@@ -79,4 +79,18 @@ class RunWatchdogTest {
             assertNull(pipeline.watchdog().problem(), "once the run is over the pod is live again");
         }
     }
+
+    @Test
+    void theStallLimitFollowsTheMeasuredRuns() {
+        RunTimes runs = new RunTimes(Duration.ZERO); // no warm-up
+        RunWatchdog derived = new RunWatchdog(1, runs, now::get);
+        assertEquals(RunWatchdog.UNMEASURED_STALL, derived.stallLimit(), "a slow first run must not restart the pod");
+        runs.record(Duration.ofSeconds(2).toNanos());
+        assertEquals(Duration.ofSeconds(60), derived.stallLimit());
+        runs.record(Duration.ofSeconds(20).toNanos());
+        runs.record(Duration.ofSeconds(20).toNanos());
+        assertEquals(Duration.ofSeconds(400), derived.stallLimit(), "20 x the median run");
+        derived.stallAfter(Duration.ofSeconds(90));
+        assertEquals(Duration.ofSeconds(90), derived.stallLimit(), "sapiens.limits.max-run-time fixes it");
+    }
 }
