@@ -88,7 +88,7 @@ public record OutputKeys(String base) {
         return List.copyOf(keys);
     }
 
-    static boolean hasPictureExtension(String key) {
+    public static boolean hasPictureExtension(String key) {
         int slash = key.lastIndexOf('/');
         int dot = key.lastIndexOf('.');
         return dot > slash && ImageFormat.byExtension(key.substring(dot)).isPresent();

@@ -79,7 +79,7 @@ public class StorageSegmenter {
     static final String META_SOURCE_BUCKET = "sapiens-source-bucket";
     /** SHA-256 of {@code bucket "/" key}: keys may be 1024 bytes, too long for S3's 2 KB of user metadata. */
     static final String META_SOURCE_DIGEST = "sapiens-source-digest";
-    static final String META_SOURCE_ETAG = "sapiens-source-etag";
+    public static final String META_SOURCE_ETAG = "sapiens-source-etag";
     static final String META_SOURCE_VERSION = "sapiens-source-version";
     static final String META_MODEL = "sapiens-model";
     static final String META_OUTPUTS = "sapiens-outputs";

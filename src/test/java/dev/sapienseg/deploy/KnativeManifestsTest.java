@@ -113,7 +113,8 @@ class KnativeManifestsTest {
             Map.entry("monitoring.coreos.com/v1/PodMonitor", PodMonitor.class),
             Map.entry("v1/Namespace", Namespace.class),
             Map.entry("v1/ConfigMap", ConfigMap.class),
-            Map.entry("v1/PersistentVolumeClaim", PersistentVolumeClaim.class));
+            Map.entry("v1/PersistentVolumeClaim", PersistentVolumeClaim.class),
+            Map.entry("batch/v1/Job", io.fabric8.kubernetes.api.model.batch.v1.Job.class));
 
     static AppConfig app;
 
@@ -122,6 +123,8 @@ class KnativeManifestsTest {
         return Kustomize.load(IMAGES_COMPONENT).imagesOrEmpty().get(0).newName();
     }
     static Map<Path, List<ObjectNode>> overlays;
+    /** knative/backfill: a Job applied next to a function overlay, not a function overlay itself. */
+    static List<ObjectNode> backfill;
     static Set<Path> filesRead;
     static String functionImage;
 
@@ -141,6 +144,8 @@ class KnativeManifestsTest {
                 filesRead.add(dir.resolve(Kustomize.FILE).normalize()); // a component, read by the overlays
             } else if (dir.equals(ROOT.resolve("base").normalize())) {
                 Kustomize.build(dir, filesRead); // renders on its own, but deploys no function
+            } else if (dir.equals(ROOT.resolve("backfill").normalize())) {
+                backfill = Kustomize.build(dir, filesRead);
             } else {
                 overlays.put(dir, Kustomize.build(dir, filesRead));
             }
@@ -158,6 +163,36 @@ class KnativeManifestsTest {
             assertFalse(functionServices(typed(e.getValue(), new ArrayList<>())).isEmpty(),
                     e.getKey() + " deploys no function Service");
         }
+    }
+
+    @Test
+    void theBackfillJobRunsTheCommandAgainstTheBrokerWithTheFunctionsStorageSettings() {
+        List<String> problems = new ArrayList<>();
+        List<HasMetadata> objects = typed(backfill, problems);
+        assertEquals(List.of(), problems);
+        io.fabric8.kubernetes.api.model.batch.v1.Job job = objects.stream()
+                .filter(io.fabric8.kubernetes.api.model.batch.v1.Job.class::isInstance)
+                .map(io.fabric8.kubernetes.api.model.batch.v1.Job.class::cast).findFirst().orElseThrow();
+        var pod = job.getSpec().getTemplate().getSpec();
+        var c = pod.getContainers().get(0);
+        assertEquals(functionImage + ":cpu", c.getImage(), "the CPU image: no GPU for listing and sending");
+        // The arguments are the command's own: parsed by its picocli definition, every option known.
+        dev.sapienseg.backfill.BackfillCommand command = new dev.sapienseg.backfill.BackfillCommand(System.out, System.err, Map.of());
+        List<String> args = c.getArgs();
+        assertEquals("backfill", args.get(0));
+        var parsed = new picocli.CommandLine(command).parseArgs(args.subList(1, args.size()).toArray(String[]::new));
+        String sink = parsed.matchedOptionValue("--sink", null).toString();
+        String namespace = job.getMetadata().getNamespace();
+        assertEquals("http://broker-ingress.knative-eventing.svc.cluster.local/" + namespace + "/default", sink,
+                "the Broker of knative/base, in the namespace the Job runs in");
+        assertEquals(Set.of("sapiens-seg-storage", "sapiens-seg-s3"), c.getEnvFrom().stream()
+                .map(e -> e.getConfigMapRef() != null ? e.getConfigMapRef().getName() : e.getSecretRef().getName())
+                .collect(java.util.stream.Collectors.toSet()), "the function's storage settings and credentials");
+        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken());
+        assertEquals(Boolean.TRUE, c.getSecurityContext().getReadOnlyRootFilesystem());
+        assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getEmptyDir() != null)
+                && c.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals("/tmp")), "a writable /tmp");
+        assertTrue(List.of("OnFailure", "Never").contains(pod.getRestartPolicy()));
     }
 
     @Test
