@@ -369,79 +369,6 @@ def quantize_int8(model, min_elements=16384):
     return count, before, after
 
 
-def quantize_convs_int8(model, min_elements=16384):
-    """Dynamic int8 for the convolutions whose weight is an initializer (the decode head: its 2x2 phase convolutions
-    and 1x1 convolutions), the same scheme as quantize_int8: the input quantized to uint8 per run (one
-    DynamicQuantizeLinear per distinct input, shared by the four phases that read it), symmetric int8 weights with one
-    scale per output channel (zero point 0, so ConvInteger's padding is a true zero), ConvInteger, then float32
-    again with the product of the scales and the bias. Returns (convolutions quantized, weight bytes before, after)."""
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = model.graph
-    initializers = {i.name: i for i in graph.initializer}
-    consumers = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers[name] = consumers.get(name, 0) + 1
-    nodes, count, before, after, replaced, quantized_inputs = [], 0, 0, 0, set(), {}
-    for node in graph.node:
-        init = initializers.get(node.input[1]) if node.op_type == "Conv" and len(node.input) >= 2 else None
-        attrs = _attributes(node) if init is not None else {}
-        if (init is None or len(init.dims) != 4 or init.data_type != TensorProto.FLOAT or attrs.get("group", 1) != 1
-                or np.prod(init.dims) < min_elements
-                or (len(node.input) > 2 and node.input[2] and node.input[2] not in initializers)):
-            nodes.append(node)
-            continue
-        w = numpy_helper.to_array(init).astype(np.float32)  # (Cout, Cin, kh, kw)
-        cout = w.shape[0]
-        channel_max = np.abs(w).reshape(cout, -1).max(axis=1)
-        scale = np.where(channel_max > 0, channel_max / 127.0, 1.0).astype(np.float32)
-        q = np.clip(np.rint(w / scale[:, None, None, None]), -127, 127).astype(np.int8)
-        base = (node.name or node.output[0]).replace("/", "_")
-        q_name, s_name, z_name = base + "_w_int8", base + "_w_scale", base + "_w_zero"
-        graph.initializer.extend([numpy_helper.from_array(q, q_name),
-                                  numpy_helper.from_array(scale.reshape(1, cout, 1, 1), s_name),
-                                  numpy_helper.from_array(np.array(0, np.int8), z_name)])
-        source = node.input[0]
-        if source not in quantized_inputs:
-            a = source.replace("/", "_") + "_uint8"
-            quantized_inputs[source] = (a, a + "_scale", a + "_zero")
-            nodes.append(helper.make_node("DynamicQuantizeLinear", [source], list(quantized_inputs[source]),
-                                          name=a + "_quant"))
-        a_q, a_scale, a_zero = quantized_inputs[source]
-        product, scales, as_float = base + "_int32", base + "_scales", base + "_float"
-        conv_attrs = {k: v for k, v in attrs.items() if k in ("kernel_shape", "pads", "strides", "dilations", "auto_pad")}
-        nodes.extend([
-            helper.make_node("ConvInteger", [a_q, q_name, a_zero, z_name], [product], name=base + "_conv_int", **conv_attrs),
-            helper.make_node("Cast", [product], [as_float], name=base + "_cast", to=TensorProto.FLOAT),
-            helper.make_node("Mul", [a_scale, s_name], [scales], name=base + "_scale"),
-        ])
-        if len(node.input) > 2 and node.input[2]:
-            bias = numpy_helper.to_array(initializers[node.input[2]]).astype(np.float32).reshape(1, cout, 1, 1)
-            b_name = base + "_bias4d"
-            graph.initializer.append(numpy_helper.from_array(bias, b_name))
-            nodes.append(helper.make_node("Mul", [as_float, scales], [base + "_scaled"], name=base + "_rescale"))
-            nodes.append(helper.make_node("Add", [base + "_scaled", b_name], [node.output[0]], name=base + "_bias"))
-            consumers[node.input[2]] -= 1
-            if consumers[node.input[2]] == 0:
-                replaced.add(node.input[2])
-        else:
-            nodes.append(helper.make_node("Mul", [as_float, scales], [node.output[0]], name=base + "_rescale"))
-        before += w.nbytes
-        after += q.nbytes + 4 * cout
-        consumers[node.input[1]] -= 1
-        if consumers[node.input[1]] == 0:
-            replaced.add(node.input[1])
-        count += 1
-    keep = [i for i in graph.initializer if i.name not in replaced]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    return count, before, after
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # saving and structural validation
 
@@ -577,8 +504,6 @@ def parse_args(argv):
                         help="rewrite stride-2 4x4 ConvTranspose as four 2x2 Conv + DepthToSpace (default)")
     parser.add_argument("--no-fast-forms", dest="fast_forms", action="store_false",
                         help="keep the graph as torch.onnx.export wrote it")
-    parser.add_argument("--int8-convs", dest="int8_convs", action="store_true", default=False,
-                        help="int8: also quantize the decode head's convolutions (ConvInteger)")
     parser.add_argument("--opset", type=int, default=MIN_OPSET, help="ONNX opset (default and minimum %d)" % MIN_OPSET)
     parser.add_argument("--height", type=int, default=1024, help="input height the checkpoint was traced at")
     parser.add_argument("--width", type=int, default=768, help="input width the checkpoint was traced at")
@@ -681,9 +606,6 @@ def transform(model, args):
             return 2
         log("int8: %d MatMuls quantized dynamically (weights %.1f MB -> %.1f MB) in %.1f s"
             % (count, before / 1e6, after / 1e6, time.time() - start))
-        if args.int8_convs:
-            count, before, after = quantize_convs_int8(model)
-            log("int8: %d convolutions quantized dynamically (weights %.1f MB -> %.1f MB)" % (count, before / 1e6, after / 1e6))
         # DynamicQuantizeLinear takes one scale for the whole tensor: in a batch, a picture's result would depend on
         # the pictures beside it. A fixed batch of 1 keeps each picture to its own scale (the service then never batches).
         for value in (model.graph.input[0], model.graph.output[0]):
