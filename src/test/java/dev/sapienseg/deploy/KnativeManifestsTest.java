@@ -421,6 +421,9 @@ class KnativeManifestsTest {
                         "sapiens.limits.max-in-flight=", "sapiens.limits.max-in-flight=1", "exceeds sapiens.limits.max-in-flight 1"),
                 new Change("a queue timeout longer than the revision timeout", "gpu",
                         "#sapiens.limits.queue-timeout=", "sapiens.limits.queue-timeout=10m", "does not exceed sapiens.limits.queue-timeout"),
+                new Change("more requests in flight than the CPU Service's runs can serve within its timeout", "cpu",
+                        "sapiens.limits.max-in-flight=", "sapiens.limits.max-in-flight=16",
+                        "with runs of 21200 ms: a full pod (16 requests, 16 model runs"),
                 new Change("a request timeout that is not the revision's", "cpu",
                         "sapiens.limits.request-timeout=", "sapiens.limits.request-timeout=60s", "differs from sapiens.limits.request-timeout"),
                 new Change("a shutdown timeout longer than the grace period", "cpu",
@@ -794,6 +797,7 @@ class KnativeManifestsTest {
         }
 
         checkMemory(where, cfg, limits, provider, problems);
+        checkDeadlines(where, cfg, timeout, provider, problems);
 
         // The model cache directory is a writable volume (emptyDir, or a claim that exists).
         String cacheDir = cfg.envValue("SAPIENS_MODEL_CACHE_DIR");
@@ -834,6 +838,36 @@ class KnativeManifestsTest {
     static final Map<String, Long> MODEL_HOST_BYTES = Map.of(
             "hf-0.3b/cpu", 6_100L << 20,
             "hf-0.3b/cuda", 3_400L << 20);
+
+    /**
+     * One model run, per preset and provider, as measured: CPU 0.3b, the export as the preset's file has it, 1080p
+     * pictures one at a time on 2 cores (bench/real_scale_benchmark.py; the CPU Service requests 4, so this is the slow
+     * side). No GPU figure is claimed here.
+     */
+    static final Map<String, Duration> MODEL_RUN = Map.of("hf-0.3b/cpu", Duration.ofMillis(21_200));
+
+    /**
+     * With the model's measured run time, the deadlines the function derives (dev.sapienseg.pipeline.Deadlines) can be
+     * met: a full pod's runs fit timeoutSeconds, a configured queue-timeout is not shorter than one run. The same
+     * judgement the function logs at start-up, made here before anything is deployed.
+     */
+    static void checkDeadlines(String where, AppConfig cfg, long timeoutSeconds, String provider, List<String> problems) {
+        Duration run = MODEL_RUN.get(cfg.get("sapiens.model.preset") + "/" + provider);
+        if (run == null) {
+            return;
+        }
+        String queue = cfg.get("sapiens.limits.queue-timeout");
+        int devices = "cuda".equals(provider) ? cfg.get("sapiens.execution.device-ids").split(",").length : 1;
+        dev.sapienseg.pipeline.Deadlines deadlines = new dev.sapienseg.pipeline.Deadlines(
+                new dev.sapienseg.pipeline.Deadlines.Settings(
+                        queue == null || queue.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(AppConfig.duration(queue)),
+                        cfg.getInt("sapiens.limits.retry-after-seconds"), Duration.ofSeconds(timeoutSeconds),
+                        cfg.getInt("sapiens.limits.max-in-flight"), cfg.getInt("sapiens.batching.max-batch-size"),
+                        cfg.getInt("sapiens.execution.sessions-per-device") * devices,
+                        cfg.getDuration("sapiens.batching.max-delay")),
+                new dev.sapienseg.pipeline.RunTimes(run));
+        deadlines.problems().forEach(p -> problems.add(where + "with runs of " + run.toMillis() + " ms: " + p));
+    }
 
     /** The JVM's own memory outside the heap (metaspace, code cache, threads, OpenCV's and ORT's libraries). */
     static final long JVM_BASELINE_BYTES = 512L << 20;
