@@ -40,16 +40,19 @@ public class SegmentationMetrics {
         Gauge.builder("sapiens.requests.in.flight", service, s -> {
             SegmentationPipeline pipeline = s.readyPipeline();
             return pipeline == null ? 0 : pipeline.inFlight();
-        }).description("Requests being processed (decode to reply)").register(registry);
+        }).description("Requests being processed (decode to reply)").strongReference(true).register(registry);
         Gauge.builder("sapiens.model.ready", service, s -> s.readyPipeline() == null ? 0 : 1)
-                .description("1 once the model is loaded and warmed up").register(registry);
+                .description("1 once the model is loaded and warmed up").strongReference(true).register(registry);
         Gauge.builder("sapiens.model.load", service, s -> s.loadMillis() / 1000.0).baseUnit("seconds")
-                .description("Time to load and warm up the model sessions").register(registry);
+                .description("Time to load and warm up the model sessions").strongReference(true).register(registry);
+        // Strong references: a gauge holds its object weakly, and the service's client proxy is not held by anything
+        // else, so after a GC the gauges read NaN (seen in CI: sapiens_execution_provider ... NaN).
         for (ExecutionProvider provider : ExecutionProvider.values()) {
             Gauge.builder("sapiens.execution.provider", service,
                     s -> s.readyPipeline() != null && s.providerInUse().equals(provider.label()) ? 1 : 0)
                     .tag("provider", provider.label())
-                    .description("1 for the execution provider actually serving (cpu after a CUDA fallback)").register(registry);
+                    .description("1 for the execution provider actually serving (cpu after a CUDA fallback)")
+                    .strongReference(true).register(registry);
         }
         // Which bytes are served: known once the model is provisioned and loaded.
         service.whenReady(pipeline -> Gauge.builder("sapiens.model.info", () -> 1)
