@@ -81,12 +81,12 @@ public final class BatchOutputs {
      * since the summary is written last. The visualisation is encoded in the format its name says
      * ({@link OutputLayout#overlayFormat}), as Sapiens' {@code cv2.imwrite} does.
      */
-    public void write(InputImage image, DecodedImage decoded, byte[] classMap, DoubleFunction<SegmentationReport> report)
-            throws IOException {
+    public void write(InputImage image, DecodedImage decoded, byte[] classMap,
+            dev.sapienseg.classes.Vocabulary vocabulary, DoubleFunction<SegmentationReport> report) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(dir(image));
         Map<OutputKind, OutputFile> files = OutputEncoder.encode(kinds, decoded, classMap,
-                OutputLayout.overlayFormat(image.extension()));
+                OutputLayout.overlayFormat(image.extension()), vocabulary);
         for (OutputFile file : files.values()) {
             atomically(file(image, file.kind()), file::writeTo);
         }

@@ -119,7 +119,7 @@ public final class BatchRunner {
                     submitted.giveUp();
                     progress.failed(image.label(), String.valueOf(failure.getMessage()));
                 } else {
-                    finish(image, picture, submitted, core.classNames(), decodeNanos, progress);
+                    finish(image, picture, submitted, core.vocabulary(), decodeNanos, progress);
                 }
             } finally {
                 picture.close();
@@ -139,18 +139,18 @@ public final class BatchRunner {
 
     /** Post-processing stage: class map, statistics, files. */
     private void finish(InputImage image, DecodedImage decoded, SegmentationCore.Submitted submitted,
-            List<String> classNames, long decodeNanos, Progress progress) {
+            dev.sapienseg.classes.Vocabulary vocabulary, long decodeNanos, Progress progress) {
         try {
             long t0 = System.nanoTime();
             Postprocessor.ClassMap map = submitted.classMap();
             double post = ms(System.nanoTime() - t0);
-            outputs.write(image, decoded, map.ids(), encodeMillis -> {
+            outputs.write(image, decoded, map.ids(), vocabulary, encodeMillis -> {
                 long before = decodeNanos + submitted.preprocessNanos() + submitted.queueNanos() + submitted.inferenceNanos();
                 StageTimings timings = new StageTimings(ms(decodeNanos), ms(submitted.preprocessNanos()),
                         ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), post, encodeMillis,
                         ms(before) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
-                        classNames, map.ids(), map.statistics(),
+                        vocabulary.names(), map.ids(), map.statistics(),
                         timings, Map.of(), submitted.batchSize());
                 return SegmentationReport.summary(image.label(), segmentation, sessions.get(0), settings.normalization());
             });

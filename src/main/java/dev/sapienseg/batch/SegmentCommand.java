@@ -182,7 +182,8 @@ public final class SegmentCommand implements Callable<Integer> {
         }
         try {
             int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force, choice.normalization()),
+            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force,
+                    choice.normalizationFor(sessions.get(0).contract().family())),
                     new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds));
             SegmentationModel first = sessions.get(0);
             err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),

@@ -111,7 +111,8 @@ public class SegmentationService {
                     config.limits().maxImagePixels(), config.limits().decodeBudget()));
             InferenceBatcher.Settings batching = new InferenceBatcher.Settings(config.batching().maxBatchSize(),
                     config.batching().maxDelay());
-            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, chosen.normalization(), batching,
+            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions,
+                    chosen.normalizationFor(model.contract().family()), batching,
                     new Deadlines.Settings(config.limits().queueTimeout(), config.limits().retryAfterSeconds(),
                             config.limits().requestTimeout(), config.limits().maxInFlight(), batching.maxBatch(),
                             sessions.size(), config.batching().maxDelay()),
@@ -346,6 +347,7 @@ public class SegmentationService {
                 data.put("provider.note", model.providerNote());
             }
             data.put("classes", model.contract().classes());
+            data.put("family", model.contract().family().label());
             data.put("input", model.contract().inputWidth() + "x" + model.contract().inputHeight());
             data.put("batch", model.contract().fixedBatch() > 0 ? "fixed " + model.contract().fixedBatch()
                     : "dynamic, up to " + ready.batchCapacity());

@@ -118,15 +118,34 @@ public record ModelContract(String inputName, String outputName, int fixedBatch,
         return observed;
     }
 
+    /**
+     * Checks what is known of the output against the known families ({@link ModelFamily}): all of it when the shape is
+     * declared; the parts that are, when some dimensions are left for the warm-up run to settle.
+     */
     private void checkOutput(long[] shape) throws ModelLoadException {
         long classes = shape[1];
-        if (classes != -1 && classes != GOLIATH_CLASSES && classes != 1) {
-            throw new ModelLoadException("wrong output shape " + Arrays.toString(shape) + ": " + classes
-                    + " classes; expected 28 (Goliath body parts) or 1 (foreground)");
+        if (classes != -1 && java.util.Arrays.stream(ModelFamily.values()).noneMatch(f -> f.classes() == classes)) {
+            throw new ModelLoadException("wrong output shape " + Arrays.toString(shape) + ": " + classes + " classes; expected "
+                    + ModelFamily.expectations(inputHeight, inputWidth));
         }
-        if ((shape[2] != -1 && shape[2] != inputHeight / 2) || (shape[3] != -1 && shape[3] != inputWidth / 2)) {
-            throw new ModelLoadException("wrong output shape " + Arrays.toString(shape) + ": logits must be at half the input size "
-                    + (inputHeight / 2) + "x" + (inputWidth / 2) + " (input " + inputHeight + "x" + inputWidth + ")");
+        boolean heightFits = shape[2] == -1 || shape[2] * 2 == inputHeight || shape[2] == inputHeight;
+        boolean widthFits = shape[3] == -1 || shape[3] * 2 == inputWidth || shape[3] == inputWidth;
+        if (!heightFits || !widthFits) {
+            throw new ModelLoadException("wrong output shape " + Arrays.toString(shape) + ": logits must be at the input size or"
+                    + " half of it (input " + inputHeight + "x" + inputWidth + "); expected "
+                    + ModelFamily.expectations(inputHeight, inputWidth));
+        }
+        if (classes != -1 && shape[2] != -1 && shape[3] != -1) {
+            ModelFamily.of((int) classes, inputHeight, inputWidth, shape[2], shape[3]);
+        }
+    }
+
+    /** The model's family, from its classes and logits resolution (checked when the contract was read). */
+    public ModelFamily family() {
+        try {
+            return ModelFamily.of(classes, inputHeight, inputWidth, outputHeight, outputWidth);
+        } catch (ModelLoadException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 

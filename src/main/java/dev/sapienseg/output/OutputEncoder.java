@@ -5,7 +5,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
 
-import dev.sapienseg.classes.GoliathClasses;
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
 
@@ -25,6 +25,12 @@ public final class OutputEncoder {
      */
     public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
             ImageFormat overlayFormat) {
+        return encode(kinds, image, classMap, overlayFormat, Vocabulary.GOLIATH_28);
+    }
+
+    /** @param vocabulary the served model's classes: the palette and the overlay's blend */
+    public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
+            ImageFormat overlayFormat, Vocabulary vocabulary) {
         int w = image.width();
         int h = image.height();
         Map<OutputKind, OutputFile> files = new EnumMap<>(OutputKind.class);
@@ -33,9 +39,9 @@ public final class OutputEncoder {
                 case MASK_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.foregroundMask(classMap, w, h)));
                 case CLASS_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.classMap(classMap, w, h)));
                 case CLASS_PNG -> files.put(kind, OutputFile.of(kind,
-                        PalettePngEncoder.encode(classMap, w, h, GoliathClasses.paletteRgbBytes())));
+                        PalettePngEncoder.encode(classMap, w, h, vocabulary.paletteRgbBytes())));
                 case OVERLAY -> files.put(kind, OutputFile.of(kind, overlayFormat.contentType(),
-                        OverlayRenderer.renderEncoded(image, classMap, overlayFormat)));
+                        OverlayRenderer.renderEncoded(image, classMap, overlayFormat, vocabulary)));
                 case SUMMARY -> {
                 }
             }

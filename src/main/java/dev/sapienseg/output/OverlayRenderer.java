@@ -1,6 +1,6 @@
 package dev.sapienseg.output;
 
-import dev.sapienseg.classes.GoliathClasses;
+import dev.sapienseg.classes.Vocabulary;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
@@ -16,17 +16,23 @@ import dev.sapienseg.image.ImageFormat;
 
 /**
  * Sapiens' visualisation: the original picture on the left, on the right the picture blended with the class
- * colours, {@code trunc(0.5 × pixel + 0.5 × palette[class])}, background painted too, no labels (H × 2W).
+ * colours of the model family's palette, background painted too, no labels (H × 2W). The blend is the family's
+ * visualiser's: {@code trunc(0.5 × pixel + 0.5 × colour)} for Sapiens v1, {@code cv2.addWeighted} (round half to
+ * even) for Sapiens2 ({@link Vocabulary#blend}).
  */
 public final class OverlayRenderer {
-
-    private static final byte[] PALETTE_BGR = bgrPalette();
 
     private OverlayRenderer() {
     }
 
     /** Renders the side-by-side picture into a new BGR Mat that the caller must close. */
     public static Mat render(DecodedImage image, byte[] classMap) {
+        return render(image, classMap, Vocabulary.GOLIATH_28);
+    }
+
+    /** Renders with a family's palette and blend into a new BGR Mat that the caller must close. */
+    public static Mat render(DecodedImage image, byte[] classMap, Vocabulary vocabulary) {
+        byte[] palette = vocabulary.paletteBgrBytes();
         int w = image.width();
         int h = image.height();
         Mat out = new Mat(h, 2 * w, CV_8UC3);
@@ -40,7 +46,7 @@ public final class OverlayRenderer {
                 for (int c = 0; c < 3; c++) {
                     int v = src.get(srcRow + 3 * x + c) & 0xFF;
                     dst.put(dstRow + 3 * x + c, (byte) v);
-                    dst.put(dstRow + 3 * (w + x) + c, (byte) ((v + (PALETTE_BGR[p + c] & 0xFF)) >> 1));
+                    dst.put(dstRow + 3 * (w + x) + c, (byte) vocabulary.blend(v, palette[p + c] & 0xFF));
                 }
             }
         });
@@ -49,7 +55,11 @@ public final class OverlayRenderer {
 
     /** Renders and encodes in {@code format} (see {@link ImageFormat#overlayFormat()}). */
     public static byte[] renderEncoded(DecodedImage image, byte[] classMap, ImageFormat format) {
-        try (Mat overlay = render(image, classMap)) {
+        return renderEncoded(image, classMap, format, Vocabulary.GOLIATH_28);
+    }
+
+    public static byte[] renderEncoded(DecodedImage image, byte[] classMap, ImageFormat format, Vocabulary vocabulary) {
+        try (Mat overlay = render(image, classMap, vocabulary)) {
             return encode(overlay, format);
         }
     }
@@ -64,16 +74,5 @@ public final class OverlayRenderer {
             buffer.get(bytes);
             return bytes;
         }
-    }
-
-    private static byte[] bgrPalette() {
-        byte[] rgb = GoliathClasses.paletteRgbBytes();
-        byte[] bgr = new byte[rgb.length];
-        for (int i = 0; i < rgb.length; i += 3) {
-            bgr[i] = rgb[i + 2];
-            bgr[i + 1] = rgb[i + 1];
-            bgr[i + 2] = rgb[i];
-        }
-        return bgr;
     }
 }

@@ -5,7 +5,7 @@ import java.util.List;
 
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.classes.ClassStatistics;
-import dev.sapienseg.classes.GoliathClasses;
+import dev.sapienseg.classes.Vocabulary;
 
 /**
  * Sapiens post-processing for one image of a batch: its logits slot → class map at the original size (fused
@@ -18,15 +18,22 @@ public final class Postprocessor {
     }
 
     private final ModelContract contract;
+    private final Vocabulary vocabulary;
     private final List<String> classNames;
 
     public Postprocessor(ModelContract contract) {
         this.contract = contract;
-        this.classNames = GoliathClasses.namesFor(contract.classes());
+        this.vocabulary = Vocabulary.of(contract.family());
+        this.classNames = vocabulary.names();
     }
 
     public List<String> classNames() {
         return classNames;
+    }
+
+    /** The classes of the served model's family: names, palette, overlay blend. */
+    public Vocabulary vocabulary() {
+        return vocabulary;
     }
 
     /** @param slot the image's index in the batch whose logits fill {@code output} */

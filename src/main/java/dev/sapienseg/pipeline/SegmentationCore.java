@@ -27,7 +27,8 @@ public final class SegmentationCore implements AutoCloseable {
             InferenceBatcher.Settings batching) {
         this.sessions = List.copyOf(sessions);
         ModelContract contract = sessions.get(0).contract();
-        this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization);
+        this.preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), normalization,
+                contract.family().resize());
         this.postprocessor = new Postprocessor(contract);
         this.batcher = new InferenceBatcher(sessions, batching);
     }
@@ -61,6 +62,10 @@ public final class SegmentationCore implements AutoCloseable {
 
     public List<String> classNames() {
         return postprocessor.classNames();
+    }
+
+    public dev.sapienseg.classes.Vocabulary vocabulary() {
+        return postprocessor.vocabulary();
     }
 
     public List<SegmentationModel> sessions() {

@@ -193,7 +193,8 @@ public final class SegmentationPipeline implements AutoCloseable {
             long t4 = System.nanoTime();
             Map<OutputKind, OutputFile> files;
             try {
-                files = OutputEncoder.encode(outputs, image, classMap.ids(), image.format().overlayFormat());
+                files = OutputEncoder.encode(outputs, image, classMap.ids(), image.format().overlayFormat(),
+                        core.vocabulary());
             } catch (OutOfMemoryError e) {
                 throw allocationFailure(e, "encoding");
             }

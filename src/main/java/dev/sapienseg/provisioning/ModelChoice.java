@@ -10,10 +10,19 @@ import dev.sapienseg.model.Normalization;
 /**
  * Which model to serve and how to normalise its input, from the settings (server) or options (batch command).
  * Precedence: an explicit path or URI (not both), else the preset's download location, else the demo model; the
- * normalisation given explicitly, else the preset's, else Sapiens-Lite's.
+ * normalisation given explicitly, else the preset's, else the model family's ({@link #normalizationFor}; Sapiens-Lite's
+ * for Sapiens v1).
+ *
+ * @param normalization the normalisation given or the preset's; Sapiens-Lite's when neither says
+ * @param normalizationGiven whether the settings or the preset chose it (else the model's family decides)
  */
-public record ModelChoice(ModelSource source, Normalization normalization, Optional<ModelPreset> preset,
-        Optional<String> sha256, boolean demo) {
+public record ModelChoice(ModelSource source, Normalization normalization, boolean normalizationGiven,
+        Optional<ModelPreset> preset, Optional<String> sha256, boolean demo) {
+
+    /** The normalisation for a model of {@code family}: the one given (or the preset's), else the family's own. */
+    public Normalization normalizationFor(dev.sapienseg.model.ModelFamily family) {
+        return normalizationGiven ? normalization : family.defaultNormalization();
+    }
 
     /** How the settings are named where they are given, for messages that say what to set. */
     public record Names(String location, String preset) {
@@ -69,9 +78,10 @@ public record ModelChoice(ModelSource source, Normalization normalization, Optio
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(e.getMessage());
         }
-        Normalization chosen = normalization.orElse(preset.map(ModelPreset::normalization).orElse(Normalization.LITE));
+        Optional<Normalization> given = normalization.or(() -> preset.map(ModelPreset::normalization));
         Optional<String> expected = sha256.filter(s -> !s.isBlank());
-        return new ModelChoice(source, chosen, preset, expected.isPresent() ? expected : recordedSha256, demo);
+        return new ModelChoice(source, given.orElse(Normalization.LITE), given.isPresent(), preset,
+                expected.isPresent() ? expected : recordedSha256, demo);
     }
 
     /**

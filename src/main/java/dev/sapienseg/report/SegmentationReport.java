@@ -26,8 +26,9 @@ public record SegmentationReport(String requestId, int width, int height, String
 
     /** The model that produced the result (its file's SHA-256, its source revision when pinned), and where it ran. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ModelInfo(String name, boolean demo, String executionProvider, String providerNote, int classes,
-            String normalization, String sha256, String revision) {
+    /** @param family the model family ({@code sapiens}, {@code sapiens2}, {@code foreground}): whose class ids these are */
+    public record ModelInfo(String name, boolean demo, String executionProvider, String providerNote, String family,
+            int classes, String normalization, String sha256, String revision) {
     }
 
     /** One class present in the picture; the box is in pixels of the original picture. */
@@ -56,7 +57,8 @@ public record SegmentationReport(String requestId, int width, int height, String
     private static SegmentationReport of(String requestId, Segmentation s, SegmentationModel model,
             Normalization normalization, boolean pictures) {
         ModelInfo modelInfo = new ModelInfo(model.name(), model.isDemo(), model.provider().label(),
-                model.providerNote(), model.contract().classes(), normalization.name().toLowerCase(java.util.Locale.ROOT),
+                model.providerNote(), model.contract().family().label(), model.contract().classes(),
+                normalization.name().toLowerCase(java.util.Locale.ROOT),
                 model.identity().sha256(), model.identity().revision());
         List<ClassSummary> classes = s.statistics().regions().stream()
                 .map(SegmentationReport::summary)

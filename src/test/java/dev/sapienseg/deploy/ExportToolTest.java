@@ -37,9 +37,9 @@ import dev.sapienseg.model.SegmentationModel;
  * the logits are compared with the TorchScript logits the tool saved. Needs {@code /usr/bin/python3} with Debian's
  * {@code python3-torch} and {@code python3-onnx}: {@code .ci/run} installs them.
  */
-class ExportToolTest {
+public class ExportToolTest {
 
-    static final String PYTHON = System.getProperty("sapiens.test.torch-python", "/usr/bin/python3");
+    public static final String PYTHON = System.getProperty("sapiens.test.torch-python", "/usr/bin/python3");
     static final Path GENERATOR = Path.of("src/test/python/tiny_sapiens.py");
     static final Path EXPORTER = Path.of("deploy/export/sapiens_export.py");
     static final ModelContract SAPIENS = new ModelContract("input", "logits", 0, 1024, 768, 28, 512, 384);
@@ -264,12 +264,12 @@ class ExportToolTest {
     }
 
     /** A float32 C-order .npy of any rank, into a direct native-order buffer (as the service feeds ONNX Runtime). */
-    record Npy(List<Long> shape, FloatBuffer data) {
+    public record Npy(List<Long> shape, FloatBuffer data) {
 
         private static final Pattern HEADER = Pattern.compile(
                 "\\{'descr': '<f4', 'fortran_order': False, 'shape': \\(([0-9, ]+)\\), \\} *\\n");
 
-        static Npy read(Path file) throws IOException {
+        public static Npy read(Path file) throws IOException {
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                 ByteBuffer prefix = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(channel, prefix, 0);

@@ -102,12 +102,15 @@ class SegmentationModelTest {
         Path fiveClasses = ModelFiles.write(dir, "five.onnx", FixtureModels.palette(Dim.dynamic("b"), 5, true, true, "five"));
         assertTrue(loadFailure(fiveClasses).contains("5 classes; expected 28"), loadFailure(fiveClasses));
 
+        // 28 classes at full resolution is no known family (v1 is at half, Sapiens2's 29 classes at full).
         Path fullResolution = ModelFiles.write(dir, "full.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, false, true, "full"));
-        assertTrue(loadFailure(fullResolution).contains("half the input size"), loadFailure(fullResolution));
+        assertTrue(loadFailure(fullResolution).contains("28 classes at 1024x768 for an input of 1024x768; expected 28 classes"
+                + " at 512x384 (sapiens), or 29 classes at 1024x768 (sapiens2), or 1 classes at 512x384 (foreground)"),
+                loadFailure(fullResolution));
 
-        // Same fault hidden behind dynamic output dimensions: caught by the warm-up run.
+        // Same fault hidden behind dynamic output dimensions: caught all the same.
         Path hidden = ModelFiles.write(dir, "hidden.onnx", FixtureModels.palette(Dim.dynamic("b"), 28, false, false, "hidden"));
-        assertTrue(loadFailure(hidden).contains("half the input size"), loadFailure(hidden));
+        assertTrue(loadFailure(hidden).contains("28 classes at 1024x768"), loadFailure(hidden));
 
         OnnxGraphBuilder ints = new OnnxGraphBuilder("ints");
         ints.input("x", OnnxGraphBuilder.INT32, Dim.of(1), Dim.of(3), Dim.of(1024), Dim.of(768));
