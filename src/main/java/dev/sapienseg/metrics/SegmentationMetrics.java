@@ -1,6 +1,7 @@
 package dev.sapienseg.metrics;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,6 +38,12 @@ public class SegmentationMetrics {
     }
 
     void register(@Observes StartupEvent event) {
+        // A gauge registered again under the same id keeps its first function: in a JVM that starts the application
+        // more than once (the test suite) that function reads the previous instance's service and reports NaN.
+        for (String name : List.of("sapiens.requests.in.flight", "sapiens.model.ready", "sapiens.model.load",
+                "sapiens.execution.provider", "sapiens.model.info")) {
+            registry.find(name).meters().forEach(registry::remove);
+        }
         Gauge.builder("sapiens.requests.in.flight", service, s -> {
             SegmentationPipeline pipeline = s.readyPipeline();
             return pipeline == null ? 0 : pipeline.inFlight();
@@ -45,8 +52,7 @@ public class SegmentationMetrics {
                 .description("1 once the model is loaded and warmed up").strongReference(true).register(registry);
         Gauge.builder("sapiens.model.load", service, s -> s.loadMillis() / 1000.0).baseUnit("seconds")
                 .description("Time to load and warm up the model sessions").strongReference(true).register(registry);
-        // Strong references: a gauge holds its object weakly, and the service's client proxy is not held by anything
-        // else, so after a GC the gauges read NaN (seen in CI: sapiens_execution_provider ... NaN).
+        // Strong references: a gauge holds its object weakly, and nothing else need hold the service's client proxy.
         for (ExecutionProvider provider : ExecutionProvider.values()) {
             Gauge.builder("sapiens.execution.provider", service,
                     s -> s.readyPipeline() != null && s.providerInUse().equals(provider.label()) ? 1 : 0)
