@@ -3,7 +3,8 @@
   parity LOGITS C h w H W OUT   read float32 logits (C, h, w), write the int8 class map (H, W) that Sapiens computes:
                                 F.interpolate(bilinear, align_corners=False) to (H, W), then argmax over classes
                                 (sigmoid > 0.3 for one channel)
-  bench H W RUNS                time that on random 28x512x384 logits with 2 threads; print the median in ms
+  bench H W RUNS [C h w]        time that on random C x h x w logits (default 28x512x384) with 2 threads; print the
+                                median in ms
 """
 import sys
 import time
@@ -30,7 +31,8 @@ def main():
             segment(logits, (out_h, out_w)).numpy().tofile(out)
     elif mode == "bench":
         out_h, out_w, runs = map(int, sys.argv[2:5])
-        logits = torch.randn(28, 512, 384)
+        c, h, w = map(int, sys.argv[5:8]) if len(sys.argv) >= 8 else (28, 512, 384)
+        logits = torch.randn(c, h, w)
         times = []
         with torch.no_grad():
             for i in range(runs + 2):

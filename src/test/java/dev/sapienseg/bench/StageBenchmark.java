@@ -47,6 +47,10 @@ public final class StageBenchmark {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
         System.out.printf("cores=%d, java=%s, runs=%d (medians)%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.version"), runs);
+        if (args.length > 1 && "upsample".equals(args[1])) { // only the fused kernel's comparison
+            upsampleArgmax(runs);
+            return;
+        }
         byte[] half = photoLikeJpeg(816, 612, 3);
         byte[] hd = photoLikeJpeg(1920, 1080, 1);
         byte[] twelve = photoLikeJpeg(4032, 3024, 2);
@@ -117,14 +121,18 @@ public final class StageBenchmark {
                 whole / 1e6 / runs, inference / 1e6 / runs, runs);
     }
 
-    /** Fused kernel vs materialising 28 planes at full size, same logits, same run; plus allocation per call. */
+    /** Fused kernel vs materialising every class plane at full size, same logits, same run; plus allocation per call. */
     private static void upsampleArgmax(int runs) {
+        // Sapiens v1: 28 classes at half resolution; Sapiens2: 29 at the input's full resolution.
+        upsampleArgmax(runs, 28, 512, 384);
+        upsampleArgmax(runs, 29, 1024, 768);
+    }
+
+    private static void upsampleArgmax(int runs, int classes, int h, int w) {
         Random random = new Random(1);
-        int h = 512;
-        int w = 384;
-        FloatBuffer logits = FloatBuffer.allocate(28 * h * w);
+        FloatBuffer logits = FloatBuffer.allocate(classes * h * w);
         // Smooth fields with noise: region sizes like a real segmentation's, boundaries everywhere at small scale.
-        for (int c = 0; c < 28; c++) {
+        for (int c = 0; c < classes; c++) {
             double fx = 0.01 + random.nextDouble() * 0.04;
             double fy = 0.01 + random.nextDouble() * 0.04;
             double phase = random.nextDouble() * 6;
@@ -135,9 +143,9 @@ public final class StageBenchmark {
                 }
             }
         }
-        Logits view = new Logits(logits, 0, 28, h, w);
-        System.out.printf("%nupsample+argmax of 28x512x384 logits (ms, medians; MB allocated per call)%n");
-        System.out.println("| output | fused | plain Java (28 planes, then argmax) | PyTorch 2 threads | plain / fused | PyTorch / fused | fused MB | plain MB |");
+        Logits view = new Logits(logits, 0, classes, h, w);
+        System.out.printf("%nupsample+argmax of %dx%dx%d logits (ms, medians; MB allocated per call)%n", classes, h, w);
+        System.out.printf("| output | fused | plain Java (%d planes, then argmax) | PyTorch 2 threads | plain / fused | PyTorch / fused | fused MB | plain MB |%n", classes);
         System.out.println("|---|---|---|---|---|---|---|---|");
         for (int[] size : new int[][] {{1080, 1920}, {3024, 4032}}) {
             int outH = size[0];
@@ -156,17 +164,17 @@ public final class StageBenchmark {
                 fused[i] = (System.nanoTime() - t0) / 1e6;
                 fusedBytes = allocatedBytes() - a0;
             }
-            ReferenceUpsampleArgmax.classMap(logits.array(), 28, h, w, outH, outW);
+            ReferenceUpsampleArgmax.classMap(logits.array(), classes, h, w, outH, outW);
             for (int i = 0; i < plain.length; i++) {
                 long a0 = allocatedBytes();
                 long t0 = System.nanoTime();
-                ReferenceUpsampleArgmax.classMap(logits.array(), 28, h, w, outH, outW);
+                ReferenceUpsampleArgmax.classMap(logits.array(), classes, h, w, outH, outW);
                 plain[i] = (System.nanoTime() - t0) / 1e6;
                 plainBytes = allocatedBytes() - a0;
             }
             double f = median(fused);
             double p = median(plain);
-            double torch = torchMillis(outH, outW, Math.max(3, runs / 2));
+            double torch = torchMillis(outH, outW, Math.max(3, runs / 2), classes, h, w);
             System.out.printf("| %dx%d | %.1f | %.1f | %s | %.1fx | %s | %.1f | %.1f |%n", outW, outH, f, p,
                     Double.isNaN(torch) ? "n/a" : String.format("%.1f", torch), p / f,
                     Double.isNaN(torch) ? "n/a" : String.format("%.1fx", torch / f), fusedBytes / 1e6, plainBytes / 1e6);
@@ -174,10 +182,11 @@ public final class StageBenchmark {
     }
 
     /** PyTorch's F.interpolate + argmax on this machine (Debian's python3-torch), or NaN if it is not installed. */
-    private static double torchMillis(int outH, int outW, int runs) {
+    private static double torchMillis(int outH, int outW, int runs, int classes, int h, int w) {
         try {
             Process p = new ProcessBuilder("/usr/bin/python3", "src/test/python/torch_upsample_argmax.py", "bench",
-                    String.valueOf(outH), String.valueOf(outW), String.valueOf(runs)).redirectErrorStream(true).start();
+                    String.valueOf(outH), String.valueOf(outW), String.valueOf(runs), String.valueOf(classes),
+                    String.valueOf(h), String.valueOf(w)).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes()).trim();
             return p.waitFor() == 0 ? Double.parseDouble(out.lines().reduce((a, b) -> b).orElse("NaN")) : Double.NaN;
         } catch (Exception e) {
