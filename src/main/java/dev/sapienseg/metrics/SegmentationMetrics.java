@@ -38,10 +38,11 @@ public class SegmentationMetrics {
     }
 
     void register(@Observes StartupEvent event) {
-        // A gauge registered again under the same id keeps its first function: in a JVM that starts the application
-        // more than once (the test suite) that function reads the previous instance's service and reports NaN.
+        // A gauge (or function counter) registered again under the same id keeps its first function: in a JVM that
+        // starts the application more than once (the test suite) that function reads the previous instance and reports
+        // NaN, or nothing at all.
         for (String name : List.of("sapiens.requests.in.flight", "sapiens.model.ready", "sapiens.model.load",
-                "sapiens.execution.provider", "sapiens.model.info")) {
+                "sapiens.execution.provider", "sapiens.model.info", "sapiens.inference.exec.count")) {
             registry.find(name).meters().forEach(registry::remove);
         }
         Gauge.builder("sapiens.requests.in.flight", service, s -> {
