@@ -12,13 +12,7 @@ import io.smallrye.config.SmallRyeConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.config.StandaloneConfig;
@@ -135,7 +129,7 @@ public final class BackfillCommand implements Callable<Integer> {
         Backfill.Settings run = new Backfill.Settings(bucket, prefix, sink, rate, concurrency, state, force, dryRun,
                 limit, attempts, Duration.ofSeconds(60), eventType, config.storage().outputBucket().orElse(null),
                 config.storage().outputPrefix());
-        try (S3Client s3 = s3Client(settings)) {
+        try (S3Client s3 = StandaloneConfig.s3Client(settings)) {
             Backfill.Counts counts = new Backfill(s3, run, new BackfillProgress(out, progress())).run();
             out.println(counts.summary());
             counts.failures().forEach(f -> out.println("  failed: " + f));
@@ -152,22 +146,5 @@ public final class BackfillCommand implements Callable<Integer> {
             case "log" -> false;
             default -> System.console() != null;
         };
-    }
-
-    /** The function's S3 settings (quarkus.s3.*), so that a Job can share the function's configuration and Secret. */
-    static S3Client s3Client(SmallRyeConfig settings) {
-        S3ClientBuilder builder = S3Client.builder()
-                .region(Region.of(settings.getOptionalValue("quarkus.s3.aws.region", String.class).orElse("us-east-1")))
-                .httpClientBuilder(ApacheHttpClient.builder());
-        settings.getOptionalValue("quarkus.s3.endpoint-override", URI.class)
-                .ifPresent(endpoint -> builder.endpointOverride(endpoint).forcePathStyle(true));
-        var key = settings.getOptionalValue("quarkus.s3.aws.credentials.static-provider.access-key-id", String.class);
-        var secret = settings.getOptionalValue("quarkus.s3.aws.credentials.static-provider.secret-access-key", String.class);
-        if (key.isPresent() && secret.isPresent()) {
-            builder.credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key.get(), secret.get())));
-        } else {
-            builder.credentialsProvider(DefaultCredentialsProvider.builder().build());
-        }
-        return builder.build();
     }
 }

@@ -22,10 +22,7 @@ import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.provisioning.ModelChoice;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.lifecycle.ModelRuntime;
 import io.smallrye.config.SmallRyeConfig;
@@ -173,7 +170,7 @@ public final class SegmentCommand implements Callable<Integer> {
 
         List<SegmentationModel> sessions;
         try {
-            ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> s3Client(settings),
+            ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> StandaloneConfig.s3Client(settings),
                     new DownloadProgress());
             sessions = ModelRuntime.loadSessions(file, config.model(), config.execution());
         } catch (ModelLoadException e) {
@@ -243,15 +240,6 @@ public final class SegmentCommand implements Callable<Integer> {
     }
 
     /** Built only for s3:// models, as the function's client: AWS credential chain, the configured region. */
-    private static S3Client s3Client(SmallRyeConfig settings) {
-        S3ClientBuilder builder = S3Client.builder()
-                .region(Region.of(settings.getOptionalValue("quarkus.s3.aws.region", String.class).orElse("us-east-1")))
-                .httpClientBuilder(ApacheHttpClient.builder());
-        settings.getOptionalValue("quarkus.s3.endpoint-override", URI.class)
-                .ifPresent(endpoint -> builder.endpointOverride(endpoint).forcePathStyle(true));
-        return builder.build();
-    }
-
     private static String rootMessage(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {

@@ -43,15 +43,4 @@ public final class GoliathClasses {
     public static int[] rgb(int id) {
         return PALETTE_RGB[id].clone();
     }
-
-    /** The palette flattened to r,g,b triplets, for PNG PLTE chunks and the overlay. */
-    public static byte[] paletteRgbBytes() {
-        byte[] out = new byte[COUNT * 3];
-        for (int i = 0; i < COUNT; i++) {
-            out[3 * i] = (byte) PALETTE_RGB[i][0];
-            out[3 * i + 1] = (byte) PALETTE_RGB[i][1];
-            out[3 * i + 2] = (byte) PALETTE_RGB[i][2];
-        }
-        return out;
-    }
 }

@@ -50,4 +50,25 @@ public final class StandaloneConfig {
     public static SapiensConfig sapiens(SmallRyeConfig config) {
         return config.getConfigMapping(SapiensConfig.class);
     }
+
+    /**
+     * The S3 client of a command run without the server, from the function's own settings ({@code quarkus.s3.*}), so
+     * that a command can share the function's configuration and Secret: region, endpoint override (path-style), and
+     * static credentials when both keys are set, else the AWS environment.
+     */
+    public static software.amazon.awssdk.services.s3.S3Client s3Client(SmallRyeConfig settings) {
+        var builder = software.amazon.awssdk.services.s3.S3Client.builder()
+                .region(software.amazon.awssdk.regions.Region.of(
+                        settings.getOptionalValue("quarkus.s3.aws.region", String.class).orElse("us-east-1")))
+                .httpClientBuilder(software.amazon.awssdk.http.apache.ApacheHttpClient.builder());
+        settings.getOptionalValue("quarkus.s3.endpoint-override", java.net.URI.class)
+                .ifPresent(endpoint -> builder.endpointOverride(endpoint).forcePathStyle(true));
+        var key = settings.getOptionalValue("quarkus.s3.aws.credentials.static-provider.access-key-id", String.class);
+        var secret = settings.getOptionalValue("quarkus.s3.aws.credentials.static-provider.secret-access-key", String.class);
+        if (key.isPresent() && secret.isPresent()) {
+            builder.credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                    software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(key.get(), secret.get())));
+        }
+        return builder.build();
+    }
 }

@@ -1,7 +1,5 @@
 package dev.sapienseg.output;
 
-import dev.sapienseg.classes.GoliathClasses;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.awt.image.BufferedImage;
@@ -12,6 +10,8 @@ import javax.imageio.ImageIO;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import dev.sapienseg.classes.Vocabulary;
 
 /** ImageIO (an independent PNG reader) must read back exactly the class ids. */
 class PalettePngEncoderTest {
@@ -24,7 +24,7 @@ class PalettePngEncoderTest {
         for (int i = 0; i < map.length; i++) {
             map[i] = (byte) (random.nextInt(4) == 0 ? random.nextInt(28) : (i > 0 ? map[i - 1] : 0));
         }
-        byte[] png = PalettePngEncoder.encode(map, width, height, GoliathClasses.paletteRgbBytes());
+        byte[] png = PalettePngEncoder.encode(map, width, height, Vocabulary.GOLIATH_28.paletteRgbBytes());
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
         assertEquals(width, image.getWidth());
         assertEquals(height, image.getHeight());
