@@ -16,6 +16,8 @@ import java.util.function.DoubleFunction;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 
+import dev.sapienseg.classes.Selection;
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.output.OutputEncoder;
 import dev.sapienseg.output.OutputFile;
@@ -35,17 +37,31 @@ public final class BatchOutputs {
 
     private final Path root;
     private final Set<OutputKind> kinds;
+    private final String select;
+    private final boolean invert;
     private final ObjectWriter json = new ObjectMapper().writerWithDefaultPrettyPrinter();
 
-    /** Every output. */
+    /** Sapiens' outputs and ours: every kind but the selective ones (the command's default). */
     public BatchOutputs(Path root) {
-        this(root, OutputKind.all());
+        this(root, EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY));
     }
 
     public BatchOutputs(Path root, Set<OutputKind> kinds) {
+        this(root, kinds, null, false);
+    }
+
+    /** @param select the selection of the selective outputs ({@link Selection}; null: the person) */
+    public BatchOutputs(Path root, Set<OutputKind> kinds, String select, boolean invert) {
         this.root = root;
         this.kinds = EnumSet.of(OutputKind.SUMMARY);
         this.kinds.addAll(kinds);
+        this.select = select;
+        this.invert = invert;
+    }
+
+    /** The selection in the served model's classes when a selective output is written, else null. */
+    public Selection selection(Vocabulary vocabulary) {
+        return kinds.stream().anyMatch(OutputKind::selective) ? Selection.parse(select, invert, vocabulary) : null;
     }
 
     public Path dir(InputImage image) {
@@ -70,7 +86,8 @@ public final class BatchOutputs {
                 }
             }
             FileTime source = Files.getLastModifiedTime(image.source());
-            return Files.getLastModifiedTime(file(image, OutputKind.SUMMARY)).compareTo(source) >= 0;
+            return Files.getLastModifiedTime(file(image, OutputKind.SUMMARY)).compareTo(source) >= 0
+                    && sameSelection(file(image, OutputKind.SUMMARY));
         } catch (IOException e) {
             return false;
         }
@@ -81,17 +98,29 @@ public final class BatchOutputs {
      * since the summary is written last. The visualisation is encoded in the format its name says
      * ({@link OutputLayout#overlayFormat}), as Sapiens' {@code cv2.imwrite} does.
      */
-    public void write(InputImage image, DecodedImage decoded, byte[] classMap,
-            dev.sapienseg.classes.Vocabulary vocabulary, DoubleFunction<SegmentationReport> report) throws IOException {
+    public void write(InputImage image, DecodedImage decoded, byte[] classMap, Vocabulary vocabulary,
+            DoubleFunction<SegmentationReport> report) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(dir(image));
+        Selection selection = selection(vocabulary);
         Map<OutputKind, OutputFile> files = OutputEncoder.encode(kinds, decoded, classMap,
-                OutputLayout.overlayFormat(image.extension()), vocabulary);
+                OutputLayout.overlayFormat(image.extension()), vocabulary,
+                selection != null ? selection : Selection.parse(null, false, vocabulary));
         for (OutputFile file : files.values()) {
             atomically(file(image, file.kind()), file::writeTo);
         }
         double encodeMillis = Math.round((System.nanoTime() - start) / 10_000.0) / 100.0;
         atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, report.apply(encodeMillis)));
+    }
+
+    /** Selective outputs made with another selection (the summary records it) are not this run's outputs. */
+    private boolean sameSelection(Path summary) throws IOException {
+        if (kinds.stream().noneMatch(OutputKind::selective)) {
+            return true;
+        }
+        com.fasterxml.jackson.databind.JsonNode recorded = new ObjectMapper().readTree(summary.toFile()).path("selection");
+        return recorded.path("expression").asText("").equals(Selection.normalise(select))
+                && recorded.path("invert").asBoolean(false) == invert;
     }
 
     @FunctionalInterface

@@ -151,7 +151,7 @@ public final class BatchRunner {
                         ms(before) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
                         vocabulary.names(), map.ids(), map.statistics(),
-                        timings, Map.of(), submitted.batchSize());
+                        timings, Map.of(), submitted.batchSize(), outputs.selection(vocabulary));
                 return SegmentationReport.summary(image.label(), segmentation, sessions.get(0), settings.normalization());
             });
             progress.segmented();

@@ -30,6 +30,8 @@ import dev.sapienseg.model.SegmentationModel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import dev.sapienseg.classes.Selection;
+import dev.sapienseg.classes.Vocabulary;
 
 /**
  * {@code segment}: the batch command over a folder or a list of pictures, Sapiens-Lite's {@code seg.sh} done with
@@ -99,8 +101,17 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Option(names = "--outputs", defaultValue = "mask-npy,class-npy,class-png,overlay,summary", description = "Files per"
             + " picture, comma-separated: mask-npy (<stem>.npy), class-npy (<stem>_seg.npy), class-png (<stem>_seg.png),"
-            + " overlay (the visualisation), summary (<stem>.json, always written). Default: ${DEFAULT-VALUE}.")
+            + " overlay (the visualisation), selection-mask (<stem>_selection.png), cutout (<stem>_cutout.png),"
+            + " summary (<stem>.json, always written). Default: ${DEFAULT-VALUE}.")
     String outputKinds;
+
+    @Option(names = "--select", description = "Classes of the selection-mask and cutout outputs: groups (person, face,"
+            + " head, hair, skin, clothing, upper-body, lower-body…), class names or ids, joined with +. Adds"
+            + " selection-mask when --outputs has neither. Default: sapiens.selection.classes (person).")
+    String select;
+
+    @Option(names = "--invert", description = "Select every class but those of --select (say, everything but the face).")
+    boolean invert;
 
     @Option(names = "--force", description = "Redo pictures whose outputs are already complete.")
     boolean force;
@@ -177,11 +188,25 @@ public final class SegmentCommand implements Callable<Integer> {
             err.println("cannot load the model: " + e.getMessage());
             return CANNOT_RUN;
         }
+        Vocabulary vocabulary = Vocabulary.of(sessions.get(0).contract().family());
+        String selectExpression = select != null ? select : config.selection().classes();
+        boolean inverted = invert || (select == null && config.selection().invert());
+        try {
+            Selection.parse(selectExpression, inverted, vocabulary);
+        } catch (IllegalArgumentException e) {
+            sessions.forEach(SegmentationModel::close);
+            err.println("invalid --select: " + e.getMessage());
+            return CANNOT_RUN;
+        }
+        if ((select != null || invert) && kinds.stream().noneMatch(OutputKind::selective)) {
+            kinds = java.util.EnumSet.copyOf(kinds);
+            kinds.add(OutputKind.SELECTION_MASK);
+        }
         try {
             int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
             BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force,
                     choice.normalizationFor(sessions.get(0).contract().family())),
-                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds));
+                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds, selectExpression, inverted));
             SegmentationModel first = sessions.get(0);
             err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
                     first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",

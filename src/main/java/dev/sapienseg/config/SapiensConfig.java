@@ -203,6 +203,20 @@ public interface SapiensConfig {
         Optional<Duration> maxRunTime();
     }
 
+    /** The selection of the selection-mask and cutout outputs when a request does not name one. */
+    Selection selection();
+
+    interface Selection {
+        /**
+         * Groups, class names or ids joined with {@code +} ({@code dev.sapienseg.classes.Selection}); checked against the
+         * served model's classes when it loads.
+         */
+        String classes();
+
+        /** Take every class but those. */
+        boolean invert();
+    }
+
     interface Events {
         /** CloudEvent type of image requests. */
         String requestType();

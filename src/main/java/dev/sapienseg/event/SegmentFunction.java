@@ -10,6 +10,7 @@ import java.util.Map;
 
 import jakarta.inject.Inject;
 
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.report.SegmentationReport;
@@ -110,7 +111,8 @@ public class SegmentFunction {
                     "the event carries no image (binary mode: put the image in the body; structured mode: use data_base64)");
         }
         SegmentationPipeline pipeline = service.pipeline();
-        Segmentation segmentation = pipeline.segment(image, outputs);
+        Selection selection = OutputSelection.selection(event.extensions(), outputs, pipeline);
+        Segmentation segmentation = pipeline.segment(image, outputs, selection);
         metrics.segmented(segmentation, "event");
         LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", LogSafe.of(event.id()),
                 LogSafe.of(event.type()), LogSafe.of(event.source()), LogSafe.of(attributes.get("subject")),

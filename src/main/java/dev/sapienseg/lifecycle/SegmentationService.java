@@ -118,6 +118,12 @@ public class SegmentationService {
                             sessions.size(), config.batching().maxDelay()),
                     new MemoryBound(config.limits().memoryBudget().asLongValue()));
             config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
+            try {
+                built.defaultSelection(built.selection(config.selection().classes(), config.selection().invert()));
+            } catch (SegmentationException e) {
+                built.close();
+                throw new ModelLoadException("sapiens.selection.classes does not fit the model served: " + e.getMessage());
+            }
             warnAboutMemory(built.memory());
             warnAboutDeadlines(built);
             loadMillis = (System.nanoTime() - start) / 1_000_000;

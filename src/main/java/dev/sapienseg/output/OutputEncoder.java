@@ -5,6 +5,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
 
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
@@ -25,12 +26,16 @@ public final class OutputEncoder {
      */
     public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
             ImageFormat overlayFormat) {
-        return encode(kinds, image, classMap, overlayFormat, Vocabulary.GOLIATH_28);
+        return encode(kinds, image, classMap, overlayFormat, Vocabulary.GOLIATH_28,
+                Selection.parse(null, false, Vocabulary.GOLIATH_28));
     }
 
-    /** @param vocabulary the served model's classes: the palette and the overlay's blend */
+    /**
+     * @param vocabulary the served model's classes: the palette and the overlay's blend
+     * @param selection the classes of the selection mask and the cutout
+     */
     public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
-            ImageFormat overlayFormat, Vocabulary vocabulary) {
+            ImageFormat overlayFormat, Vocabulary vocabulary, Selection selection) {
         int w = image.width();
         int h = image.height();
         Map<OutputKind, OutputFile> files = new EnumMap<>(OutputKind.class);
@@ -42,6 +47,9 @@ public final class OutputEncoder {
                         PalettePngEncoder.encode(classMap, w, h, vocabulary.paletteRgbBytes())));
                 case OVERLAY -> files.put(kind, OutputFile.of(kind, overlayFormat.contentType(),
                         OverlayRenderer.renderEncoded(image, classMap, overlayFormat, vocabulary)));
+                case SELECTION_MASK -> files.put(kind, OutputFile.of(kind,
+                        SelectionRenderer.maskPng(classMap, w, h, selection)));
+                case CUTOUT -> files.put(kind, OutputFile.of(kind, SelectionRenderer.cutoutPng(image, classMap, selection)));
                 case SUMMARY -> {
                 }
             }

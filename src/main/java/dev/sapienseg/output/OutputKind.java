@@ -21,6 +21,10 @@ public enum OutputKind {
     CLASS_PNG("class-png", "_seg.png", "image/png", "8-bit palette PNG; pixel value = class id"),
     /** Sapiens' visualisation, original | overlay side by side, in {@code ImageFormat#overlayFormat()}. */
     OVERLAY("overlay", null, null, "original | overlay, side by side"),
+    /** The selection ({@code dev.sapienseg.classes.Selection}) as an 8-bit grey PNG: 255 selected, 0 not. */
+    SELECTION_MASK("selection-mask", "_selection.png", "image/png", "selection mask PNG; 255 = selected, 0 = not"),
+    /** The picture cut out by the selection: an RGBA PNG, alpha 255 where selected, transparent black elsewhere. */
+    CUTOUT("cutout", "_cutout.png", "image/png", "RGBA PNG of the picture; alpha = selection"),
     /** The JSON report; written last where outputs are stored, so its presence marks the set complete. */
     SUMMARY("summary", ".json", "application/json", "segmentation report");
 
@@ -79,8 +83,13 @@ public enum OutputKind {
         throw new IllegalArgumentException("unknown output '" + name.trim() + "'; use " + ids());
     }
 
-    /** Every kind: what the batch command writes by default. */
+    /** Every kind. */
     public static Set<OutputKind> all() {
         return EnumSet.allOf(OutputKind.class);
+    }
+
+    /** True for the outputs made from a selection of classes. */
+    public boolean selective() {
+        return this == SELECTION_MASK || this == CUTOUT;
     }
 }

@@ -64,7 +64,7 @@ public final class OverlayRenderer {
         }
     }
 
-    /** OpenCV's encoder for a BGR Mat. */
+    /** OpenCV's encoder for an 8-bit Mat (grey, BGR or BGRA). */
     public static byte[] encode(Mat bgr, ImageFormat format) {
         try (BytePointer buffer = new BytePointer()) {
             if (!imencode(format.extension(), bgr, buffer)) {

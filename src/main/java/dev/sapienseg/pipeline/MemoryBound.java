@@ -18,9 +18,13 @@ import java.util.Set;
  * <li>the class PNG, if asked for: 4 P (deflate output, its buffer's growth, its base64 in the reply);</li>
  * <li>the overlay, if asked for: 56 P — the side-by-side picture (6 P), OpenCV's encoding buffer, which grows by
  * doubling (12 P), its copy into Java (6 P native + 6 P heap), its base64 (8 P), the reply's bytes (8 P) and their
- * copy into Netty's buffers (10 P).</li>
+ * copy into Netty's buffers (10 P);</li>
+ * <li>the selection mask, if asked for: 10 P (the grey picture, 1 P, counted through the same steps as the
+ * overlay);</li>
+ * <li>the cutout, if asked for: 38 P (the RGBA picture, 4 P, counted the same way).</li>
  * </ul>
- * So 76 P with everything: 3.8 GB for a 50 MP picture, 230 MB for a 3 MP one. The request body itself (at most
+ * So 76 P with the class PNG and the overlay (3.8 GB for a 50 MP picture, 230 MB for a 3 MP one), 124 P with
+ * everything. The request body itself (at most
  * {@code quarkus.http.limits.max-body-size}, held twice while Funqy copies it) is read before admission and is
  * bounded by Knative's {@code containerConcurrency}, not by this budget. The budget counts the heap and native shares
  * together (about a third of it is Java heap), so a pod needs: the model's own memory + the JVM's baseline + the Java
@@ -36,6 +40,8 @@ public final class MemoryBound {
     static final long DECODE_BYTES_PER_PIXEL = 16;
     static final long CLASS_PNG_BYTES_PER_PIXEL = 4;
     static final long OVERLAY_BYTES_PER_PIXEL = 56;
+    static final long SELECTION_MASK_BYTES_PER_PIXEL = 10;
+    static final long CUTOUT_BYTES_PER_PIXEL = 38;
 
     private final long budget;
     private long reserved;
@@ -51,7 +57,9 @@ public final class MemoryBound {
     public static long estimate(long pixels, long encodedBytes, Set<OutputKind> outputs) {
         // The .npy outputs are generated from the class map while they are written: no memory of their own.
         long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.contains(OutputKind.CLASS_PNG) ? CLASS_PNG_BYTES_PER_PIXEL : 0)
-                + (outputs.contains(OutputKind.OVERLAY) ? OVERLAY_BYTES_PER_PIXEL : 0);
+                + (outputs.contains(OutputKind.OVERLAY) ? OVERLAY_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.SELECTION_MASK) ? SELECTION_MASK_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.CUTOUT) ? CUTOUT_BYTES_PER_PIXEL : 0);
         return Math.multiplyExact(pixels, perPixel) + encodedBytes;
     }
 

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.sapienseg.classes.ClassStatistics;
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.output.OutputFile;
 import dev.sapienseg.output.OutputKind;
@@ -14,9 +15,11 @@ import dev.sapienseg.output.OutputKind;
  * @param classMap one class id per pixel, row-major, {@code width × height}
  * @param outputs the outputs asked for, encoded ({@link dev.sapienseg.output.OutputEncoder})
  * @param batchSize pictures that shared the model run
+ * @param selection the classes of the selection outputs, when one was asked for; else null
  */
 public record Segmentation(int width, int height, ImageFormat format, List<String> classNames, byte[] classMap,
-        ClassStatistics statistics, StageTimings timings, Map<OutputKind, OutputFile> outputs, int batchSize) {
+        ClassStatistics statistics, StageTimings timings, Map<OutputKind, OutputFile> outputs, int batchSize,
+        Selection selection) {
 
     /** One encoded output, or null if it was not asked for. */
     public OutputFile output(OutputKind kind) {

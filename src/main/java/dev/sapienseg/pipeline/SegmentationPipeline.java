@@ -16,6 +16,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageHeader;
@@ -44,6 +45,7 @@ public final class SegmentationPipeline implements AutoCloseable {
     private final Deadlines deadlines;
     private final Normalization normalization;
     private final MemoryBound memory;
+    private volatile Selection defaultSelection;
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Normalization normalization,
             int maxInFlight, InferenceBatcher.Settings batching, Duration queueTimeout) {
@@ -68,6 +70,16 @@ public final class SegmentationPipeline implements AutoCloseable {
                 deadlines.requestTimeout(), deadlines.maxInFlight(), core.batchCapacity(), sessions.size(),
                 deadlines.maxDelay()), core.runTimes());
         this.normalization = normalization;
+        this.defaultSelection = selection(null, false);
+    }
+
+    /** The selection used when a request names none ({@code sapiens.selection.*}). */
+    public Selection defaultSelection() {
+        return defaultSelection;
+    }
+
+    public void defaultSelection(Selection selection) {
+        this.defaultSelection = selection;
     }
 
     /** The waits derived from the model's run time. */
@@ -134,13 +146,37 @@ public final class SegmentationPipeline implements AutoCloseable {
         return segment(encoded, outputs, 0);
     }
 
+    /** @param selection the classes of the selection mask and the cutout ({@link #selection}) */
+    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, Selection selection) {
+        return segment(encoded, outputs, selection, 0);
+    }
+
+    /**
+     * The selection {@code expression} means for the served model's classes ({@link Selection}).
+     *
+     * @throws SegmentationException bad-option (400) naming the entry and what this model's classes accept
+     */
+    public Selection selection(String expression, boolean invert) {
+        try {
+            return Selection.parse(expression, invert, core.vocabulary());
+        } catch (IllegalArgumentException e) {
+            throw new SegmentationException(FailureReason.BAD_OPTION, e.getMessage());
+        }
+    }
+
+    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
+        return segment(encoded, outputs, null, extraBytesPerPixel);
+    }
+
     /**
      * @param extraBytesPerPixel memory the caller's own encoding of the result takes per pixel (the Open Inference
      *        Protocol's tensors), reserved with the rest
      */
-    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
+    public Segmentation segment(byte[] encoded, Set<OutputKind> outputs, Selection selection, long extraBytesPerPixel) {
+        Selection chosen = selection != null ? selection
+                : outputs.stream().anyMatch(OutputKind::selective) ? defaultSelection : null;
         try {
-            return admit(encoded, outputs, extraBytesPerPixel);
+            return admit(encoded, outputs, chosen, extraBytesPerPixel);
         } catch (SegmentationException e) {
             // A refusal that a retry can fix: tell the caller when, from the model's pace (about one run).
             if (e.reason().retryable() && e.retryAfterSeconds() == 0) {
@@ -150,7 +186,7 @@ public final class SegmentationPipeline implements AutoCloseable {
         }
     }
 
-    private Segmentation admit(byte[] encoded, Set<OutputKind> outputs, long extraBytesPerPixel) {
+    private Segmentation admit(byte[] encoded, Set<OutputKind> outputs, Selection selection, long extraBytesPerPixel) {
         if (!admission.tryAcquire()) {
             throw new SegmentationException(FailureReason.OVERLOADED,
                     "the pod is at its limit of " + maxInFlight + " concurrent requests; retry later");
@@ -162,14 +198,15 @@ public final class SegmentationPipeline implements AutoCloseable {
             try (MemoryBound.Reservation reserved = memory.reserve(
                     MemoryBound.estimate(header.pixels(), encoded.length, outputs)
                             + Math.multiplyExact(header.pixels(), extraBytesPerPixel))) {
-                return admitted(encoded, header, outputs, t0);
+                return admitted(encoded, header, outputs, selection, t0);
             }
         } finally {
             admission.release();
         }
     }
 
-    private Segmentation admitted(byte[] encoded, ImageHeader header, Set<OutputKind> outputs, long t0) {
+    private Segmentation admitted(byte[] encoded, ImageHeader header, Set<OutputKind> outputs, Selection selection,
+            long t0) {
         try (DecodedImage image = decoder.decode(encoded, header)) {
             long t1 = System.nanoTime();
             // The queue deadline starts once the picture is decoded: decoding has its own budget (a permanent 422 past
@@ -194,7 +231,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             Map<OutputKind, OutputFile> files;
             try {
                 files = OutputEncoder.encode(outputs, image, classMap.ids(), image.format().overlayFormat(),
-                        core.vocabulary());
+                        core.vocabulary(), selection != null ? selection : defaultSelection);
             } catch (OutOfMemoryError e) {
                 throw allocationFailure(e, "encoding");
             }
@@ -202,7 +239,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             StageTimings timings = new StageTimings(ms(t1 - t0), ms(submitted.preprocessNanos()),
                     ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - t0));
             return new Segmentation(image.width(), image.height(), image.format(), core.classNames(),
-                    classMap.ids(), classMap.statistics(), timings, files, submitted.batchSize());
+                    classMap.ids(), classMap.statistics(), timings, files, submitted.batchSize(), selection);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.sapienseg.report;
 
 import dev.sapienseg.classes.ClassStatistics;
+import dev.sapienseg.classes.Selection;
 
 import java.util.List;
 
@@ -17,12 +18,20 @@ import dev.sapienseg.pipeline.StageTimings;
  * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the summary that the batch command
  * and the storage path write beside the other outputs (without pictures). Pictures are base64, named as their
  * {@link OutputKind}: {@code classPng} (class-png: an 8-bit palette PNG whose pixel values are the class ids, in the
- * Goliath colours) and {@code overlay}.
+ * family's colours), {@code overlay}, {@code selectionMask} and {@code cutout}. Class names are the served family's.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
-        double foregroundShare, List<ClassSummary> classes, StageTimings timings, int batchSize, Picture classPng,
-        Picture overlay) {
+        double foregroundShare, List<ClassSummary> classes, SelectionSummary selection, StageTimings timings,
+        int batchSize, Picture classPng, Picture overlay, Picture selectionMask, Picture cutout) {
+
+    /**
+     * The selection of the selection mask and the cutout: what was asked for, the classes it took in the served
+     * vocabulary, and its pixels in this picture.
+     */
+    public record SelectionSummary(String expression, boolean invert, List<Integer> classIds, List<String> classes,
+            long pixels, double share) {
+    }
 
     /** The model that produced the result (its file's SHA-256, its source revision when pinned), and where it ran. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -64,9 +73,27 @@ public record SegmentationReport(String requestId, int width, int height, String
                 .map(SegmentationReport::summary)
                 .toList();
         return new SegmentationReport(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
-                modelInfo, round(s.statistics().foregroundShare()), classes, s.timings(), s.batchSize(),
+                modelInfo, round(s.statistics().foregroundShare()), classes, selection(s), s.timings(), s.batchSize(),
                 pictures ? picture(s.output(OutputKind.CLASS_PNG)) : null,
-                pictures ? picture(s.output(OutputKind.OVERLAY)) : null);
+                pictures ? picture(s.output(OutputKind.OVERLAY)) : null,
+                pictures ? picture(s.output(OutputKind.SELECTION_MASK)) : null,
+                pictures ? picture(s.output(OutputKind.CUTOUT)) : null);
+    }
+
+    /** Counted from the class statistics (each pixel has one class): no second pass over the class map. */
+    private static SelectionSummary selection(Segmentation s) {
+        Selection selection = s.selection();
+        if (selection == null) {
+            return null;
+        }
+        long pixels = 0;
+        for (ClassStatistics.ClassRegion region : s.statistics().regions()) {
+            if (selection.contains(region.id())) {
+                pixels += region.pixels();
+            }
+        }
+        return new SelectionSummary(selection.expression(), selection.invert(), selection.classIds(),
+                selection.classNames(), pixels, round(pixels / ((double) s.width() * s.height())));
     }
 
     private static Picture picture(OutputFile file) {

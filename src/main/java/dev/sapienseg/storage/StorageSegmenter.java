@@ -27,6 +27,7 @@ import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.logging.LogSafe;
 import dev.sapienseg.metrics.SegmentationMetrics;
@@ -237,7 +238,8 @@ public class StorageSegmenter {
                 () -> s3.headObject(b -> b.bucket(object.bucket()).key(object.key())));
         StoredResult.SourceObject source = new StoredResult.SourceObject(object.bucket(), object.key(),
                 unquote(head.eTag()), head.versionId(), head.contentLength());
-        Identity identity = Identity.of(source, model, outputs);
+        Selection selection = outputs.stream().anyMatch(OutputKind::selective) ? pipeline.defaultSelection() : null;
+        Identity identity = Identity.of(source, model, outputs, selection);
         Previous previous = previous(outBucket, keys, identity, outputs.size());
         if (previous.complete() != null) {
             LOG.infof("s3://%s/%s: outputs complete and current, not recomputed", LogSafe.of(object.bucket()),
@@ -252,7 +254,7 @@ public class StorageSegmenter {
         byte[] image = call(Op.READ_SOURCE, object.bucket(), object.key(), () -> s3.getObjectAsBytes(GetObjectRequest.builder()
                 .bucket(object.bucket()).key(object.key()).ifMatch(head.eTag()).build()).asByteArray());
 
-        Segmentation segmentation = pipeline.segment(image, outputs);
+        Segmentation segmentation = pipeline.segment(image, outputs, selection);
         metrics.segmented(segmentation, "storage");
         SegmentationReport report = SegmentationReport.summary(object.key(), segmentation, pipeline.model(),
                 pipeline.normalization());
@@ -439,7 +441,13 @@ public class StorageSegmenter {
      */
     record Identity(String bucket, String key, String eTag, String versionId, String model, String outputs, String digest) {
         static Identity of(StoredResult.SourceObject source, String model, Set<OutputKind> outputs) {
-            String joined = outputs.stream().map(OutputKind::id).collect(java.util.stream.Collectors.joining(","));
+            return of(source, model, outputs, null);
+        }
+
+        /** @param selection what the selective outputs show (part of what they were made from), or null */
+        static Identity of(StoredResult.SourceObject source, String model, Set<OutputKind> outputs, Selection selection) {
+            String joined = outputs.stream().map(OutputKind::id).collect(java.util.stream.Collectors.joining(","))
+                    + (selection == null ? "" : ";select=" + selection.expression() + (selection.invert() ? ";invert" : ""));
             String digest = sha256(String.join("\u0000", source.bucket(), source.key(), String.valueOf(source.eTag()),
                     String.valueOf(source.versionId()), model, joined));
             return new Identity(source.bucket(), source.key(), source.eTag(), source.versionId(), model, joined, digest);

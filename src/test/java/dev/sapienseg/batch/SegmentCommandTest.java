@@ -253,6 +253,60 @@ class SegmentCommandTest {
         assertTrue(old.err().contains("invalid --outputs") && old.err().contains("class-png"), old.err());
     }
 
+    /**
+     * --select and --invert: the cutout and the selection mask agree with the class ids of the same run to the pixel;
+     * another selection later makes the outputs incomplete (the summary records which one they show); a selection the
+     * model's classes cannot meet stops the run before any picture.
+     */
+    @Test
+    void selectionsWriteAMaskAndACutout() throws Exception {
+        Path in = dir.resolve("in");
+        Files.createDirectories(in);
+        Files.copy(SampleImages.FIGURE_JPG, in.resolve("person.jpg"));
+        Path out = dir.resolve("out");
+        String[] args = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "class-npy,selection-mask,cutout", "--select", "face+hair", "--invert"};
+        Run run = segment(args);
+        assertEquals(0, run.status(), run.err());
+        long[] ids = Npy.read(out.resolve("person_seg.npy")).values();
+        BufferedImage mask = ImageIO.read(out.resolve("person_selection.png").toFile());
+        BufferedImage cutout = ImageIO.read(out.resolve("person_cutout.png").toFile());
+        try (var decoded = new ImageDecoder(new ImageLimits(Long.MAX_VALUE, 100_000_000))
+                .decode(Files.readAllBytes(SampleImages.FIGURE_JPG))) {
+            // the same decoder the run used (a JPEG's pixels depend on the decoder): compare in BGR order
+            int w = decoded.width();
+            java.nio.ByteBuffer bgr = decoded.bgr().data().capacity((long) w * decoded.height() * 3).asByteBuffer();
+            List<Integer> face = List.of(2, 3, 23, 24, 25, 26, 27);
+            long selected = 0;
+            for (int y = 0; y < decoded.height(); y++) {
+                for (int x = 0; x < w; x++) {
+                    int id = (int) ids[y * w + x];
+                    boolean kept = !face.contains(id);
+                    assertEquals(kept ? 255 : 0, mask.getRaster().getSample(x, y, 0));
+                    assertEquals(kept ? 255 : 0, cutout.getRaster().getSample(x, y, 3));
+                    for (int c = 0; c < 3; c++) {
+                        int expected = kept ? bgr.get(3 * (y * w + x) + 2 - c) & 0xFF : 0;
+                        assertEquals(expected, cutout.getRaster().getSample(x, y, c), x + "," + y);
+                    }
+                    selected += kept ? 1 : 0;
+                }
+            }
+            JsonNode summary = new ObjectMapper().readTree(out.resolve("person.json").toFile()).get("selection");
+            assertEquals("face+hair", summary.get("expression").asText());
+            assertTrue(summary.get("invert").asBoolean());
+            assertEquals(selected, summary.get("pixels").asLong());
+        }
+        assertTrue(segment(args).out().startsWith("segmented 0, skipped 1"), "the same selection is complete");
+        String[] other = java.util.Arrays.copyOf(args, args.length - 1);
+        other[other.length - 1] = "clothing";
+        assertTrue(segment(other).out().startsWith("segmented 1, skipped 0"), "another selection redoes the picture");
+
+        Run bad = segment("--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--select", "eyeglass");
+        assertEquals(SegmentCommand.CANNOT_RUN, bad.status());
+        assertTrue(bad.err().contains("invalid --select") && bad.err().contains("goliath-28"), bad.err());
+    }
+
     @Test
     void fixedBatchModelsLimitTheBatch() throws Exception {
         Path in = mixedFolder();

@@ -92,7 +92,7 @@ public final class BatchBenchmark {
                 Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
                 outputs.write(image, decoded, map.ids(), postprocessor.vocabulary(), encode -> SegmentationReport.summary(image.label(),
                         new Segmentation(decoded.width(), decoded.height(), decoded.format(), postprocessor.classNames(),
-                                map.ids(), map.statistics(), null, java.util.Map.of(), 1), model, Normalization.LITE));
+                                map.ids(), map.statistics(), null, java.util.Map.of(), 1, null), model, Normalization.LITE));
             }
         }
         return (System.nanoTime() - start) / 1e9;

@@ -21,6 +21,8 @@ class MemoryBoundTest {
         assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.noneOf(OutputKind.class)));
         assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG)));
         assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY)));
+        assertEquals(124 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG,
+                OutputKind.OVERLAY, OutputKind.SELECTION_MASK, OutputKind.CUTOUT)));
     }
 
     @Test

@@ -123,6 +123,20 @@ class Sapiens2PipelineTest {
             }
             assertTrue(s.statistics().regions().stream().anyMatch(c -> c.id() == 2 && c.name().equals("Eyeglass")),
                     s.statistics().regions().toString());
+
+            // "face" in Sapiens2's ids takes the glasses; the mask follows the class map pixel for pixel.
+            Segmentation face = pipeline.segment(picture, EnumSet.of(OutputKind.SELECTION_MASK),
+                    pipeline.selection("face", false));
+            assertEquals(List.of(2, 3, 24, 25, 26, 27, 28), face.selection().classIds());
+            try (Mat mask = org.bytedeco.opencv.global.opencv_imgcodecs.imdecode(
+                    new Mat(face.output(OutputKind.SELECTION_MASK).data()),
+                    org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED)) {
+                assertEquals(1, mask.channels());
+                java.nio.ByteBuffer px = mask.data().capacity(800L * 600).asByteBuffer();
+                for (int i = 0; i < 800 * 600; i++) {
+                    assertEquals(face.selection().contains(face.classMap()[i]) ? (byte) 255 : 0, px.get(i), "pixel " + i);
+                }
+            }
         }
     }
 

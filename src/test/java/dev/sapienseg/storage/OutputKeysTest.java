@@ -30,8 +30,10 @@ class OutputKeysTest {
         // The overlay follows the decoded format, not the key: a PNG behind a .JPG key gets a PNG overlay.
         assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.key(OutputKind.OVERLAY, ImageFormat.PNG));
         assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.key(OutputKind.OVERLAY, ImageFormat.WEBP));
+        assertEquals("out/a.b/c/photo.final.JPG_selection.png", keys.key(OutputKind.SELECTION_MASK, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_cutout.png", keys.key(OutputKind.CUTOUT, ImageFormat.JPEG));
         assertEquals("out/a.b/c/photo.final.JPG.json", keys.summary());
-        assertEquals(6, keys.all().size());
+        assertEquals(8, keys.all().size());
         assertEquals("out/dir.v2/noext.src.json", OutputKeys.derive("out/", null, "dir.v2/noext").summary());
         assertEquals("out/.hidden.src.json", OutputKeys.derive("out/", null, ".hidden").summary());
         assertEquals("out/photos/a.jpg.json", OutputKeys.derive("out/", "photos", "a.jpg").summary());
