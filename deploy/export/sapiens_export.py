@@ -4,8 +4,9 @@
   sapiens_export.py sapiens_0.3b_goliath_best_goliath_mIoU_7673_epoch_194_torchscript.pt2 sapiens-seg-0.3b.onnx
   sapiens_export.py CHECKPOINT.pt2 sapiens-seg-1b-fp16.onnx --precision fp16
 
-The ONNX model has one float32 input `input` (batch, 3, height, width) and one float32 output `logits`
-(batch, 28, height/2, width/2); the batch axis is dynamic. fp16 keeps the model's inputs and outputs in float32
+The ONNX model has one float32 input `input` (batch, 3, height, width) and one float32 output `logits`: Sapiens
+(batch, 28, height/2, width/2), the foreground model (batch, 1, height/2, width/2) or Sapiens2 (batch, 29, height,
+width); the batch axis is dynamic. Sapiens2's bfloat16 rotary embedding is computed in float32. fp16 keeps the model's inputs and outputs in float32
 (casts inside the graph) and computes every LayerNormalization in float32. See README.md beside this file.
 
 Exit status: 0 exported (and, when checked, matched), 1 the check found a mismatch, 2 the export failed.
@@ -50,8 +51,147 @@ def log(message):
 # ----------------------------------------------------------------------------------------------------------------
 # TorchScript -> ONNX (float32)
 
+def _registered(name, opset):
+    try:
+        from torch.onnx._internal import registration
+        return registration.registry.is_registered_op(name, opset)
+    except (ImportError, AttributeError):  # an exporter without that registry: assume it has the op
+        return True
+
+
+def register_fallback_symbolics(opset):
+    """ONNX forms of operations Sapiens2's backbone traces to and that PyTorch's TorchScript exporter lacks in some
+    versions: `aten::tile` (its rotary position embedding; missing before PyTorch 2.x) and `aten::rms_norm` (its
+    nn.RMSNorm; the TorchScript exporter has none below opset 23, pytorch/pytorch#159249), registered only where the
+    installed exporter has no form of its own; and `aten::repeat_interleave` with a constant repeat (its grouped-query
+    attention), always, since PyTorch's own form breaks with a dynamic batch. Returns what was registered."""
+    import torch
+    from torch.onnx import symbolic_helper as sh
+
+    def tile(g, self, dims):
+        reps = sh._maybe_get_const(dims, "is")
+        rank = sh._get_tensor_rank(self)
+        if sh._is_value(reps) or rank is None:
+            raise ExportError("aten::tile needs constant repeats and an input of known rank")
+        reps = list(reps)
+        if len(reps) > rank:  # torch.tile prepends size-1 axes to the input
+            self = g.op("Reshape", self, g.op("Concat", g.op("Constant", value_t=torch.ones(len(reps) - rank, dtype=torch.int64)),
+                                              g.op("Shape", self), axis_i=0))
+        reps = [1] * max(0, rank - len(reps)) + reps  # ... or size-1 repeats to the repeats
+        return g.op("Tile", self, g.op("Constant", value_t=torch.tensor(reps, dtype=torch.int64)))
+
+    def rms_norm(g, x, normalized_shape, weight, eps):
+        # y = x / sqrt(mean(x^2 over the normalised axes) + eps) * weight; eps None means finfo(float32).eps, as
+        # torch.nn.functional.rms_norm does for float32 input.
+        shape = sh._get_const(normalized_shape, "is", "normalized_shape")
+        axes = list(range(-len(shape), 0))
+        eps_value = None if sh._is_none(eps) else sh._maybe_get_const(eps, "f")
+        if eps_value is None:
+            eps_value = float(torch.finfo(torch.float32).eps)
+        square = g.op("Mul", x, x)
+        if opset >= 18:
+            mean = g.op("ReduceMean", square, g.op("Constant", value_t=torch.tensor(axes, dtype=torch.int64)), keepdims_i=1)
+        else:
+            mean = g.op("ReduceMean", square, axes_i=axes, keepdims_i=1)
+        rms = g.op("Sqrt", g.op("Add", mean, g.op("Constant", value_t=torch.tensor(float(eps_value), dtype=torch.float32))))
+        y = g.op("Div", x, rms)
+        return y if sh._is_none(weight) else g.op("Mul", y, weight)
+
+    def repeat_interleave(g, self, repeats, dim=None, output_size=None):
+        # Grouped-query attention repeats each key/value head: k.repeat_interleave(factor, dim=1). PyTorch 1.13's
+        # form of it splits the tensor per element and mis-sizes the result when the batch axis is dynamic (ONNX
+        # Runtime then fails: "Can broadcast 0 by 0 or 1"). For a constant repeat along a known axis:
+        # unsqueeze after the axis, expand there, merge the two axes.
+        reps = sh._maybe_get_const(repeats, "i")
+        axis = None if dim is None or sh._is_none(dim) else sh._maybe_get_const(dim, "i")
+        rank = sh._get_tensor_rank(self)
+        if not isinstance(reps, int) or not isinstance(axis, int) or rank is None:
+            from torch.onnx import symbolic_opset13
+            return symbolic_opset13.repeat_interleave(g, self, repeats, dim, output_size)
+        axis %= rank
+
+        def ints(values):
+            return g.op("Constant", value_t=torch.tensor(values, dtype=torch.int64))
+
+        unsqueezed = g.op("Unsqueeze", self, ints([axis + 1]))
+        ones = [1] * (rank + 1)
+        ones[axis + 1] = reps
+        expanded = g.op("Expand", unsqueezed, ints(ones))
+        shape = g.op("Shape", self)
+        merged = g.op("Mul", g.op("Slice", shape, ints([axis]), ints([axis + 1])), ints([reps]))
+        target = g.op("Concat", g.op("Slice", shape, ints([0]), ints([axis])), merged,
+                      g.op("Slice", shape, ints([axis + 1]), ints([2**62])), axis_i=0)
+        return g.op("Reshape", expanded, target)
+
+    registered = []
+    for name, function in (("aten::tile", tile), ("aten::rms_norm", rms_norm)):
+        if not _registered(name, opset):
+            torch.onnx.register_custom_op_symbolic(name, function, opset)
+            registered.append(name)
+    torch.onnx.register_custom_op_symbolic("aten::repeat_interleave", repeat_interleave, opset)
+    registered.append("aten::repeat_interleave (constant repeats)")
+    return registered
+
+
+def torchscript_bfloat16_to_float32(module):
+    """Sapiens2's TorchScript computes its rotary position embedding in bfloat16 (arange, sin/cos and the rotation of
+    q and k, between casts). PyTorch's ONNX exporter cannot follow bfloat16 through those operations, and ONNX Runtime
+    could not run them on the CPU anyway: the traced graph is changed to compute them in float32 (every dtype argument
+    that says bfloat16 says float32, and bfloat16 buffers become float32) before export. Returns what was changed."""
+    import torch
+
+    bfloat16, float32 = 15, 6  # c10::ScalarType
+    graph = module.graph
+    torch._C._jit_pass_inline(graph)
+    changed = 0
+
+    def walk(block):
+        nonlocal changed
+        for node in block.nodes():
+            for inner in node.blocks():
+                walk(inner)
+            if node.kind().startswith("prim::"):
+                continue
+            try:
+                arguments = torch._C.parse_schema(node.schema()).arguments
+            except RuntimeError:  # no schema
+                continue
+            inputs = list(node.inputs())
+            for i, argument in enumerate(arguments):
+                if argument.name == "dtype" and i < len(inputs) and inputs[i].node().kind() == "prim::Constant" \
+                        and inputs[i].toIValue() == bfloat16:
+                    constant = graph.insertConstant(float32)
+                    constant.node().moveBefore(node)
+                    node.replaceInput(i, constant)
+                    changed += 1
+            for i, value in enumerate(inputs):
+                constant = value.node()
+                if constant.kind() == "prim::Constant" and value.type().kind() == "TensorType":
+                    tensor = value.toIValue()
+                    if tensor is not None and tensor.dtype == torch.bfloat16:
+                        widened = graph.insertConstant(tensor.float())
+                        widened.node().moveBefore(node)
+                        node.replaceInput(i, widened)
+                        changed += 1
+
+    walk(graph)
+    for name, buffer in list(module.named_buffers()) + list(module.named_parameters()):
+        if buffer.dtype == torch.bfloat16:
+            owner = module
+            *path, leaf = name.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            owner._c.setattr(leaf, buffer.detach().float())
+            changed += 1
+    return changed
+
+
 def export_fp32(module, path, height, width, opset):
     import torch
+
+    fallbacks = register_fallback_symbolics(opset)
+    if fallbacks:
+        log("ONNX forms of the tool's own for: %s" % ", ".join(fallbacks))
 
     kwargs = dict(
         input_names=["input"],
@@ -69,6 +209,54 @@ def export_fp32(module, path, height, width, opset):
     dummy = torch.zeros(1, 3, height, width, dtype=torch.float32)
     with torch.no_grad():
         torch.onnx.export(module, (dummy,), str(path), **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# bfloat16 inside a float32 model -> float32
+
+def remove_bfloat16(model):
+    """Sapiens2 computes its rotary position embedding in bfloat16 (`pos_embed_rope_dtype="bf16"`): q and k are cast
+    to bfloat16, rotated by bfloat16 sin/cos, and cast back. ONNX Runtime has no bfloat16 kernels for Mul, Add, Neg,
+    Concat or Slice on the CPU (and not all of them on CUDA), so such a model does not load there. Computed in float32
+    instead: every Cast to bfloat16 becomes a Cast to float32, and every bfloat16 constant (initializers, Constant
+    nodes, ConstantOfShape values) becomes the float32 of the same value (exact: bfloat16 is float32's upper half).
+    Returns (casts, constants) rewritten."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    def widen(tensor):
+        if tensor.data_type != TensorProto.BFLOAT16:
+            return False
+        raw = np.frombuffer(tensor.raw_data, dtype=np.uint16) if tensor.raw_data else \
+            np.asarray(tensor.int32_data, dtype=np.uint32).astype(np.uint16)
+        values = (raw.astype(np.uint32) << 16).view(np.float32).reshape(tuple(tensor.dims))
+        tensor.CopyFrom(numpy_helper.from_array(values, tensor.name))
+        return True
+
+    casts = constants = 0
+    for tensor in model.graph.initializer:
+        constants += widen(tensor)
+    for node in _all_nodes(model.graph):
+        for attribute in node.attribute:
+            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == TensorProto.BFLOAT16:
+                attribute.i = TensorProto.FLOAT
+                casts += 1
+            elif attribute.type == onnx.AttributeProto.TENSOR:
+                constants += widen(attribute.t)
+    for value in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output):
+        if value.type.tensor_type.elem_type == TensorProto.BFLOAT16:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT
+    return casts, constants
+
+
+def _all_nodes(graph):
+    for node in graph.node:
+        yield node
+        for attribute in node.attribute:
+            if attribute.g.node:
+                yield from _all_nodes(attribute.g)
+            for sub in attribute.graphs:
+                yield from _all_nodes(sub)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -434,10 +622,16 @@ def check(module, onnx_path, args, tolerances):
             reference = reference[0]
         reference = reference.float().numpy()
         log("TorchScript reference: batch %d, logits %s in %.1f s" % (args.check_batch, list(reference.shape), time.time() - start))
-        expected = (args.check_batch, 28, args.height // 2, args.width // 2)
-        if reference.ndim != 4 or reference.shape[1] not in (28, 1) or reference.shape[2:] != expected[2:]:
-            log("warning: the Java runtime expects logits (batch, 28 or 1, %d, %d), not %s: it will refuse this model"
-                % (expected[2], expected[3], list(reference.shape)))
+        # The families the Java runtime serves (model/ModelFamily): Sapiens 28 classes and the foreground model's 1
+        # at half resolution, Sapiens2 29 at full resolution.
+        half, full = (args.height // 2, args.width // 2), (args.height, args.width)
+        families = {(28, half): "sapiens", (1, half): "foreground", (29, full): "sapiens2"}
+        family = families.get((reference.shape[1], tuple(reference.shape[2:]))) if reference.ndim == 4 else None
+        if family is None:
+            log("warning: the Java runtime expects logits (batch, 28 or 1, %d, %d) or (batch, 29, %d, %d), not %s:"
+                " it will refuse this model" % (half + full + (list(reference.shape),)))
+        else:
+            log("model family: %s" % family)
         if args.check_batch > 1:
             # The ONNX batch axis is only as dynamic as the trace: the batch must not have been baked into it.
             single = module(x[-1:])
@@ -563,6 +757,12 @@ def main(argv=None):
         log("error: %s is not a TorchScript file PyTorch %s can load: %s" % (source, torch.__version__, e))
         return 2
 
+    widened = torchscript_bfloat16_to_float32(module)
+    if widened:
+        log("bfloat16: %d dtype arguments and tensors of the TorchScript graph now float32 (PyTorch's exporter and ONNX"
+            " Runtime's CPU provider cannot compute in bfloat16); the check compares with the unchanged TorchScript"
+            % widened)
+        args.bfloat16_removed = True
     with tempfile.TemporaryDirectory(prefix=".sapiens-export-", dir=str(out.parent)) as tmp:
         start = time.time()
         raw = Path(tmp) / "fp32.onnx"
@@ -589,11 +789,23 @@ def main(argv=None):
     if not args.check:
         log("not checked (--no-check)")
         return 0
+    if getattr(args, "bfloat16_removed", False):
+        # The reference is the TorchScript as published, bfloat16 and all; float32 differs from it by bfloat16's
+        # rounding (8 bits of mantissa), so the check allows what it allows an fp16 export.
+        for key, relaxed in DEFAULT_TOLERANCES["fp16"].items():
+            tolerances[key] = min(tolerances[key], relaxed) if key == "min_agreement" else max(tolerances[key], relaxed)
+        del module
+        module = torch.jit.load(str(source), map_location="cpu").eval()
     return check(module, out, args, tolerances)
 
 
 def transform(model, args):
-    """The faster forms, then the precision. Returns 0, or 2 after logging an error."""
+    """bfloat16 removed, the faster forms, then the precision. Returns 0, or 2 after logging an error."""
+    casts, constants = remove_bfloat16(model)
+    if casts or constants:
+        log("bfloat16: %d casts and %d constants now float32 (ONNX Runtime cannot run bfloat16 arithmetic on the CPU);"
+            " the check allows for the difference" % (casts, constants))
+        args.bfloat16_removed = True
     if args.fast_forms:
         start = time.time()
         n = deconv_to_subpixel(model)

@@ -162,6 +162,57 @@ public class ExportToolTest {
         return counts;
     }
 
+    /**
+     * Sapiens2: a TorchScript of its architecture (RMSNorm, grouped-query attention with rotary position embedding
+     * computed in bfloat16 between casts, SwiGLU, storage tokens, a head to full resolution), traced as Sapiens2's own
+     * tool traces it. The export computes the bfloat16 parts in float32 (ONNX Runtime's CPU provider cannot), gives
+     * 29 classes at 1024x768, and the service serves it as the sapiens2 family; against the unchanged TorchScript the
+     * logits differ only by bfloat16's rounding.
+     */
+    @Test
+    void sapiens2TorchScriptWithBfloat16RopeExportsAndServes() throws Exception {
+        Path sapiens2 = dir.resolve("sapiens2_tiny_torchscript.pt2");
+        String made = python("src/test/python/tiny_sapiens2.py", sapiens2.toString(), "--threads", "2");
+        assertTrue(made.contains("\"logits_shape\": [1, 29, 1024, 768]") && made.contains("\"rope_dtype\": \"bf16\""), made);
+        Path out = dir.resolve("sapiens2/sapiens2-tiny.onnx");
+        Path ref = dir.resolve("sapiens2/reference");
+        String log = python(EXPORTER.toString(), sapiens2.toString(), out.toString(), "--reference-dir", ref.toString(),
+                "--threads", "2");
+        assertTrue(log.contains("bfloat16: ") && log.contains("now float32"), log);
+        assertTrue(log.contains("onnx.checker: OK (full check); output logits: FLOAT ['batch', 29, 1024, 768]"), log);
+        assertFalse(log.contains("will refuse this model"), log);
+        Map<String, Integer> ops = opTypes(out);
+        assertEquals(null, ops.get("ConvTranspose"), ops.toString());
+        assertEquals(4, ops.get("DepthToSpace"), ops.toString());
+        String types = python("-c", "import sys, onnx; m = onnx.load(sys.argv[1]); T = onnx.TensorProto;"
+                + " bad = [n.name for n in m.graph.node for a in n.attribute if a.name == 'to' and a.i == T.BFLOAT16]"
+                + " + [i.name for i in m.graph.initializer if i.data_type == T.BFLOAT16]; print('bfloat16 left:', len(bad))",
+                out.toString());
+        assertTrue(types.contains("bfloat16 left: 0"), types);
+
+        ModelContract sapiens2Contract = new ModelContract("input", "logits", 0, 1024, 768, 29, 1024, 768);
+        Stats stats = runAndCompare(out, ref, "sapiens2-tiny", sapiens2Contract);
+        // bfloat16 rounds q, k, sin and cos to 8 bits of mantissa: measured 0.0100 max, 99.97 % agreement.
+        assertTrue(stats.agreementPercent >= 99.5, stats.toString());
+        assertTrue(stats.maxAbsDiff <= 0.05, stats.toString());
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(out))) {
+            assertEquals(dev.sapienseg.model.ModelFamily.SAPIENS2, model.contract().family());
+        }
+
+        // The same architecture with its rotary embedding in float32: the export itself is exact, so the difference
+        // above is bfloat16's alone.
+        Path exact = dir.resolve("sapiens2_fp32rope_torchscript.pt2");
+        python("src/test/python/tiny_sapiens2.py", exact.toString(), "--rope-dtype", "fp32", "--threads", "2");
+        Path exactOut = dir.resolve("sapiens2-fp32rope/sapiens2-fp32rope.onnx");
+        Path exactRef = dir.resolve("sapiens2-fp32rope/reference");
+        log = python(EXPORTER.toString(), exact.toString(), exactOut.toString(), "--reference-dir", exactRef.toString(),
+                "--threads", "2");
+        assertFalse(log.contains("bfloat16: "), log);
+        Stats exactStats = runAndCompare(exactOut, exactRef, "sapiens2-fp32rope", sapiens2Contract);
+        assertTrue(exactStats.maxAbsDiff <= 1e-3, exactStats.toString());
+        assertTrue(exactStats.agreementPercent >= 99.9, exactStats.toString());
+    }
+
     @Test
     void refusesOpsetsBefore17() throws Exception {
         Process process = new ProcessBuilder(PYTHON, EXPORTER.toString(), torchscript.toString(),
@@ -181,16 +232,22 @@ public class ExportToolTest {
      * image alone and as a batch of 2, and compares both with the saved TorchScript logits.
      */
     private static Stats runAndCompare(Path onnx, Path ref, String name) throws Exception {
+        return runAndCompare(onnx, ref, name, SAPIENS);
+    }
+
+    /** @param family the contract the export must have (float32 I/O, its classes and logits size, dynamic batch) */
+    private static Stats runAndCompare(Path onnx, Path ref, String name, ModelContract family) throws Exception {
         Npy input = Npy.read(ref.resolve("input.npy"));
         Npy expected = Npy.read(ref.resolve("torchscript_logits.npy"));
         assertEquals(List.of(2L, 3L, 1024L, 768L), input.shape);
-        assertEquals(List.of(2L, 28L, 512L, 384L), expected.shape);
+        assertEquals(List.of(2L, (long) family.classes(), (long) family.outputHeight(), (long) family.outputWidth()),
+                expected.shape);
 
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(onnx))) {
             ModelContract contract = model.contract();
             boolean single = contract.fixedBatch() == 1; // int8 exports: one picture per run
-            // float32 I/O, 28 classes at half resolution, dynamic batch (0)
-            assertEquals(single ? new ModelContract("input", "logits", 1, 1024, 768, 28, 512, 384) : SAPIENS, contract);
+            assertEquals(single ? new ModelContract("input", "logits", 1, 1024, 768, family.classes(),
+                    family.outputHeight(), family.outputWidth()) : family, contract);
             assertEquals(single ? 1 : Integer.MAX_VALUE, contract.maxBatch());
             assertEquals(name, model.name()); // sapiens.model metadata written by the tool
             int perImage = contract.outputFloatsPerImage();
