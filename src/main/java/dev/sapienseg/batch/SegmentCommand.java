@@ -22,6 +22,7 @@ import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ModelPreset;
 import software.amazon.awssdk.services.s3.S3Client;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.lifecycle.ModelRuntime;
@@ -51,8 +52,9 @@ public final class SegmentCommand implements Callable<Integer> {
             + "hf://owner/repo[@revision]/file (downloaded once into --cache-dir).")
     String model;
 
-    @Option(names = "--preset", description = "A known export (hf-0.3b, hf-0.3b-fp16, hf-0.6b, hf-0.6b-fp16, lite-0.3b … "
-            + "lite-1b-fp16): its download location when --model is not given, and its normalization.")
+    @Option(names = "--preset", description = "A known export (hf-0.3b, hf-0.6b with -fp16, -q4, -q4f16, -int8, -uint8;"
+            + " lite-0.3b … lite-1b-fp16; Sapiens2 hf2-0.4b-fp16, hf2-0.8b, hf2-1b, hf2-5b-int8): its download location"
+            + " when --model is not given, and its normalization. The -int8/-uint8 ones run on the CPU only.")
     String preset;
 
     @Option(names = "--sha256", description = "Expected SHA-256 of the model file; a different file is refused.")
@@ -157,6 +159,7 @@ public final class SegmentCommand implements Callable<Integer> {
         ModelChoice choice;
         try {
             choice = ModelRuntime.choose(config.model(), ModelChoice.Names.COMMAND);
+            ModelRuntime.checkProvider(choice, config.execution().provider());
         } catch (ModelLoadException e) {
             err.println(e.getMessage());
             return CANNOT_RUN;
@@ -204,7 +207,8 @@ public final class SegmentCommand implements Callable<Integer> {
         }
         try {
             int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(batchSize, workers, force,
+            int perRun = Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
                     choice.normalizationFor(sessions.get(0).contract().family())),
                     new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds, selectExpression, inverted));
             SegmentationModel first = sessions.get(0);

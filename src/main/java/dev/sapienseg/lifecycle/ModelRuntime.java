@@ -38,6 +38,18 @@ public final class ModelRuntime {
                 model.demoPath(), names);
     }
 
+    /**
+     * Refuses a preset on an execution provider that cannot run it (dynamic int8 on CUDA), whatever the CUDA fallback
+     * says: the settings are wrong, not the node.
+     */
+    public static void checkProvider(ModelChoice choice, dev.sapienseg.model.ExecutionProvider provider)
+            throws ModelLoadException {
+        java.util.Optional<String> refusal = choice.preset().flatMap(p -> p.refusal(provider));
+        if (refusal.isPresent()) {
+            throw new ModelLoadException(refusal.get());
+        }
+    }
+
     /** The local model file for the choice (in place, or downloaded into the cache), verified, with its identity. */
     public static ProvisionedModel provision(ModelChoice choice, SapiensConfig.Model model, Supplier<S3Client> s3,
             DownloadProgress progress) throws ModelLoadException {

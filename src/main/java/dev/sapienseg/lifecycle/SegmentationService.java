@@ -37,6 +37,7 @@ import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
+import dev.sapienseg.provisioning.ModelPreset;
 import dev.sapienseg.provisioning.ProvisionedModel;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
@@ -100,6 +101,9 @@ public class SegmentationService {
             SapiensConfig.Model settings = config.model();
             ModelChoice chosen = ModelRuntime.choose(settings, ModelChoice.Names.SERVER);
             choice = chosen;
+            ModelRuntime.checkProvider(chosen, config.execution().provider());
+            chosen.preset().ifPresent(p -> LOG.infof("preset %s: %s; licence: %s (%s)", p.id(), p.description(),
+                    p.licence().summary(), p.licence().url()));
             if (chosen.remote()) {
                 phase = ModelPhase.DOWNLOADING;
             }
@@ -109,8 +113,10 @@ public class SegmentationService {
             SegmentationModel model = sessions.get(0);
             ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
                     config.limits().maxImagePixels(), config.limits().decodeBudget()));
-            InferenceBatcher.Settings batching = new InferenceBatcher.Settings(config.batching().maxBatchSize(),
-                    config.batching().maxDelay());
+            // Dynamically quantized presets run one picture per run (their activation scale is per run).
+            int maxBatch = Math.min(config.batching().maxBatchSize(),
+                    chosen.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+            InferenceBatcher.Settings batching = new InferenceBatcher.Settings(maxBatch, config.batching().maxDelay());
             SegmentationPipeline built = new SegmentationPipeline(decoder, sessions,
                     chosen.normalizationFor(model.contract().family()), batching,
                     new Deadlines.Settings(config.limits().queueTimeout(), config.limits().retryAfterSeconds(),

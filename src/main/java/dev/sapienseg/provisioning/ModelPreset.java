@@ -19,16 +19,83 @@ public enum ModelPreset {
             Normalization.IMAGENET, "0.3b fp32, 1.4 GB"),
     HF_0_3B_FP16("hf-0.3b-fp16", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_fp16.onnx",
             Normalization.IMAGENET, "0.3b fp16, 0.7 GB"),
+    HF_0_3B_INT8("hf-0.3b-int8", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_int8.onnx",
+            Normalization.IMAGENET, "0.3b dynamic int8, 445 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+    HF_0_3B_UINT8("hf-0.3b-uint8", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_uint8.onnx",
+            Normalization.IMAGENET, "0.3b dynamic uint8, 445 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+    HF_0_3B_Q4("hf-0.3b-q4", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_q4.onnx",
+            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp32 activations, 339 MB",
+            "a04b8a7c811132672312ad298b5d4b412e200d6089d613ef78f94fc3619b2a93", Runs.CPU_AND_CUDA, Licence.SAPIENS),
+    HF_0_3B_Q4F16("hf-0.3b-q4f16", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_q4f16.onnx",
+            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp16 activations, 245 MB", null,
+            Runs.CPU_AND_CUDA, Licence.SAPIENS),
     HF_0_6B("hf-0.6b", "hf://onnx-community/sapiens-seg-0.6b/onnx/model.onnx", Normalization.IMAGENET,
             "0.6b fp32, 2.7 GB with external data"),
     HF_0_6B_FP16("hf-0.6b-fp16", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_fp16.onnx", Normalization.IMAGENET,
-            "0.6b fp16, 1.3 GB", "cfdbe895c5c7fddc58c3125c6726a2229a1127345812c520cb39bf5982247895"),
+            "0.6b fp16, 1.3 GB", "cfdbe895c5c7fddc58c3125c6726a2229a1127345812c520cb39bf5982247895", Runs.CPU_AND_CUDA,
+            Licence.SAPIENS),
+    HF_0_6B_INT8("hf-0.6b-int8", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_int8.onnx", Normalization.IMAGENET,
+            "0.6b dynamic int8, 789 MB", "2f6810339aa9e07ef8666767d7c00797b47f88d891c79c7c558ff705f0dd92cc",
+            Runs.CPU_ONLY, Licence.SAPIENS),
+    HF_0_6B_UINT8("hf-0.6b-uint8", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_uint8.onnx", Normalization.IMAGENET,
+            "0.6b dynamic uint8, 789 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+    HF_0_6B_Q4("hf-0.6b-q4", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_q4.onnx", Normalization.IMAGENET,
+            "0.6b 4-bit weights (MatMulNBits), fp32 activations, 561 MB",
+            "85020d13079f1b955d14008211c136452b88078a96d6823ba7c2a384f0c6a213", Runs.CPU_AND_CUDA, Licence.SAPIENS),
+    HF_0_6B_Q4F16("hf-0.6b-q4f16", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_q4f16.onnx", Normalization.IMAGENET,
+            "0.6b 4-bit weights (MatMulNBits), fp16 activations, 438 MB",
+            "ca86a2ced4b634d14d875a0d829d1b5b1ba034e56ad06a3717d9bf84696de089", Runs.CPU_AND_CUDA, Licence.SAPIENS),
     LITE_0_3B("lite-0.3b", null, Normalization.LITE, "0.3b exported from TorchScript, fp32"),
     LITE_0_3B_FP16("lite-0.3b-fp16", null, Normalization.LITE, "0.3b exported from TorchScript, fp16"),
     LITE_0_6B("lite-0.6b", null, Normalization.LITE, "0.6b exported from TorchScript, fp32"),
     LITE_0_6B_FP16("lite-0.6b-fp16", null, Normalization.LITE, "0.6b exported from TorchScript, fp16"),
     LITE_1B("lite-1b", null, Normalization.LITE, "1b exported from TorchScript, fp32, 4.7 GB with external data"),
-    LITE_1B_FP16("lite-1b-fp16", null, Normalization.LITE, "1b exported from TorchScript, fp16, 2.4 GB");
+    LITE_1B_FP16("lite-1b-fp16", null, Normalization.LITE, "1b exported from TorchScript, fp16, 2.4 GB"),
+    // Sapiens2 (29 classes at full resolution): a public export of facebook/sapiens2-seg-*, each a small .onnx graph
+    // with a .onnx.data file of weights beside it (downloaded with it), pinned to the repository's first commit.
+    HF2_0_4B_FP16("hf2-0.4b-fp16", Revisions.SAPIENS2_ONNX + "/seg/seg_0.4b_fp16.onnx", Normalization.IMAGENET,
+            "Sapiens2 0.4b fp16, 777 MB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+    HF2_0_8B("hf2-0.8b", Revisions.SAPIENS2_ONNX + "/seg/seg_0.8b_fp32.onnx", Normalization.IMAGENET,
+            "Sapiens2 0.8b fp32, 3.3 GB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+    HF2_1B("hf2-1b", Revisions.SAPIENS2_ONNX + "/seg/seg_1b_fp32.onnx", Normalization.IMAGENET,
+            "Sapiens2 1b fp32, 5.9 GB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+    HF2_5B_INT8("hf2-5b-int8", Revisions.SAPIENS2_ONNX + "/seg/seg_5b_int8.onnx", Normalization.IMAGENET,
+            "Sapiens2 5b int8, 5.2 GB with external data", null, Runs.CPU_ONLY, Licence.SAPIENS2);
+
+    /** Which execution providers can run a preset's file. */
+    public enum Runs {
+        CPU_AND_CUDA,
+        /**
+         * Dynamic int8/uint8 quantization: ONNX Runtime has no CUDA kernel for its DynamicQuantizeLinear. It also takes one activation scale per run, so a picture's result would depend on the pictures
+         * batched with it: such presets run one picture per model run.
+         */
+        CPU_ONLY
+    }
+
+    /** The licence of a preset's weights: the terms its user accepts. */
+    public enum Licence {
+        SAPIENS("CC BY-NC 4.0 (Sapiens v1 weights: non-commercial use)",
+                "https://github.com/facebookresearch/sapiens/blob/main/LICENSE"),
+        SAPIENS2("Sapiens2 License (use restrictions: no surveillance, biometric processing, re-identification,"
+                + " deepfakes or inferring sensitive information; see the link)",
+                "https://github.com/facebookresearch/sapiens2/blob/main/LICENSE.md");
+
+        private final String summary;
+        private final String url;
+
+        Licence(String summary, String url) {
+            this.summary = summary;
+            this.url = url;
+        }
+
+        public String summary() {
+            return summary;
+        }
+
+        public String url() {
+            return url;
+        }
+    }
 
     /**
      * Hugging Face commits the presets are pinned to, where a full commit hash could be confirmed: onnx-community's
@@ -38,6 +105,8 @@ public enum ModelPreset {
      */
     static final class Revisions {
         static final String SEG_0_3B = "9f6f12fb68dfa251f579a9b7cfa8072d4cab58a9";
+        /** WeReCooking/sapiens2-onnx's "Initial commit", which added the seg/ files. */
+        static final String SAPIENS2_ONNX = "hf://WeReCooking/sapiens2-onnx@2d6b460e42ddb77c9694ca7787e9ca35e00cb9ce";
 
         private Revisions() {
         }
@@ -48,18 +117,51 @@ public enum ModelPreset {
     private final Normalization normalization;
     private final String description;
     private final String sha256;
+    private final Runs runs;
+    private final Licence licence;
 
     ModelPreset(String id, String location, Normalization normalization, String description) {
-        this(id, location, normalization, description, null);
+        this(id, location, normalization, description, null, Runs.CPU_AND_CUDA, Licence.SAPIENS);
     }
 
     /** @param sha256 the model file's SHA-256 as its publisher lists it (the Hub's LFS object id), where known */
-    ModelPreset(String id, String location, Normalization normalization, String description, String sha256) {
+    ModelPreset(String id, String location, Normalization normalization, String description, String sha256, Runs runs,
+            Licence licence) {
         this.id = id;
         this.location = location;
         this.normalization = normalization;
         this.description = description;
         this.sha256 = sha256;
+        this.runs = runs;
+        this.licence = licence;
+    }
+
+    public Runs runs() {
+        return runs;
+    }
+
+    public Licence licence() {
+        return licence;
+    }
+
+    /** Pictures per model run at most: 1 for dynamic quantization (see {@link Runs#CPU_ONLY}), else no limit. */
+    public int maxBatch() {
+        return runs == Runs.CPU_ONLY ? 1 : Integer.MAX_VALUE;
+    }
+
+    /**
+     * Why this preset cannot run on {@code provider}, or empty.
+     */
+    public Optional<String> refusal(dev.sapienseg.model.ExecutionProvider provider) {
+        if (provider == dev.sapienseg.model.ExecutionProvider.CUDA && runs == Runs.CPU_ONLY) {
+            String source = id.substring(0, id.indexOf('-') + 1);
+            return Optional.of("preset " + id + " (" + description + ") runs on the CPU only: its dynamic quantization"
+                    + " (DynamicQuantizeLinear) has no CUDA kernel in ONNX Runtime. On GPUs use "
+                    + Arrays.stream(values()).filter(p -> p.runs == Runs.CPU_AND_CUDA && p.location != null
+                            && p.id.startsWith(source)).map(ModelPreset::id).collect(Collectors.joining(", "))
+                    + "; or set sapiens.execution.provider=cpu");
+        }
+        return Optional.empty();
     }
 
     /**

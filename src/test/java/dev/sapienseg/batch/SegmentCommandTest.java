@@ -307,6 +307,19 @@ class SegmentCommandTest {
         assertTrue(bad.err().contains("invalid --select") && bad.err().contains("goliath-28"), bad.err());
     }
 
+    /** A dynamically quantized preset on CUDA is refused before anything is downloaded, naming what runs there. */
+    @Test
+    void cpuOnlyPresetsAreRefusedOnCuda() throws Exception {
+        Path in = dir.resolve("in");
+        Files.createDirectories(in);
+        Files.copy(SampleImages.FIGURE_JPG, in.resolve("person.jpg"));
+        Run run = segment("--preset", "hf-0.3b-int8", "--provider", "cuda", "--input", in.toString(), "--output",
+                dir.resolve("out").toString(), "--cache-dir", dir.resolve("cache").toString());
+        assertEquals(SegmentCommand.CANNOT_RUN, run.status());
+        assertTrue(run.err().contains("runs on the CPU only") && run.err().contains("hf-0.3b-q4"), run.err());
+        assertFalse(Files.exists(dir.resolve("cache").resolve("hf")), "nothing downloaded");
+    }
+
     @Test
     void fixedBatchModelsLimitTheBatch() throws Exception {
         Path in = mixedFolder();
