@@ -37,6 +37,8 @@ DEFAULT_TOLERANCES = {
     "fp16": {"atol": 5e-2, "rtol": 1e-2, "min_agreement": 99.0},
     # Dynamic int8 moves logits by a few percent of their range; agreement is what decides.
     "int8": {"atol": 0.5, "rtol": 0.1, "min_agreement": 95.0},
+    # 4-bit weights: 16 levels per block of 32 move logits more than int8 does.
+    "q4": {"atol": 1.0, "rtol": 0.2, "min_agreement": 90.0},
 }
 
 
@@ -557,6 +559,70 @@ def quantize_int8(model, min_elements=16384):
     return count, before, after
 
 
+def quantize_q4(model, block_size=32, accuracy_level=4, min_elements=16384):
+    """4-bit weight-only quantization of the same MatMuls as quantize_int8, as ONNX Runtime's MatMulNBits
+    (com.microsoft) stores it: each output column's weights in blocks of `block_size` along K, each block with its
+    own float scale and 4-bit zero point (asymmetric, the block's range widened to include 0), two values per byte
+    (the first in the low nibble); scales (N, k_blocks); zero points packed the same way, (N, ceil(k_blocks / 2)).
+    Activations stay float: at accuracy_level 4, ONNX Runtime's CPU kernel quantizes each row's block of A to int8
+    internally (per row, so a picture's result does not depend on its batch-mates); 0 computes in float32. CUDA has
+    kernels for MatMulNBits too. Returns (MatMuls quantized, weight bytes before, after)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    nodes, count, before, after, replaced = [], 0, 0, 0, set()
+    for node in graph.node:
+        weight_name = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
+        init = initializers.get(weight_name)
+        if init is None or len(init.dims) != 2 or init.data_type != TensorProto.FLOAT or np.prod(init.dims) < min_elements:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(init).astype(np.float32)  # (K, N)
+        k, n = w.shape
+        k_blocks = -(-k // block_size)
+        padded = np.zeros((k_blocks * block_size, n), np.float32)
+        padded[:k] = w
+        blocks = padded.T.reshape(n, k_blocks, block_size)
+        low = np.minimum(blocks.min(axis=2), 0.0)
+        high = np.maximum(blocks.max(axis=2), 0.0)
+        scale = ((high - low) / 15.0).astype(np.float32)
+        scale = np.where(scale > 0, scale, np.float32(1.0))
+        zero = np.clip(np.rint(-low / scale), 0, 15).astype(np.uint8)
+        q = np.clip(np.rint(blocks / scale[:, :, None]) + zero[:, :, None], 0, 15).astype(np.uint8)
+        packed = (q[:, :, 0::2] | (q[:, :, 1::2] << 4)).astype(np.uint8)  # (N, k_blocks, block_size / 2)
+        zero_padded = np.zeros((n, k_blocks + (k_blocks & 1)), np.uint8)
+        zero_padded[:, :k_blocks] = zero
+        zero_packed = (zero_padded[:, 0::2] | (zero_padded[:, 1::2] << 4)).astype(np.uint8)
+        base = (node.name or node.output[0]).replace("/", "_")
+        names = base + "_w_q4", base + "_w_scales", base + "_w_zero_points"
+        graph.initializer.extend([numpy_helper.from_array(packed, names[0]), numpy_helper.from_array(scale, names[1]),
+                                  numpy_helper.from_array(zero_packed, names[2])])
+        attributes = dict(K=k, N=n, bits=4, block_size=block_size)
+        if accuracy_level:
+            attributes["accuracy_level"] = accuracy_level
+        nodes.append(helper.make_node("MatMulNBits", [node.input[0], *names], [node.output[0]], name=base + "_q4",
+                                      domain="com.microsoft", **attributes))
+        before += w.nbytes
+        after += packed.nbytes + scale.nbytes + zero_packed.nbytes
+        consumers[weight_name] -= 1
+        if consumers[weight_name] == 0:
+            replaced.add(weight_name)
+        count += 1
+    keep = [i for i in graph.initializer if i.name not in replaced]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    if count and not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return count, before, after
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # saving and structural validation
 
@@ -691,9 +757,14 @@ def parse_args(argv):
     parser.add_argument("torchscript", help="TorchScript checkpoint (e.g. sapiens_0.3b_..._torchscript.pt2), or an "
                         "fp32 ONNX export (e.g. onnx-community's onnx/model.onnx) to rewrite and convert")
     parser.add_argument("output", help="ONNX file to write (.onnx)")
-    parser.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32",
+    parser.add_argument("--q4-block-size", type=int, default=32, help="q4: weights per quantization block (default 32)")
+    parser.add_argument("--q4-accuracy-level", type=int, choices=[0, 1, 4], default=4,
+                        help="q4: MatMulNBits accuracy_level: 4 lets the CPU compute in int8 per row block (default), "
+                             "0 or 1 in float32")
+    parser.add_argument("--precision", choices=["fp32", "fp16", "int8", "q4"], default="fp32",
                         help="fp16: weights and activations in half precision, LayerNorm in float32, float32 I/O; "
-                        "int8: dynamic quantization of the MatMul weights (CPU pods)")
+                        "int8: dynamic quantization of the MatMul weights (CPU pods, batch of 1); "
+                        "q4: 4-bit MatMul weights as MatMulNBits (CPU and CUDA)")
     parser.add_argument("--fast-forms", dest="fast_forms", action="store_true", default=True,
                         help="rewrite stride-2 4x4 ConvTranspose as four 2x2 Conv + DepthToSpace (default)")
     parser.add_argument("--no-fast-forms", dest="fast_forms", action="store_false",
@@ -825,6 +896,14 @@ def transform(model, args):
             dim.Clear()
             dim.dim_value = 1
         log("int8: batch fixed to 1 (activations are quantized with one scale per run)")
+    if args.precision == "q4":
+        start = time.time()
+        count, before, after = quantize_q4(model, args.q4_block_size, args.q4_accuracy_level)
+        if count == 0:
+            log("error: q4: no MatMul with a 2-D weight initializer to quantize")
+            return 2
+        log("q4: %d MatMuls as MatMulNBits (4-bit, blocks of %d, accuracy level %d; weights %.1f MB -> %.1f MB) in %.1f s"
+            % (count, args.q4_block_size, args.q4_accuracy_level, before / 1e6, after / 1e6, time.time() - start))
     if args.precision == "fp16":
         keep = tuple(ALWAYS_FP32) + tuple(op for op in args.keep_fp32.split(",") if op)
         try:

@@ -9,7 +9,7 @@ tests. Same structure as /work/shared/sapiens-seg-spec.md describes, only narrow
   Decode head: 3 x [ConvTranspose2d k4 s2 p1 no bias -> InstanceNorm2d (affine off) -> SiLU] (x8),
   3 x [1x1 Conv2d -> InstanceNorm2d -> SiLU], 1x1 Conv2d to 28 classes -> raw logits (B, 28, 512, 384).
 
-Usage: tiny_sapiens.py OUT.pt2 [--embed 32] [--depth 2] [--heads 2] [--head-channels 16] [--seed 0]
+Usage: tiny_sapiens.py OUT.pt2 [--embed 32] [--depth 2] [--heads 2] [--head-channels 16] [--seed 0] [--classes 1]
        tiny_sapiens.py OUT.pt2 --size 0.3b        (the real architecture and size, random weights: benchmarks)
 Prints one line of JSON describing the model and its logits on a seeded random input.
 
@@ -85,9 +85,9 @@ class TinySapiensSeg(nn.Module):
         return self.cls_seg(self.head(x))
 
 
-def build(embed, depth, heads, head_channels, seed):
+def build(embed, depth, heads, head_channels, seed, classes=28):
     torch.manual_seed(seed)
-    model = TinySapiensSeg(embed, depth, heads, head_channels).eval()
+    model = TinySapiensSeg(embed, depth, heads, head_channels, classes).eval()
     with torch.no_grad():
         # Non-trivial LayerNorm affines (the fp16 export keeps them in fp32: make them matter) and logits with a
         # spread of a few units, so that argmax varies across the picture and over classes.
@@ -116,6 +116,8 @@ def main():
     parser.add_argument("--head-channels", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--classes", type=int, default=28,
+                        help="output channels: 28 (body parts) or 1 (the foreground model, sapiens-seg-foreground-1b)")
     parser.add_argument("--size", choices=sorted(SIZES), help="a published size (overrides the four widths)")
     args = parser.parse_args()
     if args.size:
@@ -123,14 +125,15 @@ def main():
             setattr(args, key, value)
     torch.set_num_threads(args.threads)
 
-    model = build(args.embed, args.depth, args.heads, args.head_channels, args.seed)
+    model = build(args.embed, args.depth, args.heads, args.head_channels, args.seed, args.classes)
     with torch.no_grad():
         traced = torch.jit.trace(model, torch.randn(1, 3, 1024, 768))  # as the official checkpoints are
         torch.jit.save(traced, args.out)
         probe = torch.randn(1, 3, 1024, 768, generator=torch.Generator().manual_seed(args.seed + 1))
         logits = torch.jit.load(args.out)(probe)
         eager = model(probe)
-    classes = torch.bincount(logits.argmax(1).flatten(), minlength=28)
+    labels = logits.argmax(1) if args.classes > 1 else (logits.sigmoid() > 0.3).long()[:, 0]
+    classes = torch.bincount(labels.flatten(), minlength=max(args.classes, 2))
     print(json.dumps({
         "out": args.out,
         "parameters": sum(p.numel() for p in model.parameters()),

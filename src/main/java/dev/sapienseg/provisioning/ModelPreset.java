@@ -51,6 +51,9 @@ public enum ModelPreset {
     LITE_0_6B_FP16("lite-0.6b-fp16", null, Normalization.LITE, "0.6b exported from TorchScript, fp16"),
     LITE_1B("lite-1b", null, Normalization.LITE, "1b exported from TorchScript, fp32, 4.7 GB with external data"),
     LITE_1B_FP16("lite-1b-fp16", null, Normalization.LITE, "1b exported from TorchScript, fp16, 2.4 GB"),
+    /** sapiens-seg-foreground-1b: one sigmoid channel (foreground &gt; 0.3), the foreground family. */
+    LITE_FOREGROUND_1B("lite-foreground-1b", null, Normalization.LITE,
+            "foreground 1b exported from TorchScript, fp32, 4.7 GB with external data"),
     // Sapiens2 (29 classes at full resolution): a public export of facebook/sapiens2-seg-*, each a small .onnx graph
     // with a .onnx.data file of weights beside it (downloaded with it), pinned to the repository's first commit.
     HF2_0_4B_FP16("hf2-0.4b-fp16", Revisions.SAPIENS2_ONNX + "/seg/seg_0.4b_fp16.onnx", Normalization.IMAGENET,

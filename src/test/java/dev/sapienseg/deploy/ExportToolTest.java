@@ -131,9 +131,7 @@ public class ExportToolTest {
 
     @Test
     void int8QuantizesTheProjectionsAndStaysCloseToTorchScript() throws Exception {
-        // Wide enough that every projection has at least 16384 weights (the tool leaves smaller MatMuls in float32).
-        Path wide = Files.createDirectories(dir.resolve("int8")).resolve("sapiens_wide_torchscript.pt2");
-        python(GENERATOR.toString(), wide.toString(), "--embed", "128", "--heads", "4", "--threads", "2");
+        Path wide = wideTorchScript();
         Path out = dir.resolve("int8/sapiens-wide-int8.onnx");
         Path ref = dir.resolve("int8/reference");
         String log = python(EXPORTER.toString(), wide.toString(), out.toString(), "--precision", "int8",
@@ -148,6 +146,37 @@ public class ExportToolTest {
         // Measured: max abs diff 0.38 (logits reach about +-20), mean 0.012, argmax agreement 98.6 %.
         assertTrue(stats.agreementPercent >= 95, stats.toString());
         assertTrue(stats.maxAbsDiff > 1e-4, "quantization must change something: " + stats);
+    }
+
+    private static Path wide;
+
+    /** Wide enough that every projection has at least 16384 weights (the tool leaves smaller MatMuls in float32). */
+    private static synchronized Path wideTorchScript() throws Exception {
+        if (wide == null) {
+            Path file = Files.createDirectories(dir.resolve("wide")).resolve("sapiens_wide_torchscript.pt2");
+            python(GENERATOR.toString(), file.toString(), "--embed", "128", "--heads", "4", "--threads", "2");
+            wide = file;
+        }
+        return wide;
+    }
+
+    /**
+     * q4: the projections as MatMulNBits (4-bit blocks of 32 with scales and zero points), run by the service's ONNX
+     * Runtime with a dynamic batch (its int8 compute quantizes per row, so a picture does not depend on its batch-mates).
+     */
+    @Test
+    void q4StoresTheProjectionsInFourBitsAndStaysCloseToTorchScript() throws Exception {
+        Path out = dir.resolve("q4/sapiens-wide-q4.onnx");
+        Path ref = dir.resolve("q4/reference");
+        String log = python(EXPORTER.toString(), wideTorchScript().toString(), out.toString(), "--precision", "q4",
+                "--reference-dir", ref.toString(), "--threads", "2");
+        assertTrue(log.contains("q4: 8 MatMuls as MatMulNBits (4-bit, blocks of 32, accuracy level 4"), log);
+        Map<String, Integer> ops = opTypes(out);
+        assertEquals(8, ops.get("MatMulNBits"), ops.toString());
+        assertEquals(4, ops.getOrDefault("MatMul", 0), "the attention products stay float: " + ops);
+        Stats stats = runAndCompare(out, ref, "sapiens-wide-q4");
+        assertTrue(stats.agreementPercent >= 90, stats.toString());
+        assertTrue(stats.maxAbsDiff > 1e-3, "quantization must change something: " + stats);
     }
 
     /** Node counts per operator type of an ONNX file (read with the onnx package, weights not loaded). */
@@ -211,6 +240,26 @@ public class ExportToolTest {
         Stats exactStats = runAndCompare(exactOut, exactRef, "sapiens2-fp32rope", sapiens2Contract);
         assertTrue(exactStats.maxAbsDiff <= 1e-3, exactStats.toString());
         assertTrue(exactStats.agreementPercent >= 99.9, exactStats.toString());
+    }
+
+    /** The foreground model (one sigmoid channel at half resolution) through the same tool, served as its family. */
+    @Test
+    void foregroundModelExportsAndServesAsItsFamily() throws Exception {
+        Path foreground = dir.resolve("sapiens_foreground_tiny_torchscript.pt2");
+        String made = python(GENERATOR.toString(), foreground.toString(), "--classes", "1", "--threads", "2");
+        assertTrue(made.contains("\"logits_shape\": [1, 1, 512, 384]"), made);
+        Path out = dir.resolve("foreground/sapiens-foreground-tiny.onnx");
+        Path ref = dir.resolve("foreground/reference");
+        String log = python(EXPORTER.toString(), foreground.toString(), out.toString(), "--reference-dir", ref.toString(),
+                "--threads", "2");
+        assertTrue(log.contains("model family: foreground"), log);
+        assertTrue(log.contains("output logits: FLOAT ['batch', 1, 512, 384]"), log);
+        Stats stats = runAndCompare(out, ref, "sapiens-foreground-tiny",
+                new ModelContract("input", "logits", 0, 1024, 768, 1, 512, 384));
+        assertTrue(stats.maxAbsDiff <= 1e-3, stats.toString());
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(out))) {
+            assertEquals(dev.sapienseg.model.ModelFamily.FOREGROUND, model.contract().family());
+        }
     }
 
     @Test
