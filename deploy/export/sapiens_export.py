@@ -61,6 +61,31 @@ def _registered(name, opset):
         return True
 
 
+def rms_norm_symbolic(opset):
+    """The ONNX form of rms_norm(input, normalized_shape, weight, eps) for `opset`: Sapiens2's nn.RMSNorm."""
+    import torch
+    from torch.onnx import symbolic_helper as sh
+
+    def rms_norm(g, x, normalized_shape, weight, eps):
+        # y = x / sqrt(mean(x^2 over the normalised axes) + eps) * weight; eps None means finfo(float32).eps, as
+        # torch.nn.functional.rms_norm does for float32 input.
+        shape = sh._get_const(normalized_shape, "is", "normalized_shape")
+        axes = list(range(-len(shape), 0))
+        eps_value = None if sh._is_none(eps) else sh._maybe_get_const(eps, "f")
+        if eps_value is None:
+            eps_value = float(torch.finfo(torch.float32).eps)
+        square = g.op("Mul", x, x)
+        if opset >= 18:
+            mean = g.op("ReduceMean", square, g.op("Constant", value_t=torch.tensor(axes, dtype=torch.int64)), keepdims_i=1)
+        else:
+            mean = g.op("ReduceMean", square, axes_i=axes, keepdims_i=1)
+        rms = g.op("Sqrt", g.op("Add", mean, g.op("Constant", value_t=torch.tensor(float(eps_value), dtype=torch.float32))))
+        y = g.op("Div", x, rms)
+        return y if sh._is_none(weight) else g.op("Mul", y, weight)
+
+    return rms_norm
+
+
 def register_fallback_symbolics(opset):
     """ONNX forms of operations Sapiens2's backbone traces to and that PyTorch's TorchScript exporter lacks in some
     versions: `aten::tile` (its rotary position embedding; missing before PyTorch 2.x) and `aten::rms_norm` (its
@@ -81,23 +106,6 @@ def register_fallback_symbolics(opset):
                                               g.op("Shape", self), axis_i=0))
         reps = [1] * max(0, rank - len(reps)) + reps  # ... or size-1 repeats to the repeats
         return g.op("Tile", self, g.op("Constant", value_t=torch.tensor(reps, dtype=torch.int64)))
-
-    def rms_norm(g, x, normalized_shape, weight, eps):
-        # y = x / sqrt(mean(x^2 over the normalised axes) + eps) * weight; eps None means finfo(float32).eps, as
-        # torch.nn.functional.rms_norm does for float32 input.
-        shape = sh._get_const(normalized_shape, "is", "normalized_shape")
-        axes = list(range(-len(shape), 0))
-        eps_value = None if sh._is_none(eps) else sh._maybe_get_const(eps, "f")
-        if eps_value is None:
-            eps_value = float(torch.finfo(torch.float32).eps)
-        square = g.op("Mul", x, x)
-        if opset >= 18:
-            mean = g.op("ReduceMean", square, g.op("Constant", value_t=torch.tensor(axes, dtype=torch.int64)), keepdims_i=1)
-        else:
-            mean = g.op("ReduceMean", square, axes_i=axes, keepdims_i=1)
-        rms = g.op("Sqrt", g.op("Add", mean, g.op("Constant", value_t=torch.tensor(float(eps_value), dtype=torch.float32))))
-        y = g.op("Div", x, rms)
-        return y if sh._is_none(weight) else g.op("Mul", y, weight)
 
     def repeat_interleave(g, self, repeats, dim=None, output_size=None):
         # Grouped-query attention repeats each key/value head: k.repeat_interleave(factor, dim=1). PyTorch 1.13's
@@ -126,7 +134,7 @@ def register_fallback_symbolics(opset):
         return g.op("Reshape", expanded, target)
 
     registered = []
-    for name, function in (("aten::tile", tile), ("aten::rms_norm", rms_norm)):
+    for name, function in (("aten::tile", tile), ("aten::rms_norm", rms_norm_symbolic(opset))):
         if not _registered(name, opset):
             torch.onnx.register_custom_op_symbolic(name, function, opset)
             registered.append(name)

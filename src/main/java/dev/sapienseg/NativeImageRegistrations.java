@@ -12,7 +12,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
  */
 @RegisterForReflection(targets = {
         SegmentationReport.class, SegmentationReport.ModelInfo.class, SegmentationReport.ClassSummary.class,
-        SegmentationReport.BoundingBox.class, SegmentationReport.Picture.class, StageTimings.class,
+        SegmentationReport.BoundingBox.class, SegmentationReport.Picture.class, SegmentationReport.SelectionSummary.class,
+        StageTimings.class,
         StoredResult.class, StoredResult.SourceObject.class, StoredResult.StoredObject.class, StoredResult.Reply.class,
         StoredResult.RecordError.class,
         SegmentCommand.class })

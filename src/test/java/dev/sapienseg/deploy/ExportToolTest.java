@@ -262,6 +262,34 @@ public class ExportToolTest {
         }
     }
 
+    /**
+     * The tool's ONNX form of {@code aten::rms_norm} (Sapiens2's nn.RMSNorm; PyTorch's TorchScript exporter has none
+     * below opset 23). Debian's PyTorch 1.13 has no aten::rms_norm, so {@code src/test/python/rms_norm_form.py} traces
+     * an operator with its exact schema and exports it with the same form; ONNX Runtime must compute what PyTorch did,
+     * with an eps and a weight, and with neither (eps = float32's epsilon).
+     */
+    @Test
+    void rmsNormFormComputesWhatPyTorchComputes() throws Exception {
+        Path out = dir.resolve("rms-norm");
+        python("src/test/python/rms_norm_form.py", out.toString());
+        Npy input = Npy.read(out.resolve("input.npy"));
+        ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        for (String name : List.of("eps", "default")) {
+            Npy expected = Npy.read(out.resolve("expected_" + name + ".npy"));
+            try (ai.onnxruntime.OrtSession session = env.createSession(out.resolve("rms_norm_" + name + ".onnx").toString());
+                    ai.onnxruntime.OnnxTensor tensor = ai.onnxruntime.OnnxTensor.createTensor(env, input.data.duplicate(),
+                            input.shape.stream().mapToLong(Long::longValue).toArray());
+                    ai.onnxruntime.OrtSession.Result result = session.run(Map.of("input", tensor))) {
+                FloatBuffer actual = ((ai.onnxruntime.OnnxTensor) result.get(0)).getFloatBuffer();
+                assertEquals(expected.data.remaining(), actual.remaining(), name);
+                for (int i = 0; i < actual.remaining(); i++) {
+                    assertEquals(expected.data.get(i), actual.get(i), 1e-5 * Math.max(1, Math.abs(expected.data.get(i))),
+                            name + " value " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void refusesOpsetsBefore17() throws Exception {
         Process process = new ProcessBuilder(PYTHON, EXPORTER.toString(), torchscript.toString(),
