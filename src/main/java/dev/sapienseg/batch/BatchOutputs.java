@@ -118,7 +118,8 @@ public final class BatchOutputs {
         if (kinds.stream().noneMatch(OutputKind::selective)) {
             return true;
         }
-        com.fasterxml.jackson.databind.JsonNode recorded = new ObjectMapper().readTree(summary.toFile()).path("selection");
+        com.fasterxml.jackson.databind.JsonNode recorded = new ObjectMapper().readTree(summary.toFile())
+                .path("selection");
         return recorded.path("expression").asText("").equals(Selection.normalise(select))
                 && recorded.path("invert").asBoolean(false) == invert;
     }

@@ -210,7 +210,8 @@ public final class SegmentCommand implements Callable<Integer> {
             int perRun = Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
             BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
                     choice.normalizationFor(sessions.get(0).contract().family())),
-                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, kinds, selectExpression, inverted));
+                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)),
+                    new BatchOutputs(output, kinds, selectExpression, inverted));
             SegmentationModel first = sessions.get(0);
             err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
                     first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",

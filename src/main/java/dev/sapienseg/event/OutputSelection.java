@@ -21,8 +21,8 @@ import io.quarkus.runtime.StartupEvent;
 
 /**
  * The pictures a caller wants in the reply, from the CloudEvent extension attribute {@value #EXTENSION} (binary mode:
- * header {@code ce-sapiensoutputs}): a comma-separated list of output names ({@link OutputKind}) — {@code class-png}
- * , {@code overlay}, {@code selection-mask} and {@code cutout} —, or {@code none} for the report only. {@code summary}
+ * header {@code ce-sapiensoutputs}): a comma-separated list of output names ({@link OutputKind}) — {@code class-png},
+ * {@code overlay}, {@code selection-mask} and {@code cutout} —, or {@code none} for the report only. {@code summary}
  * adds nothing (the reply is the summary); the {@code .npy} outputs are too large for a JSON reply and are refused with
  * a pointer to the storage path and the batch command. The selection of the last two is named by {@value #SELECT}
  * (groups, class names or ids joined with {@code +}; header {@code ce-sapiensselect}) and {@value #INVERT}
@@ -101,8 +101,8 @@ public final class OutputSelection {
         for (OutputKind kind : kinds) {
             if (!IN_REPLIES.contains(kind)) {
                 return "output '" + kind.id() + "' is not sent in replies (" + EXTENSION + " takes class-png, overlay,"
-                        + " selection-mask, cutout, none); the .npy files are written by the storage path (sapiens.storage.outputs) and the"
-                        + " batch command (--outputs)";
+                        + " selection-mask, cutout, none); the .npy files are written by the storage path"
+                        + " (sapiens.storage.outputs) and the batch command (--outputs)";
             }
         }
         return null;

@@ -128,7 +128,8 @@ public class SegmentationService {
                 built.defaultSelection(built.selection(config.selection().classes(), config.selection().invert()));
             } catch (SegmentationException e) {
                 built.close();
-                throw new ModelLoadException("sapiens.selection.classes does not fit the model served: " + e.getMessage());
+                throw new ModelLoadException("sapiens.selection.classes does not fit the model served: "
+                        + e.getMessage());
             }
             warnAboutMemory(built.memory());
             warnAboutDeadlines(built);

@@ -49,7 +49,8 @@ public final class OutputEncoder {
                         OverlayRenderer.renderEncoded(image, classMap, overlayFormat, vocabulary)));
                 case SELECTION_MASK -> files.put(kind, OutputFile.of(kind,
                         SelectionRenderer.maskPng(classMap, w, h, selection)));
-                case CUTOUT -> files.put(kind, OutputFile.of(kind, SelectionRenderer.cutoutPng(image, classMap, selection)));
+                case CUTOUT -> files.put(kind, OutputFile.of(kind,
+                        SelectionRenderer.cutoutPng(image, classMap, selection)));
                 case SUMMARY -> {
                 }
             }

@@ -69,7 +69,8 @@ public enum ModelPreset {
     public enum Runs {
         CPU_AND_CUDA,
         /**
-         * Dynamic int8/uint8 quantization: ONNX Runtime has no CUDA kernel for its DynamicQuantizeLinear. It also takes one activation scale per run, so a picture's result would depend on the pictures
+         * Dynamic int8/uint8 quantization: ONNX Runtime has no CUDA kernel for its DynamicQuantizeLinear. It also
+         * takes one activation scale per run, so a picture's result would depend on the pictures
          * batched with it: such presets run one picture per model run.
          */
         CPU_ONLY
