@@ -51,6 +51,10 @@ public final class StageBenchmark {
             upsampleArgmax(runs);
             return;
         }
+        if (args.length > 1 && "outputs".equals(args[1])) { // only the encoding cost of each picture output
+            outputs(runs);
+            return;
+        }
         byte[] half = photoLikeJpeg(816, 612, 3);
         byte[] hd = photoLikeJpeg(1920, 1080, 1);
         byte[] twelve = photoLikeJpeg(4032, 3024, 2);
@@ -77,6 +81,42 @@ public final class StageBenchmark {
             }
         }
         upsampleArgmax(runs);
+    }
+
+    /**
+     * The encode stage per picture output, one output per request, side by side on the same pictures and model (the
+     * palette demo: its class map has large regions like a real one's): the class PNG, the overlay, and the selection
+     * mask and cutout of {@code person}.
+     */
+    private static void outputs(int runs) throws Exception {
+        ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
+                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1,
+                        Duration.ofMinutes(5))) {
+            System.out.println("| picture | class-png | overlay | selection-mask | cutout | (encode ms, medians; KB) |");
+            System.out.println("|---|---|---|---|---|---|");
+            for (int[] size : new int[][] {{1920, 1080}, {4032, 3024}}) {
+                byte[] jpeg = figureJpeg(size[0], size[1]);
+                StringBuilder row = new StringBuilder("| " + size[0] + "x" + size[1] + " JPEG |");
+                StringBuilder kb = new StringBuilder();
+                for (OutputKind kind : List.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK,
+                        OutputKind.CUTOUT)) {
+                    for (int i = 0; i < 2; i++) {
+                        pipeline.segment(jpeg, EnumSet.of(kind));
+                    }
+                    List<StageTimings> timings = new ArrayList<>();
+                    long bytes = 0;
+                    for (int i = 0; i < runs; i++) {
+                        Segmentation s = pipeline.segment(jpeg, EnumSet.of(kind));
+                        timings.add(s.timings());
+                        bytes = s.output(kind).length();
+                    }
+                    row.append(String.format(" %.1f |", median(timings, StageTimings::encode)));
+                    kb.append(kb.length() == 0 ? "" : " / ").append(bytes / 1024);
+                }
+                System.out.println(row + " " + kb + " |");
+            }
+        }
     }
 
     private static void stages(SegmentationPipeline pipeline, String label, byte[] jpeg, int runs) {
