@@ -113,16 +113,6 @@ public record Selection(String expression, boolean invert, List<Integer> classId
         return table;
     }
 
-    /** Pixels of a class map in the selection. */
-    public long pixels(byte[] classMap) {
-        byte[] table = lookup();
-        long n = 0;
-        for (byte id : classMap) {
-            n += table[id & 0xFF] & 1;
-        }
-        return n;
-    }
-
     private static boolean add(String token, boolean[] chosen, Vocabulary vocabulary) {
         if (token.equals("person") || token.equals("background")) {
             for (int id = 0; id < chosen.length; id++) {

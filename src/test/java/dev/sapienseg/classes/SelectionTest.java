@@ -105,10 +105,9 @@ class SelectionTest {
     }
 
     @Test
-    void pixelsAreCountedByClass() {
-        byte[] map = {0, 2, 3, 23, 27, 21, (byte) 200};
-        assertEquals(3, Selection.parse("face", false, Vocabulary.GOLIATH_28).pixels(map));
-        // 0, 3 and 21; 200 is no class of the vocabulary, so even an inverted selection does not take it.
-        assertEquals(3, Selection.parse("face", true, Vocabulary.GOLIATH_28).pixels(map));
+    void idsOutsideTheVocabularyAreNeverSelected() {
+        byte[] inverted = Selection.parse("face", true, Vocabulary.GOLIATH_28).lookup();
+        assertEquals((byte) 255, inverted[21]);
+        assertEquals(0, inverted[200], "200 is no class of the vocabulary: even an inverted selection leaves it out");
     }
 }
