@@ -1,5 +1,7 @@
 package dev.sapienseg.oip;
 
+import dev.sapienseg.classes.Selection;
+
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -217,7 +219,20 @@ public class InferenceProtocol {
             }
             extraBytesPerPixel += output.getKey().bytesPerPixel(output.getValue());
         }
-        List<Segmentation> results = segmentAll(pipeline, request.pictures(), kinds, extraBytesPerPixel);
+        // The selection's pictures show parameters.select / parameters.invert, else sapiens.selection.*.
+        Selection selection = null;
+        if (kinds.stream().anyMatch(OutputKind::selective)) {
+            selection = pipeline.defaultSelection();
+            if (request.select() != null || request.invert()) {
+                try {
+                    selection = pipeline.selection(request.select() != null ? request.select() : selection.expression(),
+                            request.invert());
+                } catch (SegmentationException e) {
+                    throw InferenceRequest.bad(e.getMessage() + " (in parameters.select)");
+                }
+            }
+        }
+        List<Segmentation> results = segmentAll(pipeline, request.pictures(), kinds, selection, extraBytesPerPixel);
         List<SegmentationReport> reports = new ArrayList<>();
         for (Segmentation s : results) {
             metrics.segmented(s, "inference");
@@ -249,15 +264,16 @@ public class InferenceProtocol {
      * request's.
      */
     private List<Segmentation> segmentAll(SegmentationPipeline pipeline, List<byte[]> pictures, Set<OutputKind> kinds,
-            long extraBytesPerPixel) {
+            Selection selection, long extraBytesPerPixel) {
         List<CompletableFuture<Segmentation>> rest = new ArrayList<>();
         for (byte[] picture : pictures.subList(1, pictures.size())) {
-            rest.add(CompletableFuture.supplyAsync(() -> pipeline.segment(picture, kinds, extraBytesPerPixel), entries));
+            rest.add(CompletableFuture.supplyAsync(() -> pipeline.segment(picture, kinds, selection, extraBytesPerPixel),
+                    entries));
         }
         List<Segmentation> results = new ArrayList<>();
         RuntimeException failure = null;
         try {
-            results.add(pipeline.segment(pictures.get(0), kinds, extraBytesPerPixel));
+            results.add(pipeline.segment(pictures.get(0), kinds, selection, extraBytesPerPixel));
         } catch (RuntimeException e) {
             failure = e;
         }

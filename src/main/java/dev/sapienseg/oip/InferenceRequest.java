@@ -28,10 +28,13 @@ import dev.sapienseg.logging.LogSafe;
  *
  * @param id echoed in the response, if given
  * @param pictures the encoded pictures, one per batch entry
- * @param outputs the outputs asked for, in order, each true when it is to be sent as binary data; all when the
- *        request names none (no or an empty {@code outputs}, as the protocol and Triton have it)
+ * @param outputs the outputs asked for, in order, each true when it is to be sent as binary data; when the request
+ *        names none (no or an empty {@code outputs}, as the protocol and Triton have it), all but the selection's
+ *        pictures, and the selection mask too if the request names a selection
+ * @param select the request's {@code parameters.select} (groups, class names or ids joined with {@code +}), or null
+ * @param invert the request's {@code parameters.invert}
  */
-record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs) {
+record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs, String select, boolean invert) {
 
     static final String INPUT = "image";
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
@@ -103,7 +106,20 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         if (tail.hasRemaining()) {
             throw bad(tail.remaining() + " bytes after the JSON header belong to no tensor (binary_data_size missing?)");
         }
-        return new InferenceRequest(id, pictures, outputs(root.get("outputs"), allBinary));
+        JsonNode parameters = root.path("parameters");
+        String select = parameters.hasNonNull("select") ? text(parameters.get("select"), "parameters.select") : null;
+        boolean invert = bool(parameters.path("invert"), "parameters.invert");
+        Map<Output, Boolean> outputs = outputs(root.get("outputs"), allBinary);
+        boolean named = root.get("outputs") != null && root.get("outputs").isArray() && !root.get("outputs").isEmpty();
+        boolean selective = outputs.keySet().stream().anyMatch(o -> !o.byDefault());
+        if ((select != null || invert) && !selective) {
+            if (named) {
+                throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
+                        + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");
+            }
+            outputs.put(Output.SELECTION_MASK, allBinary);
+        }
+        return new InferenceRequest(id, pictures, outputs, select, invert);
     }
 
     /** {@code [N]} or {@code [N, 1]}, 1 ≤ N ≤ maxEntries. */
@@ -195,7 +211,9 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         Map<Output, Boolean> outputs = new LinkedHashMap<>();
         if (requested == null || requested.isNull() || (requested.isArray() && requested.isEmpty())) {
             for (Output output : Output.values()) {
-                outputs.put(output, allBinary);
+                if (output.byDefault()) {
+                    outputs.put(output, allBinary);
+                }
             }
             return outputs;
         }

@@ -7,7 +7,8 @@ import dev.sapienseg.output.OutputKind;
 
 /**
  * The model's outputs as Open Inference Protocol tensors, for N pictures of H × W: the class ids, the foreground mask
- * ("mask" means the foreground everywhere, as in {@link OutputKind}), and the two pictures, each an encoded file.
+ * ("mask" means the foreground everywhere, as in {@link OutputKind}), the two pictures, each an encoded file, and the
+ * two pictures of a selection (request parameters {@code select} and {@code invert}), sent only when asked for.
  */
 enum Output {
     /** Class id per pixel, {@code UINT8 [N, H, W]} (all pictures of the request the same size). */
@@ -17,7 +18,11 @@ enum Output {
     /** The class ids as an 8-bit palette PNG, {@code BYTES [N]}. */
     CLASS_PNG("class_png", "BYTES", OutputKind.CLASS_PNG, 0, 0),
     /** Sapiens' side-by-side visualisation (JPEG for a JPEG, else PNG), {@code BYTES [N]}. */
-    OVERLAY("overlay", "BYTES", OutputKind.OVERLAY, 0, 0);
+    OVERLAY("overlay", "BYTES", OutputKind.OVERLAY, 0, 0),
+    /** The selection as an 8-bit grey PNG (255 selected), {@code BYTES [N]}. */
+    SELECTION_MASK("selection_mask", "BYTES", OutputKind.SELECTION_MASK, 0, 0),
+    /** The picture cut out by the selection, an RGBA PNG, {@code BYTES [N]}. */
+    CUTOUT("cutout", "BYTES", OutputKind.CUTOUT, 0, 0);
 
     private final String tensorName;
     private final String datatype;
@@ -53,6 +58,11 @@ enum Output {
      */
     long bytesPerPixel(boolean binary) {
         return binary ? binaryBytesPerPixel : jsonBytesPerPixel;
+    }
+
+    /** Sent when a request names no outputs: all but the selection's pictures. */
+    boolean byDefault() {
+        return kind == null || !kind.selective();
     }
 
     static Output named(String name) {

@@ -114,8 +114,9 @@ class InferenceProtocolTest {
                     .body("platform", equalTo("onnxruntime_onnx"))
                     .body("inputs.name", equalTo(List.of("image"))).body("inputs[0].datatype", equalTo("BYTES"))
                     .body("inputs[0].shape", equalTo(List.of(-1)))
-                    .body("outputs.name", equalTo(List.of("class_map", "mask", "class_png", "overlay")))
-                    .body("outputs.datatype", equalTo(List.of("UINT8", "BOOL", "BYTES", "BYTES")))
+                    .body("outputs.name", equalTo(List.of("class_map", "mask", "class_png", "overlay", "selection_mask",
+                            "cutout")))
+                    .body("outputs.datatype", equalTo(List.of("UINT8", "BOOL", "BYTES", "BYTES", "BYTES", "BYTES")))
                     .body("outputs[0].shape", equalTo(List.of(-1, -1, -1)))
                     .body("parameters.classes", equalTo(28))
                     .body("parameters.model_output", equalTo("logits [B, 28, 512, 384]"))
@@ -168,6 +169,52 @@ class InferenceProtocolTest {
         assertEquals(1, statistics.size());
         assertEquals(W, statistics.get(0).get("width").asInt());
         assertTrue(statistics.get(0).get("classes").findValuesAsText("name").contains("Torso"), statistics.toString());
+    }
+
+    /**
+     * A selection through the protocol: parameters.select / parameters.invert, the selection_mask and cutout tensors
+     * (PNG files as BYTES elements), each pixel agreeing with the class_map of the same response; a selection without
+     * its pictures, or one the model's classes cannot meet, is a bad request.
+     */
+    @Test
+    void selectionsComeAsTensorsThatAgreeWithTheClassMap() throws Exception {
+        Map<String, Boolean> outputs = new LinkedHashMap<>();
+        outputs.put("class_map", false);
+        outputs.put("selection_mask", false);
+        outputs.put("cutout", true);
+        com.fasterxml.jackson.databind.node.ObjectNode request = OipClient.jsonRequest(List.of(png), outputs);
+        request.putObject("parameters").put("select", "hair+Right_Hand").put("invert", true);
+        OipClient.Parsed parsed = OipClient.parse(OipClient.postJson(request).then().statusCode(200).extract().response());
+        JsonNode classMap = parsed.output("class_map").get("data");
+        java.awt.image.Raster mask = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(Base64.getDecoder()
+                .decode(parsed.output("selection_mask").get("data").get(0).asText()))).getRaster();
+        java.awt.image.Raster cutout = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                parsed.bytesElements("cutout").get(0))).getRaster();
+        long kept = 0;
+        for (int i = 0; i < W * H; i++) {
+            int id = classMap.get(i).asInt();
+            boolean in = id != 3 && id != 14; // inverted: every class but Hair and Right_Hand
+            assertEquals(in ? 255 : 0, mask.getSample(i % W, i / W, 0), "mask at " + i);
+            assertEquals(in ? 255 : 0, cutout.getSample(i % W, i / W, 3), "alpha at " + i);
+            kept += in ? 1 : 0;
+        }
+        assertTrue(kept > 0 && kept < W * H, "both parts present: " + kept);
+        JsonNode statistics = JSON.readTree(parsed.json().get("parameters").get("statistics").asText());
+        assertEquals(kept, statistics.get(0).get("selection").get("pixels").asLong());
+        assertEquals("hair+right_hand", statistics.get(0).get("selection").get("expression").asText());
+
+        // Naming a selection without outputs adds the mask to the default outputs; with outputs, one must be selective.
+        com.fasterxml.jackson.databind.node.ObjectNode defaults = OipClient.jsonRequest(List.of(png), null);
+        defaults.putObject("parameters").put("select", "hair");
+        JsonNode all = OipClient.parse(OipClient.postJson(defaults).then().statusCode(200).extract().response()).json();
+        assertEquals(List.of("class_map", "mask", "class_png", "overlay", "selection_mask"),
+                all.get("outputs").findValuesAsText("name"));
+        com.fasterxml.jackson.databind.node.ObjectNode unused = OipClient.jsonRequest(List.of(png), Map.of("class_map", false));
+        unused.putObject("parameters").put("select", "hair");
+        assertProtocolError(OipClient.postJson(unused), 400, "bad-tensor", "selection_mask");
+        com.fasterxml.jackson.databind.node.ObjectNode unknown = OipClient.jsonRequest(List.of(png), Map.of("cutout", false));
+        unknown.putObject("parameters").put("select", "eyeglass");
+        assertProtocolError(OipClient.postJson(unknown), 400, "bad-tensor", "parameters.select");
     }
 
     @Test
