@@ -512,16 +512,11 @@ def deconv_to_subpixel(model):
 # ----------------------------------------------------------------------------------------------------------------
 # float32 ONNX -> dynamically quantized int8 (weights int8 per output column, activations uint8 per run)
 
-def quantize_int8(model, min_elements=16384):
-    """Dynamic int8 quantization of the MatMuls whose weight is a 2-D initializer (the ViT's attention and MLP
-    projections: about 90 % of Sapiens' weights and of its backbone's multiply-adds), in the pattern ONNX Runtime's
-    quantize_dynamic writes and its optimizer fuses into DynamicQuantizeMatMul: DynamicQuantizeLinear of the
-    activation (uint8, one scale per run), MatMulInteger with symmetric int8 weights (one scale per output column,
-    zero point 0), Cast to float, Mul by the product of the scales. Convolutions, normalisations and the decode head
-    stay float32. Written here because ONNX Runtime's Python package (onnxruntime.quantization) is not packaged where
-    this tool must run; the pattern is the same. Returns (MatMuls quantized, weight bytes before, after)."""
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
+def _rewrite_weighted_matmuls(model, min_elements, rewrite):
+    """Replaces each MatMul whose weight is a float 2-D initializer of at least `min_elements` values (the ViT's
+    attention and MLP projections) by what `rewrite(node, w, base)` returns: (nodes, initializers, bytes after).
+    Weights no other node reads are dropped. Returns (MatMuls rewritten, weight bytes before, after)."""
+    from onnx import TensorProto, numpy_helper
 
     graph = model.graph
     initializers = {i.name: i for i in graph.initializer}
@@ -537,24 +532,11 @@ def quantize_int8(model, min_elements=16384):
             nodes.append(node)
             continue
         w = numpy_helper.to_array(init).astype(np.float32)  # (K, N)
-        column_max = np.abs(w).max(axis=0)
-        scale = np.where(column_max > 0, column_max / 127.0, 1.0).astype(np.float32)
-        q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-        base = (node.name or node.output[0]).replace("/", "_")
-        q_name, s_name, z_name = base + "_w_int8", base + "_w_scale", base + "_w_zero"
-        graph.initializer.extend([numpy_helper.from_array(q, q_name), numpy_helper.from_array(scale, s_name),
-                                  numpy_helper.from_array(np.zeros(scale.shape, np.int8), z_name)])
-        a_q, a_scale, a_zero = base + "_a_uint8", base + "_a_scale", base + "_a_zero"
-        product, scales, as_float = base + "_int32", base + "_scales", base + "_float"
-        nodes.extend([
-            helper.make_node("DynamicQuantizeLinear", [node.input[0]], [a_q, a_scale, a_zero], name=base + "_quant"),
-            helper.make_node("MatMulInteger", [a_q, q_name, a_zero, z_name], [product], name=base + "_matmul_int"),
-            helper.make_node("Cast", [product], [as_float], name=base + "_cast", to=TensorProto.FLOAT),
-            helper.make_node("Mul", [a_scale, s_name], [scales], name=base + "_scale"),
-            helper.make_node("Mul", [as_float, scales], [node.output[0]], name=base + "_rescale"),
-        ])
+        new_nodes, new_initializers, size = rewrite(node, w, (node.name or node.output[0]).replace("/", "_"))
+        nodes.extend(new_nodes)
+        graph.initializer.extend(new_initializers)
         before += w.nbytes
-        after += q.nbytes + 5 * scale.size
+        after += size
         consumers[weight_name] -= 1
         if consumers[weight_name] == 0:
             replaced.add(weight_name)
@@ -567,6 +549,37 @@ def quantize_int8(model, min_elements=16384):
     return count, before, after
 
 
+def quantize_int8(model, min_elements=16384):
+    """Dynamic int8 quantization of the MatMuls whose weight is a 2-D initializer (the ViT's attention and MLP
+    projections: about 90 % of Sapiens' weights and of its backbone's multiply-adds), in the pattern ONNX Runtime's
+    quantize_dynamic writes and its optimizer fuses into DynamicQuantizeMatMul: DynamicQuantizeLinear of the
+    activation (uint8, one scale per run), MatMulInteger with symmetric int8 weights (one scale per output column,
+    zero point 0), Cast to float, Mul by the product of the scales. Convolutions, normalisations and the decode head
+    stay float32. Written here because ONNX Runtime's Python package (onnxruntime.quantization) is not packaged where
+    this tool must run; the pattern is the same. Returns (MatMuls quantized, weight bytes before, after)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def rewrite(node, w, base):
+        column_max = np.abs(w).max(axis=0)
+        scale = np.where(column_max > 0, column_max / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+        q_name, s_name, z_name = base + "_w_int8", base + "_w_scale", base + "_w_zero"
+        a_q, a_scale, a_zero = base + "_a_uint8", base + "_a_scale", base + "_a_zero"
+        product, scales, as_float = base + "_int32", base + "_scales", base + "_float"
+        nodes = [
+            helper.make_node("DynamicQuantizeLinear", [node.input[0]], [a_q, a_scale, a_zero], name=base + "_quant"),
+            helper.make_node("MatMulInteger", [a_q, q_name, a_zero, z_name], [product], name=base + "_matmul_int"),
+            helper.make_node("Cast", [product], [as_float], name=base + "_cast", to=TensorProto.FLOAT),
+            helper.make_node("Mul", [a_scale, s_name], [scales], name=base + "_scale"),
+            helper.make_node("Mul", [as_float, scales], [node.output[0]], name=base + "_rescale"),
+        ]
+        initializers = [numpy_helper.from_array(q, q_name), numpy_helper.from_array(scale, s_name),
+                        numpy_helper.from_array(np.zeros(scale.shape, np.int8), z_name)]
+        return nodes, initializers, q.nbytes + 5 * scale.size
+
+    return _rewrite_weighted_matmuls(model, min_elements, rewrite)
+
+
 def quantize_q4(model, block_size=32, accuracy_level=4, min_elements=16384):
     """4-bit weight-only quantization of the same MatMuls as quantize_int8, as ONNX Runtime's MatMulNBits
     (com.microsoft) stores it: each output column's weights in blocks of `block_size` along K, each block with its
@@ -575,22 +588,9 @@ def quantize_q4(model, block_size=32, accuracy_level=4, min_elements=16384):
     Activations stay float: at accuracy_level 4, ONNX Runtime's CPU kernel quantizes each row's block of A to int8
     internally (per row, so a picture's result does not depend on its batch-mates); 0 computes in float32. CUDA has
     kernels for MatMulNBits too. Returns (MatMuls quantized, weight bytes before, after)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
-    graph = model.graph
-    initializers = {i.name: i for i in graph.initializer}
-    consumers = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers[name] = consumers.get(name, 0) + 1
-    nodes, count, before, after, replaced = [], 0, 0, 0, set()
-    for node in graph.node:
-        weight_name = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
-        init = initializers.get(weight_name)
-        if init is None or len(init.dims) != 2 or init.data_type != TensorProto.FLOAT or np.prod(init.dims) < min_elements:
-            nodes.append(node)
-            continue
-        w = numpy_helper.to_array(init).astype(np.float32)  # (K, N)
+    def rewrite(node, w, base):
         k, n = w.shape
         k_blocks = -(-k // block_size)
         padded = np.zeros((k_blocks * block_size, n), np.float32)
@@ -606,26 +606,17 @@ def quantize_q4(model, block_size=32, accuracy_level=4, min_elements=16384):
         zero_padded = np.zeros((n, k_blocks + (k_blocks & 1)), np.uint8)
         zero_padded[:, :k_blocks] = zero
         zero_packed = (zero_padded[:, 0::2] | (zero_padded[:, 1::2] << 4)).astype(np.uint8)
-        base = (node.name or node.output[0]).replace("/", "_")
         names = base + "_w_q4", base + "_w_scales", base + "_w_zero_points"
-        graph.initializer.extend([numpy_helper.from_array(packed, names[0]), numpy_helper.from_array(scale, names[1]),
-                                  numpy_helper.from_array(zero_packed, names[2])])
         attributes = dict(K=k, N=n, bits=4, block_size=block_size)
         if accuracy_level:
             attributes["accuracy_level"] = accuracy_level
-        nodes.append(helper.make_node("MatMulNBits", [node.input[0], *names], [node.output[0]], name=base + "_q4",
-                                      domain="com.microsoft", **attributes))
-        before += w.nbytes
-        after += packed.nbytes + scale.nbytes + zero_packed.nbytes
-        consumers[weight_name] -= 1
-        if consumers[weight_name] == 0:
-            replaced.add(weight_name)
-        count += 1
-    keep = [i for i in graph.initializer if i.name not in replaced]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    del graph.node[:]
-    graph.node.extend(nodes)
+        nodes = [helper.make_node("MatMulNBits", [node.input[0], *names], [node.output[0]], name=base + "_q4",
+                                  domain="com.microsoft", **attributes)]
+        initializers = [numpy_helper.from_array(packed, names[0]), numpy_helper.from_array(scale, names[1]),
+                        numpy_helper.from_array(zero_packed, names[2])]
+        return nodes, initializers, packed.nbytes + scale.nbytes + zero_packed.nbytes
+
+    count, before, after = _rewrite_weighted_matmuls(model, min_elements, rewrite)
     if count and not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return count, before, after

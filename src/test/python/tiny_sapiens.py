@@ -57,6 +57,19 @@ class Block(nn.Module):
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))  # exact GELU (erf)
 
 
+def decode_head(channels, head_channels, deconvs, convs):
+    """Sapiens' decode head: `deconvs` x [ConvTranspose2d k4 s2 p1 no bias -> InstanceNorm2d -> SiLU] (x2 each), then
+    `convs` x [1x1 Conv2d -> InstanceNorm2d -> SiLU]. (The class convolution comes after it.)"""
+    layers = []
+    for _ in range(deconvs):
+        layers += [nn.ConvTranspose2d(channels, head_channels, kernel_size=4, stride=2, padding=1, bias=False),
+                   nn.InstanceNorm2d(head_channels), nn.SiLU()]
+        channels = head_channels
+    for _ in range(convs):
+        layers += [nn.Conv2d(channels, head_channels, kernel_size=1), nn.InstanceNorm2d(head_channels), nn.SiLU()]
+    return nn.Sequential(*layers)
+
+
 class TinySapiensSeg(nn.Module):
     def __init__(self, embed=32, depth=2, heads=2, head_channels=16, classes=28, grid=(64, 48)):
         super().__init__()
@@ -64,15 +77,7 @@ class TinySapiensSeg(nn.Module):
         self.pos_embed = nn.Parameter(torch.randn(1, grid[0] * grid[1], embed) * 0.02)
         self.blocks = nn.ModuleList([Block(embed, heads) for _ in range(depth)])
         self.ln = nn.LayerNorm(embed, eps=1e-6)
-        layers = []
-        channels = embed
-        for _ in range(3):
-            layers += [nn.ConvTranspose2d(channels, head_channels, kernel_size=4, stride=2, padding=1, bias=False),
-                       nn.InstanceNorm2d(head_channels), nn.SiLU()]
-            channels = head_channels
-        for _ in range(3):
-            layers += [nn.Conv2d(channels, head_channels, kernel_size=1), nn.InstanceNorm2d(head_channels), nn.SiLU()]
-        self.head = nn.Sequential(*layers)
+        self.head = decode_head(embed, head_channels, deconvs=3, convs=3)
         self.cls_seg = nn.Conv2d(head_channels, classes, kernel_size=1)
 
     def forward(self, x):

@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tiny_sapiens import decode_head
+
 
 class RMSNorm(nn.Module):
     def __init__(self, dim, eps=1e-6):
@@ -138,15 +140,7 @@ class TinySapiens2Seg(nn.Module):
         self.rope = Rope(embed // heads, rope_dtype)
         self.blocks = nn.ModuleList([Block(embed, heads, kv_heads) for _ in range(depth)])
         self.ln = RMSNorm(embed)
-        layers = []
-        channels = embed
-        for _ in range(4):
-            layers += [nn.ConvTranspose2d(channels, head_channels, kernel_size=4, stride=2, padding=1, bias=False),
-                       nn.InstanceNorm2d(head_channels), nn.SiLU()]
-            channels = head_channels
-        for _ in range(2):
-            layers += [nn.Conv2d(channels, head_channels, kernel_size=1), nn.InstanceNorm2d(head_channels), nn.SiLU()]
-        self.head = nn.Sequential(*layers)
+        self.head = decode_head(embed, head_channels, deconvs=4, convs=2)  # Sapiens2's SegHead, same blocks
         self.conv_seg = nn.Conv2d(head_channels, classes, kernel_size=1)
 
     def forward(self, x):
