@@ -84,17 +84,28 @@ class MemoryBoundLoadTest {
 
     @Test
     void requestsAtThePixelLimitStayWithinTheBudget() throws Exception {
+        measure(EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY), 3);
+    }
+
+    /** Every picture a reply can carry, the selection's mask and cutout too: one request's worth at a time. */
+    @Test
+    void everyPictureOutputAtThePixelLimitStaysWithinTheBudget() throws Exception {
+        measure(EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK, OutputKind.CUTOUT), 1);
+    }
+
+    private void measure(java.util.Set<OutputKind> outputs, long admitted) throws Exception {
         int side = (int) Math.sqrt(PIXELS);
         byte[] png;
         try (Mat noise = LargeImages.noise(side, side, 11)) {
             png = TestImages.png(noise);
         }
-        long perRequest = MemoryBound.estimate((long) side * side, png.length, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
-        assertEquals(3, BUDGET / perRequest, "the budget admits three of these at once");
+        long perRequest = MemoryBound.estimate((long) side * side, png.length, outputs);
+        assertEquals(admitted, BUDGET / perRequest, "the budget admits " + admitted + " of these at once");
+        String names = String.join(",", outputs.stream().map(OutputKind::id).toList());
 
         // Warm up with a small picture (codecs, JIT), then measure from there: the large ones all count.
         try (Mat small = LargeImages.noise(200, 200, 5)) {
-            send(TestImages.png(small)).then().statusCode(200);
+            send(TestImages.png(small), names).then().statusCode(200);
         }
         var heap = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         assertEquals(heap.getInit(), heap.getCommitted(), "the test JVM runs with a fixed heap (pom.xml argLine)");
@@ -124,7 +135,7 @@ class MemoryBoundLoadTest {
             for (int round = 0; round < rounds; round++) {
                 List<Future<Response>> answers = new ArrayList<>();
                 for (int i = 0; i < clients; i++) {
-                    answers.add(pool.submit(() -> send(png)));
+                    answers.add(pool.submit(() -> send(png, names)));
                 }
                 for (Future<Response> answer : answers) {
                     Response r = answer.get();
@@ -142,7 +153,7 @@ class MemoryBoundLoadTest {
         long bodies = 2L * clients * png.length;
         long bound = BUDGET + bodies;
         long growth = peak.get() - baseline;
-        System.out.printf("memory bound: %d requests (%s), picture %d px, %d bytes; estimate %d MB each, budget %d MB;"
+        System.out.printf("memory bound, " + names + ": %d requests (%s), picture %d px, %d bytes; estimate %d MB each, budget %d MB;"
                 + " outside the heap %d MB -> peak %d MB (+%d MB; bound %d MB = budget + bodies %d MB); RSS %d -> %d MB%n",
                 statuses.size(), statuses, (long) side * side, png.length, perRequest >> 20, BUDGET >> 20,
                 baseline >> 20, peak.get() >> 20, growth >> 20, bound >> 20, bodies >> 20, rssBefore >> 20,
@@ -156,9 +167,9 @@ class MemoryBoundLoadTest {
         given().get("/q/health/live").then().statusCode(200);
     }
 
-    private static Response send(byte[] png) {
+    private static Response send(byte[] png, String outputs) {
         return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
                 .header("ce-source", "/tests").header("ce-type", "sapiens.segment")
-                .header("ce-sapiensoutputs", "class-png,overlay").contentType("image/png").body(png).post("/");
+                .header("ce-sapiensoutputs", outputs).contentType("image/png").body(png).post("/");
     }
 }
