@@ -131,17 +131,26 @@ def main():
     torch.set_num_threads(args.threads)
 
     model = build(args.embed, args.depth, args.heads, args.head_channels, args.seed, args.classes)
+    # traced at 1x3x1024x768, as the official checkpoints are
+    trace_and_describe(model, args.out, args.seed, torch.randn(1, 3, 1024, 768))
+
+
+def trace_and_describe(model, out, seed, example, **extra):
+    """Traces `model` on `example`, saves the TorchScript to `out`, and prints one line of JSON describing it and its
+    logits on a seeded random input (`extra` added to it): classes by argmax, or sigmoid > 0.3 for one channel."""
     with torch.no_grad():
-        traced = torch.jit.trace(model, torch.randn(1, 3, 1024, 768))  # as the official checkpoints are
-        torch.jit.save(traced, args.out)
-        probe = torch.randn(1, 3, 1024, 768, generator=torch.Generator().manual_seed(args.seed + 1))
-        logits = torch.jit.load(args.out)(probe)
+        traced = torch.jit.trace(model, example)
+        torch.jit.save(traced, out)
+        probe = torch.randn(1, 3, 1024, 768, generator=torch.Generator().manual_seed(seed + 1))
+        logits = torch.jit.load(out)(probe)
         eager = model(probe)
-    labels = logits.argmax(1) if args.classes > 1 else (logits.sigmoid() > 0.3).long()[:, 0]
-    classes = torch.bincount(labels.flatten(), minlength=max(args.classes, 2))
+    channels = logits.shape[1]
+    labels = logits.argmax(1) if channels > 1 else (logits.sigmoid() > 0.3).long()[:, 0]
+    classes = torch.bincount(labels.flatten(), minlength=max(channels, 2))
     print(json.dumps({
-        "out": args.out,
+        "out": out,
         "parameters": sum(p.numel() for p in model.parameters()),
+        **extra,
         "logits_shape": list(logits.shape),
         "logits_std": round(float(logits.std()), 4),
         "classes_present": int((classes > 0).sum()),

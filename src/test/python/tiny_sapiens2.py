@@ -22,14 +22,13 @@ Usage: tiny_sapiens2.py OUT.pt2 [--embed 32] [--depth 2] [--heads 4] [--kv-heads
 Prints one line of JSON describing the model and its logits on a seeded random input.
 """
 import argparse
-import json
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tiny_sapiens import decode_head
+from tiny_sapiens import decode_head, trace_and_describe
 
 
 class RMSNorm(nn.Module):
@@ -184,24 +183,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     model = build(args)
-    with torch.no_grad():
-        traced = torch.jit.trace(model, torch.rand(1, 3, 1024, 768))  # as pytorch2torchscript.py does
-        torch.jit.save(traced, args.out)
-        probe = torch.randn(1, 3, 1024, 768, generator=torch.Generator().manual_seed(args.seed + 1))
-        logits = torch.jit.load(args.out)(probe)
-        eager = model(probe)
-    classes = torch.bincount(logits.argmax(1).flatten(), minlength=29)
-    print(json.dumps({
-        "out": args.out,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "rope_dtype": args.rope_dtype,
-        "logits_shape": list(logits.shape),
-        "logits_std": round(float(logits.std()), 4),
-        "classes_present": int((classes > 0).sum()),
-        "largest_class_share": round(float(classes.max()) / logits[0, 0].numel(), 4),
-        "traced_vs_eager_max_abs_diff": float((logits - eager).abs().max()),
-    }))
-
+    # torch.jit.trace on torch.rand at 1x3x1024x768, as pytorch2torchscript.py does
+    trace_and_describe(model, args.out, args.seed, torch.rand(1, 3, 1024, 768), rope_dtype=args.rope_dtype)
 
 if __name__ == "__main__":
     main()

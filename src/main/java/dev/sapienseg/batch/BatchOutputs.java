@@ -97,15 +97,15 @@ public final class BatchOutputs {
      * Writes every chosen output; {@code report} gets the milliseconds spent encoding and writing the other files,
      * since the summary is written last. The visualisation is encoded in the format its name says
      * ({@link OutputLayout#overlayFormat}), as Sapiens' {@code cv2.imwrite} does.
+     *
+     * @param selection {@link #selection} for this run's vocabulary (null without selective outputs)
      */
     public void write(InputImage image, DecodedImage decoded, byte[] classMap, Vocabulary vocabulary,
-            DoubleFunction<SegmentationReport> report) throws IOException {
+            Selection selection, DoubleFunction<SegmentationReport> report) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(dir(image));
-        Selection selection = selection(vocabulary);
         Map<OutputKind, OutputFile> files = OutputEncoder.encode(kinds, decoded, classMap,
-                OutputLayout.overlayFormat(image.extension()), vocabulary,
-                selection != null ? selection : Selection.parse(null, false, vocabulary));
+                OutputLayout.overlayFormat(image.extension()), vocabulary, selection);
         for (OutputFile file : files.values()) {
             atomically(file(image, file.kind()), file::writeTo);
         }

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import dev.sapienseg.classes.Selection;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.model.ModelContract;
@@ -68,11 +69,12 @@ public final class BatchRunner {
             ExecutorService decoders = Executors.newFixedThreadPool(settings.threads(), named("sapiens-decode"));
             ExecutorService posts = Executors.newFixedThreadPool(settings.threads(), named("sapiens-post"));
             CountDownLatch finished = new CountDownLatch(images.size());
+            Selection selection = outputs.selection(core.vocabulary()); // resolved once: the same for every picture
             AtomicInteger toDecode = new AtomicInteger(images.size());
             for (InputImage image : images) {
                 decoders.execute(() -> {
                     try {
-                        prepare(image, core, posts, progress, finished);
+                        prepare(image, core, selection, posts, progress, finished);
                     } finally {
                         if (toDecode.decrementAndGet() == 0) {
                             core.flush();
@@ -90,8 +92,8 @@ public final class BatchRunner {
      * Decode stage: skip complete outputs, decode, submit to the core (preprocessed straight into a batch's input),
      * hand the rest to the post pool. Every path ends the picture exactly once: segmented, skipped or failed.
      */
-    private void prepare(InputImage image, SegmentationCore core, ExecutorService posts, Progress progress,
-            CountDownLatch finished) {
+    private void prepare(InputImage image, SegmentationCore core, Selection selection, ExecutorService posts,
+            Progress progress, CountDownLatch finished) {
         if (!settings.force() && outputs.complete(image)) {
             progress.skipped();
             finished.countDown();
@@ -119,7 +121,7 @@ public final class BatchRunner {
                     submitted.giveUp();
                     progress.failed(image.label(), String.valueOf(failure.getMessage()));
                 } else {
-                    finish(image, picture, submitted, core.vocabulary(), decodeNanos, progress);
+                    finish(image, picture, submitted, core.vocabulary(), selection, decodeNanos, progress);
                 }
             } finally {
                 picture.close();
@@ -139,19 +141,19 @@ public final class BatchRunner {
 
     /** Post-processing stage: class map, statistics, files. */
     private void finish(InputImage image, DecodedImage decoded, SegmentationCore.Submitted submitted,
-            dev.sapienseg.classes.Vocabulary vocabulary, long decodeNanos, Progress progress) {
+            dev.sapienseg.classes.Vocabulary vocabulary, Selection selection, long decodeNanos, Progress progress) {
         try {
             long t0 = System.nanoTime();
             Postprocessor.ClassMap map = submitted.classMap();
             double post = ms(System.nanoTime() - t0);
-            outputs.write(image, decoded, map.ids(), vocabulary, encodeMillis -> {
+            outputs.write(image, decoded, map.ids(), vocabulary, selection, encodeMillis -> {
                 long before = decodeNanos + submitted.preprocessNanos() + submitted.queueNanos() + submitted.inferenceNanos();
                 StageTimings timings = new StageTimings(ms(decodeNanos), ms(submitted.preprocessNanos()),
                         ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), post, encodeMillis,
                         ms(before) + post + encodeMillis);
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
                         vocabulary.names(), map.ids(), map.statistics(),
-                        timings, Map.of(), submitted.batchSize(), outputs.selection(vocabulary));
+                        timings, Map.of(), submitted.batchSize(), selection);
                 return SegmentationReport.summary(image.label(), segmentation, sessions.get(0), settings.normalization());
             });
             progress.segmented();

@@ -27,12 +27,12 @@ public final class OutputEncoder {
     public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
             ImageFormat overlayFormat) {
         return encode(kinds, image, classMap, overlayFormat, Vocabulary.GOLIATH_28,
-                Selection.parse(null, false, Vocabulary.GOLIATH_28));
+                Selection.parse(null, false, Vocabulary.GOLIATH_28)); // the person, should a selective kind be asked
     }
 
     /**
      * @param vocabulary the served model's classes: the palette and the overlay's blend
-     * @param selection the classes of the selection mask and the cutout
+     * @param selection the classes of the selection mask and the cutout; may be null when neither is asked for
      */
     public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
             ImageFormat overlayFormat, Vocabulary vocabulary, Selection selection) {

@@ -231,7 +231,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             Map<OutputKind, OutputFile> files;
             try {
                 files = OutputEncoder.encode(outputs, image, classMap.ids(), image.format().overlayFormat(),
-                        core.vocabulary(), selection != null ? selection : defaultSelection);
+                        core.vocabulary(), selection);
             } catch (OutOfMemoryError e) {
                 throw allocationFailure(e, "encoding");
             }

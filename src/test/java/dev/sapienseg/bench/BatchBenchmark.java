@@ -90,7 +90,7 @@ public final class BatchBenchmark {
                 preprocessor.write(decoded, buffers.input(), 0);
                 buffers.run(model, 1);
                 Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
-                outputs.write(image, decoded, map.ids(), postprocessor.vocabulary(), encode -> SegmentationReport.summary(image.label(),
+                outputs.write(image, decoded, map.ids(), postprocessor.vocabulary(), null, encode -> SegmentationReport.summary(image.label(),
                         new Segmentation(decoded.width(), decoded.height(), decoded.format(), postprocessor.classNames(),
                                 map.ids(), map.statistics(), null, java.util.Map.of(), 1, null), model, Normalization.LITE));
             }
