@@ -1,44 +1,34 @@
 package dev.sapienseg.provisioning;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
 import dev.sapienseg.model.ModelIdentity;
 import dev.sapienseg.model.ModelLoadException;
+import dev.sapienseg.util.Digests;
 import software.amazon.awssdk.services.s3.S3Client;
-import dev.sapienseg.provisioning.ModelFetcher.FetchException;
-import dev.sapienseg.provisioning.ModelFetcher.RemoteFile;
 
 /**
  * Makes a model available as a local file: local paths are used in place; remote ones are downloaded once into a
  * cache folder (one sub-folder per source, external-data files beside the model), verified with SHA-256, and reused
  * by later starts. Downloads go to {@code .part} files and are renamed when complete and verified, so a pod killed
  * mid-download never leaves a file that looks finished; a file lock lets pods that share a cache volume take turns.
+ * This class decides what is fetched, from where, into which place, and what is recorded about it; how one file is
+ * transferred (resuming, stall detection, retries) is {@link FileDownloader}'s.
  */
 public final class ModelProvisioner {
 
@@ -58,12 +48,12 @@ public final class ModelProvisioner {
 
     private final Settings settings;
     private final List<ModelFetcher> fetchers;
-    private final DownloadProgress progress;
+    private final FileDownloader downloader;
 
     public ModelProvisioner(Settings settings, List<ModelFetcher> fetchers, DownloadProgress progress) {
         this.settings = settings;
         this.fetchers = fetchers;
-        this.progress = progress;
+        this.downloader = new FileDownloader(settings, progress);
     }
 
     /** The provisioner for every kind of source: HTTP(S), Hugging Face, S3 (client built on first use). */
@@ -146,7 +136,7 @@ public final class ModelProvisioner {
                 markers.put(data, dataSha.get());
             }
             for (Map.Entry<Path, String> marker : markers.entrySet()) {
-                String have = sha256Of(marker.getKey());
+                String have = FileSha256.of(marker.getKey());
                 if (!have.equals(marker.getValue())) {
                     throw new ModelLoadException("the cached model file " + marker.getKey() + " has SHA-256 " + have
                             + " but " + marker.getValue() + " was recorded when it was downloaded and verified: it was"
@@ -157,12 +147,6 @@ public final class ModelProvisioner {
         } catch (IOException e) {
             return Optional.empty();
         }
-    }
-
-    private static String sha256Of(Path file) throws IOException {
-        MessageDigest digest = sha256();
-        hash(file, Long.MAX_VALUE, digest);
-        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The verified SHA-256 recorded for a complete cached file. */
@@ -189,8 +173,7 @@ public final class ModelProvisioner {
 
     /** A folder name per source: the same source always maps to the same place; different ones never share. */
     static String cacheKey(ModelSource source) {
-        return HexFormat.of().formatHex(sha256().digest(source.describe().getBytes(StandardCharsets.UTF_8)))
-                .substring(0, 16);
+        return Digests.sha256Hex(source.describe()).substring(0, 16);
     }
 
     /** Makes {@code target} a verified copy of {@code source}; true when it had to be downloaded. */
@@ -200,7 +183,7 @@ public final class ModelProvisioner {
         if (recorded.isPresent()) {
             if (expected.isEmpty() || expected.get().equals(recorded.get())) {
                 LOG.infof("model file %s: using the cached copy %s (%s, sha256 %s)", source.describe(), target,
-                        megabytes(Files.size(target)), recorded.get());
+                        FileDownloader.megabytes(Files.size(target)), recorded.get());
                 return false;
             }
             LOG.infof("model file %s: the cached copy has sha256 %s, %s is expected: downloading again",
@@ -209,183 +192,17 @@ public final class ModelProvisioner {
         }
         ModelFetcher fetcher = fetchers.stream().filter(f -> f.handles(source)).findFirst()
                 .orElseThrow(() -> new ModelLoadException("no way to download " + source.describe()));
-        for (int attempt = 1;; attempt++) {
-            try {
-                String sha = download(fetcher, source, target, expected, attempt);
-                Files.writeString(marker(target), sha + "\n", StandardCharsets.UTF_8);
-                return true;
-            } catch (FetchException e) {
-                if (!e.retryable() || attempt >= settings.attempts()) {
-                    throw new ModelLoadException("model download failed" + (attempt > 1 ? " after " + attempt
-                            + " attempts" : "") + ": " + e.getMessage(), e);
-                }
-                long pause = settings.backoff().toMillis() << Math.min(attempt - 1, 6);
-                LOG.warnf("model download attempt %d of %d failed (%s); retrying in %d ms", attempt,
-                        settings.attempts(), e.getMessage(), pause);
-                sleep(pause);
-            }
-        }
-    }
-
-    /**
-     * Streams one file into {@code target}, hashing as it goes; returns its SHA-256. A {@code .part} left by an earlier
-     * attempt (or a container killed mid-download, when the cache is a volume) is resumed where the server allows it.
-     */
-    private String download(ModelFetcher fetcher, ModelSource source, Path target, Optional<String> expected,
-            int attempt) throws IOException, ModelLoadException {
-        Path part = target.resolveSibling(target.getFileName() + ".part");
-        long have = Files.isRegularFile(part) ? Files.size(part) : 0;
-        boolean keepPart = false;
-        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sapiens-download-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        try (RemoteFile remote = fetcher.open(source, have)) {
-            long length = remote.length();
-            MessageDigest digest = sha256();
-            if (remote.offset() > 0) {
-                hash(part, remote.offset(), digest);
-            }
-            long written = remote.offset();
-            requireSpace(target.getParent(), length < 0 ? -1 : length - written);
-            progress.start(source.describe(), source.fileName(), length, attempt);
-            progress.advance(written);
-            LOG.infof("downloading model file %s (%s) into %s%s", source.describe(),
-                    length >= 0 ? megabytes(length) : "size unknown", target.getParent(),
-                    written > 0 ? ", resuming after " + megabytes(written) : "");
-            AtomicLong lastData = new AtomicLong(System.nanoTime());
-            AtomicBoolean stalled = new AtomicBoolean();
-            long stallNanos = settings.stallTimeout().toNanos();
-            watchdog.scheduleAtFixedRate(() -> {
-                if (System.nanoTime() - lastData.get() > stallNanos && stalled.compareAndSet(false, true)) {
-                    remote.abort().run(); // the pending read fails
-                }
-            }, 200, 200, TimeUnit.MILLISECONDS);
-            long started = System.nanoTime();
-            long fromStart = written;
-            long nextLog = started + settings.progressInterval().toNanos();
-            try (InputStream in = remote.body(); OutputStream out = openPart(part, remote.offset() > 0)) {
-                byte[] buffer = new byte[1 << 20];
-                while (true) {
-                    int n;
-                    try {
-                        n = in.read(buffer);
-                    } catch (IOException e) {
-                        keepPart = true; // what arrived is good: the next attempt resumes after it
-                        throw new FetchException(stalled.get()
-                                ? "no data for " + settings.stallTimeout().toSeconds() + " s from " + source.describe()
-                                        + " after " + megabytes(written)
-                                : "download of " + source.describe() + " broke off after " + megabytes(written) + ": "
-                                        + e, true, e);
-                    }
-                    if (n < 0) {
-                        break;
-                    }
-                    write(out, buffer, n, part);
-                    digest.update(buffer, 0, n);
-                    written += n;
-                    lastData.set(System.nanoTime());
-                    progress.advance(written);
-                    if (System.nanoTime() >= nextLog) {
-                        logProgress(source, written, fromStart, length, started);
-                        nextLog = System.nanoTime() + settings.progressInterval().toNanos();
-                    }
-                }
-            }
-            if (length >= 0 && written != length) {
-                keepPart = written < length;
-                throw new FetchException("download of " + source.describe() + " ended after " + written + " of "
-                        + length + " bytes", true);
-            }
-            String sha = HexFormat.of().formatHex(digest.digest());
-            if (remote.publishedSha256().isPresent() && !remote.publishedSha256().get().equals(sha)) {
-                throw new FetchException("SHA-256 of " + source.describe() + " is " + sha + " but its publisher says "
-                        + remote.publishedSha256().get() + " (corrupted download)", true);
-            }
-            if (expected.isPresent() && !expected.get().equals(sha)) {
-                throw new FetchException("SHA-256 mismatch for " + source.describe() + ": expected " + expected.get()
-                        + " (sapiens.model.sha256 or the preset's recorded SHA-256), got " + sha, false);
-            }
-            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            double seconds = (System.nanoTime() - started) / 1e9;
-            LOG.infof("downloaded %s: %s in %.1f s (%.1f MB/s), sha256 %s", source.describe(), megabytes(written),
-                    seconds, (written - fromStart) / 1e6 / Math.max(seconds, 1e-3), sha);
-            return sha;
-        } finally {
-            watchdog.shutdownNow();
-            progress.finish();
-            if (!keepPart) {
-                Files.deleteIfExists(part);
-            }
-        }
-    }
-
-    private static OutputStream openPart(Path part, boolean append) throws FetchException {
-        try {
-            return append ? Files.newOutputStream(part, StandardOpenOption.APPEND)
-                    : Files.newOutputStream(part);
-        } catch (IOException e) {
-            throw new FetchException("cannot write " + part + " in the model cache folder: " + e, false, e);
-        }
-    }
-
-    /** A local write failure (disk full, read-only, permissions) is no network problem: retrying will not help. */
-    private static void write(OutputStream out, byte[] buffer, int n, Path part) throws FetchException {
-        try {
-            out.write(buffer, 0, n);
-        } catch (IOException e) {
-            throw new FetchException("cannot write " + part + " in the model cache folder: " + e, false, e);
-        }
-    }
-
-    /** Feeds the first {@code bytes} bytes of {@code file} (all of it: {@code Long.MAX_VALUE}) to {@code digest}. */
-    private static void hash(Path file, long bytes, MessageDigest digest) throws IOException {
-        byte[] buffer = new byte[1 << 20];
-        long left = bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    if (bytes == Long.MAX_VALUE) {
-                        return;
-                    }
-                    throw new IOException(file + " is shorter than " + bytes + " bytes");
-                }
-                digest.update(buffer, 0, n);
-                left -= n;
-            }
-        }
-    }
-
-    private void logProgress(ModelSource source, long written, long fromStart, long length, long started) {
-        double seconds = (System.nanoTime() - started) / 1e9;
-        double rate = (written - fromStart) / Math.max(seconds, 1e-3);
-        if (length > 0) {
-            LOG.infof("downloading %s: %s of %s (%d%%), %.1f MB/s, about %d s left", source.describe(),
-                    megabytes(written), megabytes(length), written * 100 / length, rate / 1e6,
-                    (long) ((length - written) / Math.max(rate, 1)));
-        } else {
-            LOG.infof("downloading %s: %s, %.1f MB/s", source.describe(), megabytes(written), rate / 1e6);
-        }
-    }
-
-    private static void requireSpace(Path dir, long length) throws IOException {
-        if (length < 0) {
-            return;
-        }
-        long usable = Files.getFileStore(dir).getUsableSpace();
-        if (usable < length) {
-            throw new FetchException("not enough space in " + dir + " for the model: " + megabytes(length)
-                    + " needed, " + megabytes(usable) + " free (size the cache volume for the model)", false);
-        }
+        String sha = downloader.download(fetcher, source, target, expected);
+        // Written last: a marker beside a file means the file is whole and was verified.
+        Files.writeString(marker(target), sha + "\n", StandardCharsets.UTF_8);
+        return true;
     }
 
     /** A local model file's SHA-256, checked against the expected one when given. */
     private static String verifyLocal(Path file, Optional<String> expected) throws ModelLoadException {
         String sha;
         try {
-            sha = sha256Of(file);
+            sha = FileSha256.of(file);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + ": " + e, e);
         }
@@ -396,32 +213,11 @@ public final class ModelProvisioner {
         return sha;
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
-    }
-
     private static String megabytesQuietly(Path file) {
         try {
-            return megabytes(Files.size(file));
+            return FileDownloader.megabytes(Files.size(file));
         } catch (IOException e) {
             return "size unknown";
-        }
-    }
-
-    static String megabytes(long bytes) {
-        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
-    }
-
-    private static void sleep(long millis) throws ModelLoadException {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ModelLoadException("interrupted while waiting to retry the download", e);
         }
     }
 }
