@@ -1,0 +1,80 @@
+package dev.sapienseg.backfill;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The {@code --state} file: one key per line, each sent or found complete, so that a rerun skips them without asking
+ * the store. Every line is flushed as it is written: a run that is killed loses none of them.
+ */
+final class StateFile {
+
+    private final Path file;
+    private final Set<String> done;
+    private final BufferedWriter log;
+
+    private StateFile(Path file, Set<String> done, BufferedWriter log) {
+        this.file = file;
+        this.done = done;
+        this.log = log;
+    }
+
+    /**
+     * Reads the keys recorded by earlier runs and opens the file for appending (creating it); {@code file} null: no
+     * state, nothing is remembered.
+     *
+     * @throws Backfill.CannotRun when the file cannot be read or written
+     */
+    static StateFile open(Path file) {
+        Set<String> done = new HashSet<>();
+        if (file == null) {
+            return new StateFile(null, done, null);
+        }
+        try {
+            if (Files.exists(file)) {
+                done.addAll(Files.readAllLines(file, StandardCharsets.UTF_8));
+                done.remove("");
+            }
+            return new StateFile(file, done, Files.newBufferedWriter(file, StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+        } catch (IOException e) {
+            throw new Backfill.CannotRun("cannot use the state file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether an earlier run recorded the key (keys recorded by this run are not looked up again). */
+    boolean contains(String key) {
+        return done.contains(key);
+    }
+
+    /** Appends a key that needs no further notification (a line per key: keys with a line break are never recorded). */
+    synchronized void record(String key) {
+        if (log == null || key.indexOf('\n') >= 0 || key.indexOf('\r') >= 0) {
+            return;
+        }
+        try {
+            log.write(key);
+            log.write('\n');
+            log.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the state file " + file, e);
+        }
+    }
+
+    synchronized void close() {
+        if (log != null) {
+            try {
+                log.close();
+            } catch (IOException e) {
+                // every line was flushed as it was written
+            }
+        }
+    }
+}
