@@ -46,7 +46,7 @@ class KServeManifestTest {
 
     @BeforeAll
     static void load() throws IOException {
-        app = AppConfig.load(KnativeManifestsTest.APPLICATION_PROPERTIES);
+        app = AppConfig.load(KnativeManifests.APPLICATION_PROPERTIES);
         manifest = (ObjectNode) Kustomize.YAML.readTree(Files.readString(FILE));
     }
 
@@ -75,10 +75,10 @@ class KServeManifestTest {
             problems.add("predictor: not a PodSpec plus KServe's fields: " + e.getMessage());
             return problems;
         }
-        KnativeManifestsTest.additionalProperties(pod, "predictor", problems,
+        TypedManifests.additionalProperties(pod, "predictor", problems,
                 Collections.newSetFromMap(new IdentityHashMap<>()));
-        KnativeManifestsTest.droppedFields(podFields, Kustomize.YAML.valueToTree(pod), "predictor", problems);
-        KnativeManifestsTest.checkNodeSelector("predictor: ", pod.getNodeSelector(), problems);
+        TypedManifests.droppedFields(podFields, Kustomize.YAML.valueToTree(pod), "predictor", problems);
+        ServiceRules.checkNodeSelector("predictor: ", pod.getNodeSelector(), problems);
         if (pod.getContainers() == null || pod.getContainers().size() != 1) {
             problems.add("predictor: one container, the function");
             return problems;
@@ -88,8 +88,8 @@ class KServeManifestTest {
         if (!"kserve-container".equals(c.getName())) {
             problems.add(where + "KServe expects the predictor's container to be named kserve-container");
         }
-        if (!(KnativeManifestsTest.functionImageName() + ":gpu").equals(c.getImage())) {
-            problems.add(where + "image " + c.getImage() + " is not the GPU image " + KnativeManifestsTest.functionImageName()
+        if (!(KnativeManifests.functionImageName() + ":gpu").equals(c.getImage())) {
+            problems.add(where + "image " + c.getImage() + " is not the GPU image " + KnativeManifests.functionImageName()
                     + ":gpu (knative/images)");
         }
         int port = Integer.parseInt(app.getOrDefault("quarkus.http.port", "8080"));
@@ -110,16 +110,16 @@ class KServeManifestTest {
             problems.add(where + "SAPIENS_MODEL_SERVED_NAME must be the InferenceService's name (" + name
                     + "): clients address /v2/models/" + name);
         }
-        KnativeManifestsTest.checkProbe(where, "startupProbe", c.getStartupProbe(),
-                KnativeManifestsTest.healthPath(cfg, "startup-path", "started"), port, problems);
-        KnativeManifestsTest.checkProbe(where, "readinessProbe", c.getReadinessProbe(), "/v2/health/ready", port, problems);
-        KnativeManifestsTest.checkProbe(where, "livenessProbe", c.getLivenessProbe(), "/v2/health/live", port, problems);
+        ServiceRules.checkProbe(where, "startupProbe", c.getStartupProbe(),
+                ServiceRules.healthPath(cfg, "startup-path", "started"), port, problems);
+        ServiceRules.checkProbe(where, "readinessProbe", c.getReadinessProbe(), "/v2/health/ready", port, problems);
+        ServiceRules.checkProbe(where, "livenessProbe", c.getLivenessProbe(), "/v2/health/live", port, problems);
         Map<String, Quantity> limits = c.getResources() == null || c.getResources().getLimits() == null ? Map.of()
                 : c.getResources().getLimits();
         if (!new Quantity("1").equals(limits.get("nvidia.com/gpu"))) {
             problems.add(where + "limits nvidia.com/gpu: 1");
         }
-        KnativeManifestsTest.checkMemory(where, cfg, limits, "cuda", problems);
+        BudgetRules.checkMemory(where, cfg, limits, "cuda", problems);
 
         int batch = Integer.parseInt(cfg.get("sapiens.batching.max-batch-size"));
         int inFlight = Integer.parseInt(cfg.get("sapiens.limits.max-in-flight"));
@@ -130,7 +130,7 @@ class KServeManifestTest {
                     + concurrency + " <= max-in-flight " + inFlight + " does not hold");
         }
         long timeout = predictor.path("timeout").asLong(0);
-        problems.addAll(KnativeManifestsTest.requestTimeoutProblems("predictor: timeout", timeout, cfg));
+        problems.addAll(BudgetRules.requestTimeoutProblems("predictor: timeout", timeout, cfg));
         return problems;
     }
 

@@ -66,7 +66,7 @@ class ReadmeTest {
 
     @Test
     void everyVariableTheReadmesNameIsARealSetting() throws IOException {
-        AppConfig app = AppConfig.load(KnativeManifestsTest.APPLICATION_PROPERTIES);
+        AppConfig app = AppConfig.load(KnativeManifests.APPLICATION_PROPERTIES);
         List<String> problems = new ArrayList<>();
         for (Path readme : readmes()) {
             unknownVariables(Files.readString(readme), app).forEach(p -> problems.add(ROOT.relativize(readme) + ": " + p));
