@@ -1,34 +1,36 @@
 package dev.sapienseg.deploy;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.lang.reflect.Method;
-import java.lang.reflect.ParameterizedType;
-import java.lang.reflect.Type;
-import java.math.BigDecimal;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.sapienseg.config.SapiensConfig;
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
-import io.smallrye.config.WithName;
+import dev.sapienseg.config.StandaloneConfig;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.smallrye.common.expression.Expression;
+import io.smallrye.config.ConfigMappings;
+import io.smallrye.config.EnvConfigSource;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.common.utils.StringUtil;
 
 /**
- * The application's configuration as a pod would see it: the defaults of {@link SapiensConfig} and of
- * application.properties (with {@code ${ENV:default}} resolved), then the environment variables a manifest sets,
- * matched to keys the way Quarkus does (upper case, every non-alphanumeric character an underscore).
+ * The application's configuration as a pod would see it, read by SmallRye Config as the function reads it
+ * ({@link StandaloneConfig}: the {@link SapiensConfig} mapping and its defaults, Quarkus' Duration and MemorySize
+ * converters, {@code ${…}} expansion), from application.properties and the environment a manifest sets: not this
+ * JVM's environment or system properties. Hand-written here only what SmallRye cannot tell: which variables count as
+ * settings besides those SmallRye reads for a key (a map's keys, keys application.properties documents in comments,
+ * variables its expressions read, libraries' variables).
  */
 final class AppConfig {
 
@@ -37,103 +39,83 @@ final class AppConfig {
             // deploy/run-java.sh: the Java heap's share of the container's memory.
             "JAVA_MAX_RAM_PERCENTAGE");
 
-    private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([A-Za-z0-9_.\\-]+)(?::([^}]*))?}");
+    private static final Pattern COMMENTED_KEY = Pattern.compile("^#\\s*([a-z][A-Za-z0-9_.\"-]+)\\s*=.*");
 
-    /** Every known key with its default value (null: no default). */
-    private final Map<String, String> defaults;
-    /** Map-valued keys ({@code sapiens.execution.cuda-options.*}): their prefixes. */
-    private final Set<String> mapPrefixes;
-    private final Map<String, String> environment;
-    /** Keys application.properties documents in comments ({@code #quarkus.s3.endpoint-override=…}). */
-    private final Set<String> documentedKeys;
-
-    private AppConfig(Map<String, String> defaults, Set<String> mapPrefixes, Map<String, String> environment,
-            Set<String> documentedKeys) {
-        this.defaults = defaults;
-        this.mapPrefixes = mapPrefixes;
-        this.environment = environment;
-        this.documentedKeys = documentedKeys;
+    /**
+     * What application.properties and {@link SapiensConfig} tell besides values: our keys (map-valued ones end in
+     * {@code .*}), keys the file documents in comments ({@code #quarkus.s3.endpoint-override=…}) and variables its
+     * values read by name ({@code ${HF_TOKEN:}}).
+     */
+    private record Known(PropertiesConfigSource file, Set<String> keys, Set<String> documentedKeys,
+            Set<String> referencedVariables) {
     }
 
-    static AppConfig load(Path applicationProperties) {
-        Map<String, String> defaults = new LinkedHashMap<>();
-        Set<String> mapPrefixes = new TreeSet<>();
-        String prefix = SapiensConfig.class.getAnnotation(ConfigMapping.class).prefix();
-        collect(SapiensConfig.class, prefix, defaults, mapPrefixes);
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(applicationProperties)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-        for (String key : p.stringPropertyNames()) {
-            defaults.put(key, p.getProperty(key));
-        }
-        Set<String> documented = new TreeSet<>();
+    private final Known known;
+    private final Map<String, String> environment;
+    private final SmallRyeConfig config;
+
+    private AppConfig(Known known, Map<String, String> environment) {
+        this.known = known;
+        this.environment = environment;
+        // StandaloneConfig also reads the packaged application.properties (250); the file given (260) overrides it key
+        // by key, so a test can change a copy of it.
+        this.config = StandaloneConfig.builder(Map.of())
+                .setAddDefaultSources(false)
+                .withDefaultValue("user.home", System.getProperty("user.home")) // set by the pod's JVM as by this one
+                .withSources(known.file(), new EnvConfigSource(environment, EnvConfigSource.ORDINAL))
+                .build();
+    }
+
+    static AppConfig load(Path file) {
         try {
-            Pattern commented = Pattern.compile("^#\\s*([a-z][A-Za-z0-9_.\"-]+)\\s*=.*");
-            for (String line : Files.readAllLines(applicationProperties)) {
-                Matcher m = commented.matcher(line);
+            PropertiesConfigSource properties = new PropertiesConfigSource(file.toUri().toURL(), 260);
+            Set<String> keys = new TreeSet<>(properties.getPropertyNames());
+            ConfigMappings.getProperties(ConfigMappings.ConfigClass.configClass(SapiensConfig.class)).keySet().stream()
+                    .filter(key -> !key.endsWith("[*]")).forEach(keys::add);
+            Set<String> documented = new TreeSet<>();
+            for (String line : Files.readAllLines(file)) {
+                Matcher m = COMMENTED_KEY.matcher(line);
                 if (m.matches()) {
                     documented.add(m.group(1));
                 }
             }
+            Set<String> referenced = new TreeSet<>();
+            for (String value : properties.getProperties().values()) {
+                // The parser SmallRye expands values with (ExpressionConfigSourceInterceptor), with its flags.
+                Expression.compile(value, Expression.Flag.LENIENT_SYNTAX, Expression.Flag.NO_TRIM,
+                        Expression.Flag.NO_SMART_BRACES, Expression.Flag.DOUBLE_COLON).getReferencedStrings().stream()
+                        .filter(name -> name.equals(name.toUpperCase(Locale.ROOT))).forEach(referenced::add);
+            }
+            return new AppConfig(new Known(properties, keys, documented, referenced), Map.of());
         } catch (IOException e) {
-            throw new AssertionError(e);
+            throw new UncheckedIOException(e);
         }
-        return new AppConfig(defaults, mapPrefixes, Map.of(), documented);
     }
 
     /** The same configuration with a pod's environment on top. */
     AppConfig withEnvironment(Map<String, String> env) {
-        return new AppConfig(defaults, mapPrefixes, Map.copyOf(env), documentedKeys);
+        return new AppConfig(known, Map.copyOf(env));
     }
 
-    /** Keys of {@link SapiensConfig}, derived from its methods as SmallRye Config does (kebab case). */
-    private static void collect(Class<?> type, String prefix, Map<String, String> out, Set<String> mapPrefixes) {
-        for (Method m : type.getDeclaredMethods()) {
-            if (m.getParameterCount() != 0 || m.isDefault() || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
-                continue;
-            }
-            WithName withName = m.getAnnotation(WithName.class);
-            String key = prefix + "." + (withName != null ? withName.value() : kebab(m.getName()));
-            Class<?> returned = m.getReturnType();
-            if (returned.isInterface() && returned.getEnclosingClass() == SapiensConfig.class) {
-                collect(returned, key, out, mapPrefixes);
-            } else if (Map.class.isAssignableFrom(returned)) {
-                mapPrefixes.add(key + ".");
-            } else {
-                WithDefault d = m.getAnnotation(WithDefault.class);
-                out.put(key, d != null ? d.value() : null);
-                if (returned == Optional.class) {
-                    Type t = ((ParameterizedType) m.getGenericReturnType()).getActualTypeArguments()[0];
-                    if (t instanceof Class<?> c && c.isInterface() && c.getEnclosingClass() == SapiensConfig.class) {
-                        throw new AssertionError("optional groups are not modelled: " + key);
-                    }
-                }
-            }
-        }
-    }
-
-    static String kebab(String camel) {
-        return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
-    }
-
-    /** Quarkus' environment variable name of a key. */
-    static String envName(String key) {
-        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
-    }
-
-    /** The key an environment variable sets, if it names one of our keys. */
+    /**
+     * The key an environment variable sets, if it names one of ours: matched by SmallRye's EnvConfigSource. A map's
+     * keys ({@code sapiens.execution.cuda-options.*}) are not: an environment variable cannot say where the map key
+     * starts, so SmallRye leaves such a variable unmatched (ModelRuntime.cudaOptions warns at start-up); here it names
+     * the key as ONNX Runtime spells it, the rest of the name in lower case.
+     */
     Optional<String> keyOf(String envName) {
-        for (String key : defaults.keySet()) {
-            if (envName(key).equals(envName)) {
-                return Optional.of(key);
-            }
+        Optional<String> named = known.keys().stream().filter(key -> !key.endsWith(".*")).filter(readsAs(envName))
+                .findFirst();
+        if (named.isPresent()) {
+            return named;
         }
-        for (String prefix : mapPrefixes) {
-            if (envName.startsWith(envName(prefix)) && envName.length() > envName(prefix).length()) {
-                return Optional.of(prefix + envName.substring(envName(prefix).length()).toLowerCase(Locale.ROOT));
+        for (String key : known.keys()) {
+            if (key.endsWith(".*")) {
+                String prefix = key.substring(0, key.length() - 1);
+                String envPrefix = StringUtil.replaceNonAlphanumericByUnderscores(prefix).toUpperCase(Locale.ROOT);
+                if (envName.startsWith(envPrefix) && envName.length() > envPrefix.length()) {
+                    return Optional.of(prefix + envName.substring(envPrefix.length()).toLowerCase(Locale.ROOT));
+                }
             }
         }
         return Optional.empty();
@@ -141,69 +123,34 @@ final class AppConfig {
 
     /** Why a variable a manifest sets is not configuration of this application, or empty when it is. */
     Optional<String> unknownVariable(String name) {
-        if (keyOf(name).isPresent() || referencedVariables().contains(name) || LIBRARY_VARIABLES.contains(name)
+        if (keyOf(name).isPresent() || known.referencedVariables().contains(name) || LIBRARY_VARIABLES.contains(name)
                 || name.startsWith("AWS_") || name.startsWith("OTEL_")
-                || documentedKeys.stream().anyMatch(key -> envName(key).equals(name))) {
+                || known.documentedKeys().stream().anyMatch(readsAs(name))) {
             return Optional.empty();
         }
         return Optional.of(name + " matches no configuration key (SapiensConfig, application.properties, keys it "
-                + "documents in comments), no variable application.properties reads " + referencedVariables()
+                + "documents in comments), no variable application.properties reads " + known.referencedVariables()
                 + " and is not AWS_*, OTEL_* or " + LIBRARY_VARIABLES);
     }
 
-    /** Variables that application.properties reads by name, such as {@code ${HF_TOKEN:}}. */
-    Set<String> referencedVariables() {
-        Set<String> names = new TreeSet<>();
-        for (String value : defaults.values()) {
-            if (value == null) {
-                continue;
-            }
-            Matcher m = EXPRESSION.matcher(value);
-            while (m.find()) {
-                if (m.group(1).equals(m.group(1).toUpperCase(Locale.ROOT))) {
-                    names.add(m.group(1));
-                }
-            }
-        }
-        return names;
+    /** The keys SmallRye reads from this environment variable (EnvConfigSource's matching of names). */
+    private static Predicate<String> readsAs(String variable) {
+        EnvConfigSource environment = new EnvConfigSource(Map.of(variable, ""), 0);
+        return key -> environment.getValue(key) != null;
     }
 
-    /** The value a key has in the pod: environment, else application.properties / SapiensConfig default. */
+    /** The value a key has in the pod, as written (expressions expanded); null when a key of ours has none. */
     String get(String key) {
-        String fromEnv = environment.get(envName(key));
-        if (fromEnv != null) {
-            return fromEnv;
-        }
-        if (!defaults.containsKey(key)) {
+        String value = config.getConfigValue(key).getValue();
+        if (value == null && !known.keys().contains(key)) {
             throw new AssertionError("unknown configuration key " + key);
         }
-        String raw = defaults.get(key);
-        return raw == null ? null : resolve(raw);
+        return value;
     }
 
+    /** A setting of Quarkus or an extension: its value in the pod (empty is unset), else the framework's default. */
     String getOrDefault(String key, String frameworkDefault) {
-        String fromEnv = environment.get(envName(key));
-        if (fromEnv != null) {
-            return fromEnv;
-        }
-        String raw = defaults.get(key);
-        return raw == null ? frameworkDefault : resolve(raw);
-    }
-
-    private String resolve(String raw) {
-        Matcher m = EXPRESSION.matcher(raw);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String name = m.group(1);
-            String value = environment.containsKey(name) ? environment.get(name)
-                    : defaults.containsKey(name) ? resolve(defaults.get(name)) : m.group(2);
-            if (value == null) {
-                throw new AssertionError("unresolvable expression " + m.group() + " in " + raw);
-            }
-            m.appendReplacement(out, Matcher.quoteReplacement(value));
-        }
-        m.appendTail(out);
-        return out.toString();
+        return config.getOptionalValue(key, String.class).orElse(frameworkDefault);
     }
 
     /** A variable exactly as the pod's environment sets it (null when unset). */
@@ -212,62 +159,19 @@ final class AppConfig {
     }
 
     int getInt(String key) {
-        return Integer.parseInt(get(key).trim());
+        return config.getValue(key, Integer.class);
     }
 
     Duration getDuration(String key) {
-        return duration(get(key));
+        return config.getValue(key, Duration.class);
     }
 
-    /** Quarkus durations: ISO-8601 ({@code PT30S}), a number of seconds, or a number with ms, s, m, h or d. */
-    static Duration duration(String value) {
-        String v = value.trim();
-        if (v.toUpperCase(Locale.ROOT).startsWith("P")) {
-            return Duration.parse(v);
-        }
-        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)?", Pattern.CASE_INSENSITIVE).matcher(v);
-        if (!m.matches()) {
-            throw new AssertionError("not a duration: " + value);
-        }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2).toLowerCase(Locale.ROOT);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
+    Optional<Duration> getOptionalDuration(String key) {
+        return config.getOptionalValue(key, Duration.class);
     }
 
-    /** Quarkus MemorySize: a number with an optional K, M, G or T suffix (powers of 1024). */
-    static long memorySize(String value) {
-        Matcher m = Pattern.compile("(\\d+)([KMGT])?B?", Pattern.CASE_INSENSITIVE).matcher(value.trim());
-        if (!m.matches()) {
-            throw new AssertionError("not a memory size: " + value);
-        }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "" : m.group(2).toUpperCase(Locale.ROOT);
-        int shift = switch (unit) {
-            case "K" -> 10;
-            case "M" -> 20;
-            case "G" -> 30;
-            case "T" -> 40;
-            default -> 0;
-        };
-        return n << shift;
-    }
-
-    /** Kubernetes quantities as found in body-size style annotations ({@code 70M}, {@code 100Mi}, {@code 70m}). */
-    static long byteQuantity(String value) {
-        Matcher m = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kKmMgGtT]i?)?[bB]?").matcher(value.trim());
-        if (!m.matches()) {
-            throw new AssertionError("not a byte quantity: " + value);
-        }
-        BigDecimal n = new BigDecimal(m.group(1));
-        String unit = m.group(2) == null ? "" : m.group(2).toUpperCase(Locale.ROOT);
-        Map<String, Long> units = new HashMap<>(Map.of("", 1L, "K", 1_000L, "M", 1_000_000L, "G", 1_000_000_000L,
-                "KI", 1L << 10, "MI", 1L << 20, "GI", 1L << 30, "T", 1_000_000_000_000L, "TI", 1L << 40));
-        return n.multiply(BigDecimal.valueOf(units.get(unit))).longValue();
+    /** A MemorySize setting in bytes. */
+    long getBytes(String key) {
+        return config.getValue(key, MemorySize.class).asLongValue();
     }
 }

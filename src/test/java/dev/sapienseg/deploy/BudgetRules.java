@@ -2,11 +2,14 @@ package dev.sapienseg.deploy;
 
 import static dev.sapienseg.deploy.KnativeManifests.goDuration;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -107,11 +110,10 @@ final class BudgetRules {
         if (run == null) {
             return;
         }
-        String queue = cfg.get("sapiens.limits.queue-timeout");
         int devices = "cuda".equals(provider) ? cfg.get("sapiens.execution.device-ids").split(",").length : 1;
         dev.sapienseg.pipeline.Deadlines deadlines = new dev.sapienseg.pipeline.Deadlines(
                 new dev.sapienseg.pipeline.Deadlines.Settings(
-                        queue == null || queue.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(AppConfig.duration(queue)),
+                        cfg.getOptionalDuration("sapiens.limits.queue-timeout"),
                         cfg.getInt("sapiens.limits.retry-after-seconds"), Duration.ofSeconds(timeoutSeconds),
                         cfg.getInt("sapiens.limits.max-in-flight"), cfg.getInt("sapiens.batching.max-batch-size"),
                         cfg.getInt("sapiens.execution.sessions-per-device") * devices,
@@ -134,10 +136,9 @@ final class BudgetRules {
             problems.add(where + " " + platformSeconds + " differs from sapiens.limits.request-timeout " + requestTimeout
                     + ": the function derives its queue wait from it (set SAPIENS_LIMITS_REQUEST_TIMEOUT)");
         }
-        String queueTimeout = cfg.get("sapiens.limits.queue-timeout");
-        if (queueTimeout != null && !queueTimeout.isBlank() && platformSeconds <= AppConfig.duration(queueTimeout).toSeconds()) {
-            problems.add(where + " " + platformSeconds + " does not exceed sapiens.limits.queue-timeout " + queueTimeout);
-        }
+        cfg.getOptionalDuration("sapiens.limits.queue-timeout").filter(queue -> platformSeconds <= queue.toSeconds())
+                .ifPresent(queue -> problems.add(where + " " + platformSeconds
+                        + " does not exceed sapiens.limits.queue-timeout " + cfg.get("sapiens.limits.queue-timeout")));
         return problems;
     }
 
@@ -157,7 +158,7 @@ final class BudgetRules {
         String percentText = cfg.envValue("JAVA_MAX_RAM_PERCENTAGE");
         double percent = percentText == null ? 50 : Double.parseDouble(percentText);
         long heap = (long) (limit * percent / 100);
-        long budget = AppConfig.memorySize(cfg.get("sapiens.limits.memory-budget"));
+        long budget = cfg.getBytes("sapiens.limits.memory-budget");
         String preset = String.valueOf(cfg.get("sapiens.model.preset"));
         Long model = MODEL_HOST_BYTES.get(preset + "/" + provider);
         if (model == null) {
@@ -172,7 +173,7 @@ final class BudgetRules {
         }
         long pixels = Long.parseLong(cfg.get("sapiens.limits.max-image-pixels"));
         long oneAtTheLimit = dev.sapienseg.pipeline.MemoryBound.estimate(pixels,
-                AppConfig.memorySize(cfg.get("sapiens.limits.max-image-bytes")), java.util.EnumSet.of(dev.sapienseg.output.OutputKind.CLASS_PNG));
+                cfg.getBytes("sapiens.limits.max-image-bytes"), java.util.EnumSet.of(dev.sapienseg.output.OutputKind.CLASS_PNG));
         if (budget < oneAtTheLimit) {
             problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
                     + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");
@@ -181,8 +182,8 @@ final class BudgetRules {
 
     /** Body limits set anywhere (ingress annotations and the like) must admit the application's largest request. */
     static void checkBodyLimits(List<ObjectNode> nodes, AppConfig cfg, List<String> problems) {
-        long maxBody = AppConfig.memorySize(cfg.get("quarkus.http.limits.max-body-size"));
-        long maxImage = AppConfig.memorySize(cfg.get("sapiens.limits.max-image-bytes"));
+        long maxBody = cfg.getBytes("quarkus.http.limits.max-body-size");
+        long maxImage = cfg.getBytes("sapiens.limits.max-image-bytes");
         if (maxBody < maxImage * 4 / 3) {
             problems.add("quarkus.http.limits.max-body-size " + maxBody + " cannot carry a base64 image of "
                     + "sapiens.limits.max-image-bytes " + maxImage);
@@ -192,7 +193,7 @@ final class BudgetRules {
                 String k = key.toLowerCase(Locale.ROOT);
                 if (k.contains("body-size") || k.contains("body-limit") || k.contains("max-body")
                         || k.contains("request-size")) {
-                    long limit = AppConfig.byteQuantity(value);
+                    long limit = byteQuantity(value);
                     if (limit != 0 && limit < maxBody) {
                         problems.add(node.path("kind").asText() + " " + node.at("/metadata/name").asText() + ": " + key
                                 + " " + value + " is below quarkus.http.limits.max-body-size " + maxBody + " bytes");
@@ -200,6 +201,19 @@ final class BudgetRules {
                 }
             });
         }
+    }
+
+    /** Kubernetes quantities as found in body-size style annotations ({@code 70M}, {@code 100Mi}, {@code 70m}). */
+    static long byteQuantity(String value) {
+        Matcher m = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kKmMgGtT]i?)?[bB]?").matcher(value.trim());
+        if (!m.matches()) {
+            throw new AssertionError("not a byte quantity: " + value);
+        }
+        BigDecimal n = new BigDecimal(m.group(1));
+        String unit = m.group(2) == null ? "" : m.group(2).toUpperCase(Locale.ROOT);
+        Map<String, Long> units = Map.of("", 1L, "K", 1_000L, "M", 1_000_000L, "G", 1_000_000_000L,
+                "KI", 1L << 10, "MI", 1L << 20, "GI", 1L << 30, "T", 1_000_000_000_000L, "TI", 1L << 40);
+        return n.multiply(BigDecimal.valueOf(units.get(unit))).longValue();
     }
 
     private static void forEachAnnotation(JsonNode node, java.util.function.BiConsumer<String, String> action) {

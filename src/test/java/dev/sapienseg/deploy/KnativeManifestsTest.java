@@ -237,10 +237,12 @@ class KnativeManifestsTest {
         assertEquals("photos", app.withEnvironment(Map.of("SAPIENS_STORAGE_ALLOWED_BUCKETS", "photos"))
                 .get("sapiens.storage.allowed-buckets"));
         assertEquals("", app.get("sapiens.storage.allowed-buckets"));
-        assertEquals(Duration.ofSeconds(30), AppConfig.duration("30s"));
-        assertEquals(Duration.ofMillis(5), AppConfig.duration("5ms"));
-        assertEquals(Duration.ofSeconds(90), AppConfig.duration("PT1M30S"));
-        assertEquals(70L << 20, AppConfig.memorySize("70M"));
+        AppConfig pod = app.withEnvironment(Map.of("SAPIENS_LIMITS_REQUEST_TIMEOUT", "30s", "SAPIENS_BATCHING_MAX_DELAY",
+                "5ms", "QUARKUS_SHUTDOWN_TIMEOUT", "PT1M30S", "SAPIENS_LIMITS_MEMORY_BUDGET", "70M"));
+        assertEquals(Duration.ofSeconds(30), pod.getDuration("sapiens.limits.request-timeout"));
+        assertEquals(Duration.ofMillis(5), pod.getDuration("sapiens.batching.max-delay"));
+        assertEquals(Duration.ofSeconds(90), pod.getDuration("quarkus.shutdown.timeout"));
+        assertEquals(70L << 20, pod.getBytes("sapiens.limits.memory-budget"));
         assertEquals(Duration.ofMinutes(90), goDuration("1h30m"));
         assertEquals(Duration.ofSeconds(1800), goDuration("1800s"));
     }
