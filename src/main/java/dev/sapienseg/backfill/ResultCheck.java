@@ -6,7 +6,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.storage.OutputKeys;
-import dev.sapienseg.storage.StorageSegmenter;
+import dev.sapienseg.storage.ResultIdentity;
 
 /** Asks the store whether the function already wrote complete results for a picture (one HEAD request). */
 final class ResultCheck {
@@ -30,7 +30,7 @@ final class ResultCheck {
         String outBucket = settings.outputBucket() == null ? settings.bucket() : settings.outputBucket();
         try {
             HeadObjectResponse head = s3.headObject(b -> b.bucket(outBucket).key(keys.summary()));
-            return eTag != null && eTag.equals(head.metadata().get(StorageSegmenter.META_SOURCE_ETAG));
+            return eTag != null && eTag.equals(head.metadata().get(ResultIdentity.META_SOURCE_ETAG));
         } catch (S3Exception e) {
             // No summary (404, NoSuchKeyException) or cannot tell (403, 5xx…): send, the function checks again.
             return false;

@@ -7,22 +7,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.function.DoubleFunction;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 
 import dev.sapienseg.classes.Selection;
-import dev.sapienseg.classes.Vocabulary;
-import dev.sapienseg.image.DecodedImage;
-import dev.sapienseg.output.OutputEncoder;
 import dev.sapienseg.output.OutputFile;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.output.OutputLayout;
+import dev.sapienseg.output.OutputPlan;
+import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.report.SegmentationReport;
 
 /**
@@ -35,33 +34,32 @@ import dev.sapienseg.report.SegmentationReport;
  */
 public final class BatchOutputs {
 
+    /** Sapiens' outputs and ours, without the selective ones: the command's default. */
+    public static final Set<OutputKind> SAPIENS_KINDS = Collections.unmodifiableSet(EnumSet.of(OutputKind.MASK_NPY,
+            OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+
     private final Path root;
+    private final OutputPlan plan;
+    /** The plan's kinds and the summary, which is always written (last). */
     private final Set<OutputKind> kinds;
-    private final String select;
-    private final boolean invert;
     private final ObjectWriter json = new ObjectMapper().writerWithDefaultPrettyPrinter();
 
-    /** Sapiens' outputs and ours: every kind but the selective ones (the command's default). */
+    /** {@link #SAPIENS_KINDS}. */
     public BatchOutputs(Path root) {
-        this(root, EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+        this(root, new OutputPlan(SAPIENS_KINDS, null));
     }
 
-    public BatchOutputs(Path root, Set<OutputKind> kinds) {
-        this(root, kinds, null, false);
-    }
-
-    /** @param select the selection of the selective outputs ({@link Selection}; null: the person) */
-    public BatchOutputs(Path root, Set<OutputKind> kinds, String select, boolean invert) {
+    /** @param plan the outputs of every picture and the selection of the selective ones */
+    public BatchOutputs(Path root, OutputPlan plan) {
         this.root = root;
+        this.plan = plan;
         this.kinds = EnumSet.of(OutputKind.SUMMARY);
-        this.kinds.addAll(kinds);
-        this.select = select;
-        this.invert = invert;
+        this.kinds.addAll(plan.kinds());
     }
 
-    /** The selection in the served model's classes when a selective output is written, else null. */
-    public Selection selection(Vocabulary vocabulary) {
-        return kinds.stream().anyMatch(OutputKind::selective) ? Selection.parse(select, invert, vocabulary) : null;
+    /** What every picture is made into. */
+    public OutputPlan plan() {
+        return plan;
     }
 
     public Path dir(InputImage image) {
@@ -94,34 +92,26 @@ public final class BatchOutputs {
     }
 
     /**
-     * Writes every chosen output; {@code report} gets the milliseconds spent encoding and writing the other files,
-     * since the summary is written last. The visualisation is encoded in the format its name says
-     * ({@link OutputLayout#overlayFormat}), as Sapiens' {@code cv2.imwrite} does.
-     *
-     * @param selection {@link #selection} for this run's vocabulary (null without selective outputs)
+     * Writes every planned output of {@code segmentation}, each to a temporary name renamed into place, and then the
+     * summary.
      */
-    public void write(InputImage image, DecodedImage decoded, byte[] classMap, Vocabulary vocabulary,
-            Selection selection, DoubleFunction<SegmentationReport> report) throws IOException {
-        long start = System.nanoTime();
+    public void write(InputImage image, Segmentation segmentation, SegmentationReport summary) throws IOException {
         Files.createDirectories(dir(image));
-        Map<OutputKind, OutputFile> files = OutputEncoder.encode(kinds, decoded, classMap,
-                OutputLayout.overlayFormat(image.extension()), vocabulary, selection);
-        for (OutputFile file : files.values()) {
+        for (OutputFile file : segmentation.outputs().values()) {
             atomically(file(image, file.kind()), file::writeTo);
         }
-        double encodeMillis = Math.round((System.nanoTime() - start) / 10_000.0) / 100.0;
-        atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, report.apply(encodeMillis)));
+        atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, summary));
     }
 
     /** Selective outputs made with another selection (the summary records it) are not this run's outputs. */
     private boolean sameSelection(Path summary) throws IOException {
-        if (kinds.stream().noneMatch(OutputKind::selective)) {
+        Selection selection = plan.selection();
+        if (selection == null) {
             return true;
         }
-        com.fasterxml.jackson.databind.JsonNode recorded = new ObjectMapper().readTree(summary.toFile())
-                .path("selection");
-        return recorded.path("expression").asText("").equals(Selection.normalise(select))
-                && recorded.path("invert").asBoolean(false) == invert;
+        JsonNode recorded = new ObjectMapper().readTree(summary.toFile()).path("selection");
+        return recorded.path("expression").asText("").equals(selection.expression())
+                && recorded.path("invert").asBoolean(false) == selection.invert();
     }
 
     @FunctionalInterface

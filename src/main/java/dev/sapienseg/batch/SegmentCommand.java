@@ -5,34 +5,35 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.stream.Collectors;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.config.StandaloneConfig;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.image.ImageLimits;
-import dev.sapienseg.output.OutputKind;
-import dev.sapienseg.output.OutputSet;
 import dev.sapienseg.image.OpenCvLimits;
+import dev.sapienseg.lifecycle.ModelRuntime;
+import dev.sapienseg.model.ModelLoadException;
+import dev.sapienseg.model.SegmentationModel;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
+import dev.sapienseg.output.OutputPlanner;
+import dev.sapienseg.output.OutputSet;
 import dev.sapienseg.provisioning.DownloadProgress;
-import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.provisioning.ModelChoice;
 import dev.sapienseg.provisioning.ModelPreset;
-import software.amazon.awssdk.services.s3.S3Client;
-import dev.sapienseg.model.ModelLoadException;
-import dev.sapienseg.lifecycle.ModelRuntime;
+import dev.sapienseg.provisioning.ProvisionedModel;
 import io.smallrye.config.SmallRyeConfig;
-import dev.sapienseg.model.SegmentationModel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import dev.sapienseg.classes.Selection;
-import dev.sapienseg.classes.Vocabulary;
 
 /**
  * {@code segment}: the batch command over a folder or a list of pictures, Sapiens-Lite's {@code seg.sh} done with
@@ -137,97 +138,124 @@ public final class SegmentCommand implements Callable<Integer> {
         return cli.execute(args);
     }
 
+    /** Thrown by the steps before the run: the message for stderr, and exit status {@value #CANNOT_RUN}. */
+    private static final class CannotRun extends Exception {
+        CannotRun(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         OpenCvLimits.apply(maxPixels); // before anything loads OpenCV, which reads its pixel cap once
-        SapiensConfig config;
-        SmallRyeConfig settings;
         try {
-            settings = StandaloneConfig.load(overrides());
-            config = StandaloneConfig.sapiens(settings);
-        } catch (RuntimeException e) {
-            err.println("invalid option: " + rootMessage(e));
-            return CANNOT_RUN;
-        }
-        Set<OutputKind> kinds;
-        try {
-            kinds = OutputSet.parse(outputKinds).kinds();
-        } catch (IllegalArgumentException e) {
-            err.println("invalid --outputs: " + e.getMessage());
-            return CANNOT_RUN;
-        }
-        ModelChoice choice;
-        try {
-            choice = ModelRuntime.choose(config.model(), ModelChoice.Names.COMMAND);
-            ModelRuntime.checkProvider(choice, config.execution().provider());
-        } catch (ModelLoadException e) {
+            SmallRyeConfig settings = settings();
+            SapiensConfig config = StandaloneConfig.sapiens(settings);
+            Set<OutputKind> kinds = outputKinds();
+            ModelChoice choice = choice(config);
+            BatchInputs.Found found = inputs();
+            List<SegmentationModel> sessions = load(choice, config, settings);
+            try {
+                return run(choice, config, sessions, plan(kinds, sessions, config), found);
+            } finally {
+                sessions.forEach(SegmentationModel::close);
+            }
+        } catch (CannotRun e) {
             err.println(e.getMessage());
             return CANNOT_RUN;
         }
-        if (batchSize < 1 || config.execution().sessionsPerDevice() < 1 || config.execution().deviceIds().isEmpty()) {
-            err.println("--batch-size and --jobs must be at least 1, --devices not empty");
-            return CANNOT_RUN;
+    }
+
+    private SmallRyeConfig settings() throws CannotRun {
+        try {
+            SmallRyeConfig settings = StandaloneConfig.load(overrides());
+            StandaloneConfig.sapiens(settings);
+            return settings;
+        } catch (RuntimeException e) {
+            throw new CannotRun("invalid option: " + rootMessage(e));
         }
+    }
+
+    private Set<OutputKind> outputKinds() throws CannotRun {
+        try {
+            return OutputSet.parse(outputKinds).kinds();
+        } catch (IllegalArgumentException e) {
+            throw new CannotRun("invalid --outputs: " + e.getMessage());
+        }
+    }
+
+    private ModelChoice choice(SapiensConfig config) throws CannotRun {
+        try {
+            ModelChoice choice = ModelRuntime.choose(config.model(), ModelChoice.Names.COMMAND);
+            ModelRuntime.checkProvider(choice, config.execution().provider());
+            if (batchSize < 1 || config.execution().sessionsPerDevice() < 1 || config.execution().deviceIds().isEmpty()) {
+                throw new CannotRun("--batch-size and --jobs must be at least 1, --devices not empty");
+            }
+            return choice;
+        } catch (ModelLoadException e) {
+            throw new CannotRun(e.getMessage());
+        }
+    }
+
+    private BatchInputs.Found inputs() throws CannotRun, java.io.IOException {
         if (!Files.exists(input)) {
-            err.println("input not found: " + input);
-            return CANNOT_RUN;
+            throw new CannotRun("input not found: " + input);
         }
         if (Files.isDirectory(input) && Files.exists(output) && Files.isSameFile(input, output)) {
-            err.println("--output must differ from --input: visualisations are named like the pictures and would overwrite them");
-            return CANNOT_RUN;
+            throw new CannotRun("--output must differ from --input: visualisations are named like the pictures and"
+                    + " would overwrite them");
         }
         BatchInputs.Found found = BatchInputs.collect(input, output);
         if (found.images().isEmpty() && found.problems().isEmpty()) {
-            err.println("no pictures (" + String.join(" ", ImageFormat.pictureExtensions()) + ") found in " + input);
-            return CANNOT_RUN;
+            throw new CannotRun("no pictures (" + String.join(" ", ImageFormat.pictureExtensions()) + ") found in " + input);
         }
+        return found;
+    }
 
-        List<SegmentationModel> sessions;
+    private static List<SegmentationModel> load(ModelChoice choice, SapiensConfig config, SmallRyeConfig settings)
+            throws CannotRun {
         try {
             ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> StandaloneConfig.s3Client(settings),
                     new DownloadProgress());
-            sessions = ModelRuntime.loadSessions(file, config.model(), config.execution());
+            return ModelRuntime.loadSessions(file, config.model(), config.execution());
         } catch (ModelLoadException e) {
-            err.println("cannot load the model: " + e.getMessage());
-            return CANNOT_RUN;
+            throw new CannotRun("cannot load the model: " + e.getMessage());
         }
-        Vocabulary vocabulary = Vocabulary.of(sessions.get(0).contract().family());
-        String selectExpression = select != null ? select : config.selection().classes();
-        boolean inverted = invert || (select == null && config.selection().invert());
+    }
+
+    /** The outputs and selection of every picture, for the loaded model's classes. */
+    private OutputPlan plan(Set<OutputKind> kinds, List<SegmentationModel> sessions, SapiensConfig config)
+            throws CannotRun {
         try {
-            Selection.parse(selectExpression, inverted, vocabulary);
-        } catch (IllegalArgumentException e) {
-            sessions.forEach(SegmentationModel::close);
-            err.println("invalid --select: " + e.getMessage());
-            return CANNOT_RUN;
+            OutputPlanner planner = new OutputPlanner(Vocabulary.of(sessions.get(0).contract().family()),
+                    config.selection().classes(), config.selection().invert());
+            return planner.plan(kinds, select, invert ? Boolean.TRUE : null);
+        } catch (IllegalArgumentException | SegmentationException e) {
+            throw new CannotRun("invalid --select: " + e.getMessage());
         }
-        if ((select != null || invert) && kinds.stream().noneMatch(OutputKind::selective)) {
-            kinds = java.util.EnumSet.copyOf(kinds);
-            kinds.add(OutputKind.SELECTION_MASK);
+    }
+
+    private int run(ModelChoice choice, SapiensConfig config, List<SegmentationModel> sessions, OutputPlan plan,
+            BatchInputs.Found found) throws InterruptedException {
+        int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+        int perRun = Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+        BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
+                choice.normalizationFor(sessions.get(0).contract().family())),
+                new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, plan));
+        SegmentationModel first = sessions.get(0);
+        int pictures = found.images().size() + found.problems().size();
+        err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
+                first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",
+                sessions.size(), runner.batchCapacity(), pictures, output);
+        if (first.isDemo()) {
+            err.println("note: " + first.name() + " is the pipeline demo model, not a real segmenter");
         }
-        try {
-            int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-            int perRun = Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
-            BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
-                    choice.normalizationFor(sessions.get(0).contract().family())),
-                    new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)),
-                    new BatchOutputs(output, kinds, selectExpression, inverted));
-            SegmentationModel first = sessions.get(0);
-            err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
-                    first.provider().label(), first.providerNote() != null ? " (" + first.providerNote() + ")" : "",
-                    sessions.size(), runner.batchCapacity(), found.images().size() + found.problems().size(), output);
-            if (first.isDemo()) {
-                err.println("note: " + first.name() + " is the pipeline demo model, not a real segmenter");
-            }
-            Progress progress = new Progress(found.images().size() + found.problems().size(), err, terminal());
-            for (BatchInputs.Problem problem : found.problems()) {
-                progress.failed(problem.entry(), problem.reason());
-            }
-            runner.run(found.images(), progress);
-            return summarise(progress);
-        } finally {
-            sessions.forEach(SegmentationModel::close);
+        Progress progress = new Progress(pictures, err, terminal());
+        for (BatchInputs.Problem problem : found.problems()) {
+            progress.failed(problem.entry(), problem.reason());
         }
+        runner.run(found.images(), progress);
+        return summarise(progress);
     }
 
     /**
@@ -269,7 +297,6 @@ public final class SegmentCommand implements Callable<Integer> {
         }
     }
 
-    /** Built only for s3:// models, as the function's client: AWS credential chain, the configured region. */
     private static String rootMessage(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {

@@ -44,6 +44,7 @@ public interface SapiensConfig {
 
     interface Model {
         /** A local ONNX file (external-data files beside it). Env: SAPIENS_MODEL_PATH. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> path();
 
         /**
@@ -51,24 +52,29 @@ public interface SapiensConfig {
          * {@code model} tag of the inference meters. Unset: the model's own name (its {@code sapiens.model} metadata,
          * else its file name without {@code .onnx}). Env: SAPIENS_MODEL_SERVED_NAME.
          */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> servedName();
 
         /**
          * A model to download at start-up: {@code https://…}, {@code s3://bucket/key} or
          * {@code hf://owner/repo[@revision][/file]} (default file onnx/model.onnx). Env: SAPIENS_MODEL_URI.
          */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> uri();
 
         /** A known export ({@code hf-0.3b}, {@code lite-1b-fp16}…): its location and normalisation. Env: SAPIENS_MODEL_PRESET. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> preset();
 
         /** The model file's SHA-256; a download (or a local file) that differs is refused. Env: SAPIENS_MODEL_SHA256. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> sha256();
 
         /** Where downloaded models are kept and found again by later starts. Env: SAPIENS_MODEL_CACHE_DIR. */
         String cacheDir();
 
         /** The pipeline demo model, served only when no path, URI or preset is set; empty: refuse to start. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> demoPath();
 
         /**
@@ -114,6 +120,7 @@ public interface SapiensConfig {
         String endpoint();
 
         /** Token for private or gated repositories. Env: HF_TOKEN. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> token();
     }
 
@@ -253,6 +260,7 @@ public interface SapiensConfig {
         Optional<List<String>> allowedBuckets();
 
         /** Bucket for the results; unset: the source object's bucket. */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> outputBucket();
 
         /**
@@ -280,6 +288,7 @@ public interface SapiensConfig {
          * {@code Authorization: Bearer <secret>} (MinIO's webhook {@code auth_token}), else 401; unset, the webhook is
          * open (a warning at start-up). Env: SAPIENS_STORAGE_WEBHOOK_SECRET, from a Secret.
          */
+        @WithConverter(BlankIsUnset.class)
         Optional<String> webhookSecret();
     }
 

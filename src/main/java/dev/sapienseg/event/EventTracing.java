@@ -45,6 +45,9 @@ public class EventTracing {
 
     private static final Logger LOG = Logger.getLogger(EventTracing.class);
 
+    /** The W3C trace context: a CloudEvents extension (distributed tracing) and an HTTP header of the same name. */
+    static final String TRACEPARENT = "traceparent";
+
     private static final TextMapGetter<Map<String, String>> GETTER = new TextMapGetter<>() {
         @Override
         public Iterable<String> keys(Map<String, String> carrier) {
@@ -89,12 +92,12 @@ public class EventTracing {
      */
     public <T> T inSpan(CloudEvent<?> event, HttpServerRequest request, Function<String, T> work) {
         Map<String, String> carrier = new HashMap<>();
-        String traceparent = event.extensions().get("traceparent");
+        String traceparent = event.extensions().get(TRACEPARENT);
         if (traceparent != null) {
-            carrier.put("traceparent", traceparent);
+            carrier.put(TRACEPARENT, traceparent);
             putIfPresent(carrier, "tracestate", event.extensions().get("tracestate"));
-        } else if (request != null && request.getHeader("traceparent") != null) {
-            carrier.put("traceparent", request.getHeader("traceparent"));
+        } else if (request != null && request.getHeader(TRACEPARENT) != null) {
+            carrier.put(TRACEPARENT, request.getHeader(TRACEPARENT));
             putIfPresent(carrier, "tracestate", request.getHeader("tracestate"));
         }
         Context parent = openTelemetry.getPropagators().getTextMapPropagator().extract(Context.root(), carrier, GETTER);

@@ -3,11 +3,14 @@ package dev.sapienseg.event;
 import dev.sapienseg.logging.LogSafe;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.Instance;
 
 import org.jboss.logging.Logger;
 
@@ -35,13 +38,6 @@ public class FailureReplies {
 
     private static final Logger LOG = Logger.getLogger(FailureReplies.class);
 
-    /** Paths of the Open Inference Protocol (oip.InferenceProtocol), answered in its own error shape. */
-    static final String PROTOCOL_PREFIX = "/v2/";
-
-    static boolean isProtocol(String path) {
-        return path.equals("/v2") || path.startsWith(PROTOCOL_PREFIX);
-    }
-
     /** Header carrying the failure's id, which finds the full story (cause, stack) in the log. */
     public static final String ERROR_ID_HEADER = "Sapiens-Error-Id";
 
@@ -49,12 +45,16 @@ public class FailureReplies {
     private final ObjectMapper mapper;
     private final SegmentationMetrics metrics;
     private final RequestSizeGuard sizes;
+    /** The other surfaces' error shapes; a path none of them owns is answered as a CloudEvent. */
+    private final List<FailureShape> shapes;
 
-    public FailureReplies(SapiensConfig config, ObjectMapper mapper, SegmentationMetrics metrics, RequestSizeGuard sizes) {
+    public FailureReplies(SapiensConfig config, ObjectMapper mapper, SegmentationMetrics metrics, RequestSizeGuard sizes,
+            @Any Instance<FailureShape> shapes) {
         this.config = config;
         this.mapper = mapper;
         this.metrics = metrics;
         this.sizes = sizes;
+        this.shapes = shapes.stream().toList();
     }
 
     void install(@Observes Router router) {
@@ -67,12 +67,11 @@ public class FailureReplies {
             ctx.next();
             return;
         }
-        @SuppressWarnings("unchecked")
-        Map<String, String> event = (Map<String, String>) ctx.get(SegmentFunction.EVENT_KEY);
+        EventAttributes event = EventAttributes.of(ctx);
         for (Throwable t = ctx.failure(); t != null; t = t.getCause()) {
             if (t instanceof EventIgnoredException ignored) {
                 // Nothing to do and nothing to reply: 204 (a 2xx without an event, so no reply goes to the broker).
-                LOG.infof("event %s ignored: %s", LogSafe.of(event != null ? event.get("id") : null),
+                LOG.infof("event %s ignored: %s", LogSafe.of(event != null ? event.id() : null),
                         LogSafe.of(ignored.getMessage()));
                 metrics.ignored();
                 response.setStatusCode(204).putHeader("Sapiens-Ignored", LogSafe.of(ignored.getMessage(), 200).replaceAll("[^\\x20-\\x7E]", "?")).end();
@@ -83,17 +82,20 @@ public class FailureReplies {
         if (ctx.failure() == null && ctx.statusCode() == 413) { // Quarkus' body handler: a chunked body past the limit
             failure = new Failure(FailureReason.IMAGE_TOO_LARGE, sizes.tooLarge(-1));
         }
-        boolean protocol = isProtocol(ctx.request().path());
+        String path = ctx.request().path();
+        FailureShape shape = shapes.stream().filter(s -> s.owns(path)).findFirst().orElse(null);
         String errorId = UUID.randomUUID().toString();
         Long start = ctx.get(RequestSizeGuard.START_KEY);
-        log(failure, event, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure(),
-                ctx.request().path());
+        String request = event != null ? String.format("event %s type=%s source=%s subject=%s", LogSafe.of(event.id()),
+                LogSafe.of(event.type()), LogSafe.of(event.source()), LogSafe.of(event.subject()))
+                : shape != null ? shape.describe(path) : "event -";
+        log(failure, request, start == null ? -1 : (System.nanoTime() - start) / 1e6, errorId, ctx.failure());
         metrics.failed(failure.reason);
 
         int status = failure.reason.httpStatus();
 
         // A refused caller (no webhook secret) is not an event's outcome to publish: it keeps its 401.
-        if (!protocol && !failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
+        if (shape == null && !failure.reason.retryable() && failure.reason != FailureReason.UNAUTHORIZED
                 && config.events().failureReply() == SapiensConfig.FailureReply.EVENT) {
             status = 200;
         }
@@ -105,14 +107,8 @@ public class FailureReplies {
                     ? Math.max(failure.retryAfterSeconds(), config.limits().retryAfterSeconds())
                     : config.limits().retryAfterSeconds()));
         }
-        if (protocol) {
-            // The Open Inference Protocol's error shape: {"error": "<message>"}, the code in front.
-            try {
-                response.putHeader("Content-Type", "application/json")
-                        .end(mapper.writeValueAsString(Map.of("error", failure.reason.code() + ": " + failure.message)));
-            } catch (JsonProcessingException e) {
-                response.setStatusCode(500).end();
-            }
+        if (shape != null) {
+            shape.write(response, failure.reason, failure.message);
             return;
         }
         Map<String, Object> data = new LinkedHashMap<>();
@@ -122,9 +118,9 @@ public class FailureReplies {
         data.put("retryable", failure.reason.retryable());
         data.put("errorId", errorId);
         if (event != null) {
-            data.put("requestId", event.get("id"));
-            data.put("requestSource", event.get("source"));
-            data.put("requestType", event.get("type"));
+            data.put("requestId", event.id());
+            data.put("requestSource", event.source());
+            data.put("requestType", event.type());
         }
         try {
             write(ctx.request(), response, data, event);
@@ -134,10 +130,10 @@ public class FailureReplies {
     }
 
     private void write(HttpServerRequest request, HttpServerResponse response, Map<String, Object> data,
-            Map<String, String> event) throws JsonProcessingException {
+            EventAttributes event) throws JsonProcessingException {
         SapiensConfig.Events events = config.events();
         String id = UUID.randomUUID().toString();
-        String subject = event != null ? event.get("subject") : null;
+        String subject = event != null ? event.subject() : null;
         String contentType = request.getHeader("Content-Type");
         if (contentType != null && contentType.startsWith("application/cloudevents+json")) {
             Map<String, Object> structured = new LinkedHashMap<>();
@@ -214,16 +210,10 @@ public class FailureReplies {
         return newline > 0 ? message.substring(0, newline) : message;
     }
 
-    private static void log(Failure failure, Map<String, String> event, double millis, String errorId, Throwable cause,
-            String path) {
-        String line = event == null
-                ? String.format("%s failed in %.1f ms: %d %s: %s [error %s]", isProtocol(path)
-                        ? "inference request " + LogSafe.of(path, 200) : "event -", millis, failure.reason.httpStatus(),
-                        failure.reason.code(), LogSafe.of(failure.message, 1024), errorId)
-                : String.format("event %s type=%s source=%s subject=%s failed in %.1f ms: %d %s: %s [error %s]",
-                        LogSafe.of(event.get("id")), LogSafe.of(event.get("type")), LogSafe.of(event.get("source")),
-                        LogSafe.of(event.get("subject")), millis, failure.reason.httpStatus(), failure.reason.code(),
-                        LogSafe.of(failure.message, 1024), errorId);
+    /** @param request how the log names the request: its event's attributes, or its surface and path */
+    private static void log(Failure failure, String request, double millis, String errorId, Throwable cause) {
+        String line = String.format("%s failed in %.1f ms: %d %s: %s [error %s]", request, millis,
+                failure.reason.httpStatus(), failure.reason.code(), LogSafe.of(failure.message, 1024), errorId);
         Throwable detail = cause;
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SegmentationException se) {

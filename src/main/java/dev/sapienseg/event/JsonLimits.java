@@ -2,13 +2,10 @@ package dev.sapienseg.event;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.quarkus.jackson.ObjectMapperCustomizer;
-import io.quarkus.runtime.configuration.MemorySize;
 
 /**
  * Makes structured-mode events work up to the documented limits. Jackson refuses JSON strings longer than 20,000,000
@@ -22,8 +19,8 @@ public class JsonLimits implements ObjectMapperCustomizer {
 
     private final long maxBodyBytes;
 
-    public JsonLimits(@ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize) {
-        this.maxBodyBytes = maxBodySize.asLongValue();
+    public JsonLimits(BodyLimit bodyLimit) {
+        this.maxBodyBytes = bodyLimit.bytes();
     }
 
     @Override

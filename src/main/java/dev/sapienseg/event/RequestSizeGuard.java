@@ -5,13 +5,11 @@ import dev.sapienseg.storage.StorageWebhook;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
-import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
@@ -44,9 +42,8 @@ public class RequestSizeGuard {
     private final long maxBodyBytes;
     private final long structuredImageBytes;
 
-    public RequestSizeGuard(@ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize,
-            SapiensConfig config) {
-        this.maxBodyBytes = maxBodySize.asLongValue();
+    public RequestSizeGuard(BodyLimit bodyLimit, SapiensConfig config) {
+        this.maxBodyBytes = bodyLimit.bytes();
         this.structuredImageBytes = structuredImageLimit(maxBodyBytes, config.limits().maxImageBytes().asLongValue());
         long imageBytes = config.limits().maxImageBytes().asLongValue();
         if (structuredImageBytes < imageBytes) {

@@ -2,23 +2,24 @@ package dev.sapienseg.event;
 
 import dev.sapienseg.logging.LogSafe;
 
-import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.Map;
 
 import jakarta.inject.Inject;
 
-import dev.sapienseg.classes.Selection;
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.metrics.RequestPath;
 import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.pipeline.SegmentationRequest;
 import dev.sapienseg.lifecycle.SegmentationService;
 import dev.sapienseg.storage.ObjectEvent;
 import dev.sapienseg.storage.StorageNotifications;
@@ -45,9 +46,6 @@ public class SegmentFunction {
      */
     public static final String KNATIVE_AWS_S3 = "dev.knative.eventing.aws-s3";
 
-    /** Routing-context key: set once Funqy has parsed the event and called us (earlier failures are malformed events). */
-    static final String EVENT_KEY = "sapiens.event";
-
     @Inject
     SegmentationService service;
 
@@ -68,12 +66,12 @@ public class SegmentFunction {
 
     @Funq("segment")
     public CloudEvent<Object> segment(CloudEvent<byte[]> event) {
-        Map<String, String> attributes = remember(event);
+        EventAttributes attributes = remember(event);
         return tracing.inSpan(event, currentRequest.getCurrent() != null ? currentRequest.getCurrent().request() : null,
                 traceparent -> dispatch(event, attributes, traceparent));
     }
 
-    private CloudEvent<Object> dispatch(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
+    private CloudEvent<Object> dispatch(CloudEvent<byte[]> event, EventAttributes attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
         if (events.requestType().equals(event.type()) || KNATIVE_AWS_S3.equals(event.type())) {
             return image(event, attributes, traceparent);
@@ -98,32 +96,31 @@ public class SegmentFunction {
 
     /** The reply carries the trace on (CloudEvents distributed-tracing extension). */
     private static CloudEventBuilder traced(CloudEventBuilder builder, String traceparent) {
-        return traceparent == null ? builder : builder.extensions(Map.of("traceparent", traceparent));
+        return traceparent == null ? builder : builder.extensions(Map.of(EventTracing.TRACEPARENT, traceparent));
     }
 
-    private CloudEvent<Object> image(CloudEvent<byte[]> event, Map<String, String> attributes, String traceparent) {
+    private CloudEvent<Object> image(CloudEvent<byte[]> event, EventAttributes attributes, String traceparent) {
         SapiensConfig.Events events = config.events();
-        Set<OutputKind> outputs = OutputSelection.parse(event.extensions().get(OutputSelection.EXTENSION),
-                events.defaultOutputs());
+        Set<OutputKind> kinds = EventOptions.kinds(event.extensions(), events.defaultOutputs());
         byte[] image = data(event);
         if (image == null || image.length == 0) {
             throw new SegmentationException(FailureReason.EMPTY_IMAGE,
                     "the event carries no image (binary mode: put the image in the body; structured mode: use data_base64)");
         }
         SegmentationPipeline pipeline = service.pipeline();
-        Selection selection = OutputSelection.selection(event.extensions(), outputs, pipeline);
-        Segmentation segmentation = pipeline.segment(image, outputs, selection);
-        metrics.segmented(segmentation, "event");
+        OutputPlan plan = EventOptions.plan(kinds, event.extensions(), pipeline.planner());
+        Segmentation segmentation = pipeline.segment(SegmentationRequest.of(image, plan));
+        metrics.segmented(segmentation, RequestPath.EVENT);
         LOG.infof("event %s type=%s source=%s subject=%s ok in %.1f ms: segmented %dx%d", LogSafe.of(event.id()),
-                LogSafe.of(event.type()), LogSafe.of(event.source()), LogSafe.of(attributes.get("subject")),
+                LogSafe.of(event.type()), LogSafe.of(event.source()), LogSafe.of(attributes.subject()),
                 segmentation.timings().total(), segmentation.width(), segmentation.height());
         SegmentationReport reply = SegmentationReport.of(event.id(), segmentation, pipeline.model(),
                 pipeline.normalization());
         CloudEventBuilder builder = traced(CloudEventBuilder.create()
                 .type(events.resultType())
                 .source(events.source()), traceparent);
-        if (attributes.get("subject") != null) {
-            builder.subject(attributes.get("subject"));
+        if (attributes.subject() != null) {
+            builder.subject(attributes.subject());
         }
         return builder.build(reply);
     }
@@ -140,17 +137,12 @@ public class SegmentFunction {
     }
 
     /** Keeps the request's attributes for the failure reply and marks that the event was well-formed enough to reach us. */
-    private Map<String, String> remember(CloudEvent<byte[]> event) {
-        Map<String, String> attributes = new HashMap<>();
-        attributes.put("id", event.id());
-        attributes.put("type", event.type());
-        attributes.put("source", event.source());
-        attributes.put("subject", event.subject());
+    private EventAttributes remember(CloudEvent<byte[]> event) {
+        EventAttributes attributes = EventAttributes.of(event);
         if (currentRequest.getCurrent() != null) {
-            currentRequest.getCurrent().put(EVENT_KEY, attributes);
+            attributes.remember(currentRequest.getCurrent());
         }
-        if (event.id() == null || event.id().isBlank() || event.source() == null || event.source().isBlank()
-                || event.type() == null || event.type().isBlank()) {
+        if (!attributes.complete()) {
             throw new SegmentationException(FailureReason.MALFORMED_EVENT,
                     "malformed CloudEvent: id, source and type are required");
         }

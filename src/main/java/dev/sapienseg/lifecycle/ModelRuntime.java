@@ -89,7 +89,6 @@ public final class ModelRuntime {
         return options;
     }
 
-    /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
     /**
      * ONNX Runtime's threads per session. Left to itself, ONNX Runtime starts one per core of the <em>node</em>, not of
      * the pod: on a 64-core node a pod limited to 2 CPUs would run 64 threads and be throttled by the kernel most of
@@ -103,6 +102,7 @@ public final class ModelRuntime {
         return configured > 0 ? configured : Math.max(1, cpus / Math.max(1, sessions));
     }
 
+    /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
     public static List<SegmentationModel> loadSessions(ProvisionedModel provisioned, SapiensConfig.Model model,
             SapiensConfig.Execution execution) throws ModelLoadException {
         Path file = provisioned.file();

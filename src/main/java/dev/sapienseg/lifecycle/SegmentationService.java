@@ -1,13 +1,9 @@
 package dev.sapienseg.lifecycle;
 
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -22,23 +18,25 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.global.opencv_imgproc;
 import org.jboss.logging.Logger;
 
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.image.OpenCvLimits;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.failure.FailureReason;
+import dev.sapienseg.output.OutputPlanner;
 import dev.sapienseg.pipeline.Deadlines;
 import dev.sapienseg.pipeline.InferenceBatcher;
 import dev.sapienseg.pipeline.MemoryBound;
-import dev.sapienseg.output.OutputKind;
-import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
 import dev.sapienseg.provisioning.ModelPreset;
 import dev.sapienseg.provisioning.ProvisionedModel;
+import dev.sapienseg.util.DaemonThreads;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -56,13 +54,10 @@ public class SegmentationService {
 
     private final SapiensConfig config;
 
-    private volatile ModelPhase phase = ModelPhase.LOADING;
-    private volatile String failure;
-    private volatile SegmentationPipeline pipeline;
-    private volatile long loadMillis;
-    private volatile boolean nativeLibrariesBroken;
-    private volatile ModelChoice choice;
+    /** The one value the pod's model is: every transition goes through {@link #advance}. */
+    private final AtomicReference<ModelState> state = new AtomicReference<>(new ModelState.Loading(Optional.empty()));
     private final DownloadProgress download = new DownloadProgress();
+    /** Fixed from the start: a metric series never changes its labels. */
     private volatile String metricsName;
     private final List<Consumer<SegmentationPipeline>> readyActions = new ArrayList<>();
     private final Supplier<S3Client> s3;
@@ -85,12 +80,10 @@ public class SegmentationService {
             OpenCvLimits.apply(config.limits().maxImagePixels()); // OpenCV reads its pixel cap once, as it loads
             loadOpenCv();
         } catch (LinkageError e) {
-            fail("OpenCV native libraries could not be loaded: " + e, e);
+            fail("OpenCV native libraries could not be loaded: " + e, e, true);
             return;
         }
-        Thread loader = new Thread(this::load, "sapiens-model-loader");
-        loader.setDaemon(true);
-        loader.start();
+        DaemonThreads.start("sapiens-model-loader", this::load);
     }
 
     /** Loads synchronously; start-up runs it on a background thread. */
@@ -98,147 +91,143 @@ public class SegmentationService {
         long start = System.nanoTime();
         try {
             loadOpenCv();
+        } catch (LinkageError e) {
+            fail("unexpected error while loading: " + e, e, true); // the process cannot work: liveness says so
+            return;
+        }
+        ModelChoice chosen = null;
+        try {
             SapiensConfig.Model settings = config.model();
-            ModelChoice chosen = ModelRuntime.choose(settings, ModelChoice.Names.SERVER);
-            choice = chosen;
+            chosen = ModelRuntime.choose(settings, ModelChoice.Names.SERVER);
             ModelRuntime.checkProvider(chosen, config.execution().provider());
             chosen.preset().ifPresent(p -> LOG.infof("preset %s: %s; licence: %s (%s)", p.id(), p.description(),
                     p.licence().summary(), p.licence().url()));
-            if (chosen.remote()) {
-                phase = ModelPhase.DOWNLOADING;
-            }
+            advance(chosen.remote() ? new ModelState.Downloading(chosen) : new ModelState.Loading(Optional.of(chosen)));
             ProvisionedModel file = ModelRuntime.provision(chosen, settings, s3, download);
-            phase = ModelPhase.LOADING;
+            advance(new ModelState.Loading(Optional.of(chosen)));
             List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution());
-            SegmentationModel model = sessions.get(0);
-            ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes().asLongValue(),
-                    config.limits().maxImagePixels(), config.limits().decodeBudget()));
-            // Dynamically quantized presets run one picture per run (their activation scale is per run).
-            int maxBatch = Math.min(config.batching().maxBatchSize(),
-                    chosen.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
-            InferenceBatcher.Settings batching = new InferenceBatcher.Settings(maxBatch, config.batching().maxDelay());
-            SegmentationPipeline built = new SegmentationPipeline(decoder, sessions,
-                    chosen.normalizationFor(model.contract().family()), batching,
-                    new Deadlines.Settings(config.limits().queueTimeout(), config.limits().retryAfterSeconds(),
-                            config.limits().requestTimeout(), config.limits().maxInFlight(), batching.maxBatch(),
-                            sessions.size(), config.batching().maxDelay()),
-                    new MemoryBound(config.limits().memoryBudget().asLongValue()));
-            config.limits().maxRunTime().ifPresent(built.watchdog()::stallAfter);
-            try {
-                built.defaultSelection(built.selection(config.selection().classes(), config.selection().invert()));
-            } catch (SegmentationException e) {
-                built.close();
-                throw new ModelLoadException("sapiens.selection.classes does not fit the model served: "
-                        + e.getMessage());
-            }
-            warnAboutMemory(built.memory());
-            warnAboutDeadlines(built);
-            loadMillis = (System.nanoTime() - start) / 1_000_000;
+            SegmentationPipeline built = build(chosen, sessions);
+            StartupAdvice.memory(config.limits(), built.memory());
+            StartupAdvice.deadlines(config, built);
+            ModelState.Ready ready = new ModelState.Ready(chosen, built, (System.nanoTime() - start) / 1_000_000);
             List<Consumer<SegmentationPipeline>> actions;
             synchronized (readyActions) {
-                pipeline = built;
+                if (!advance(ready)) {
+                    built.close(); // shut down while loading: nothing will serve it
+                    sessions.forEach(SegmentationModel::close);
+                    return;
+                }
                 actions = List.copyOf(readyActions);
                 readyActions.clear();
             }
             actions.forEach(action -> runQuietly(action, built));
-            phase = ModelPhase.READY;
+            SegmentationModel model = built.model();
             LOG.infof("model %s ready in %d ms (warm-up %d ms) on %s, %d session(s), batch %d: %s%s", model.name(),
-                    loadMillis, model.warmUpMillis(), model.provider().label(), sessions.size(),
-                    pipeline.batchCapacity(), model.contract(),
+                    ready.loadMillis(), model.warmUpMillis(), model.provider().label(), sessions.size(),
+                    built.batchCapacity(), model.contract(),
                     model.isDemo() ? " — PIPELINE DEMO MODEL, not a real segmenter" : "");
         } catch (ModelLoadException e) {
-            fail(e.getMessage(), e.getCause());
+            fail(Optional.ofNullable(chosen), e.getMessage(), e.getCause(), false);
         } catch (RuntimeException | LinkageError e) {
-            fail("unexpected error while loading: " + e, e);
+            fail(Optional.ofNullable(chosen), "unexpected error while loading: " + e, e, false);
         }
     }
 
-    /** Says at start-up what the memory settings allow, and warns when they cannot be met. */
-    private void warnAboutMemory(MemoryBound memory) {
-        long pixels = config.limits().maxImagePixels();
-        long largest = MemoryBound.estimate(pixels, config.limits().maxImageBytes().asLongValue(), EnumSet.of(OutputKind.CLASS_PNG,
-                OutputKind.OVERLAY));
-        long heap = Runtime.getRuntime().maxMemory();
-        LOG.infof("memory: budget %d MB for requests in flight (a picture at the %d-pixel limit with class PNG and overlay"
-                + " needs up to %d MB), Java heap up to %d MB", memory.budget() >> 20, pixels, largest >> 20, heap >> 20);
-        if (largest > memory.budget()) {
-            LOG.warnf("sapiens.limits.memory-budget (%d MB) is below the worst case of one picture at"
-                    + " sapiens.limits.max-image-pixels with class PNG and overlay (%d MB): such requests get 413",
-                    memory.budget() >> 20, largest >> 20);
+    /** The pipeline over the loaded sessions, with the settings' limits; the sessions are closed if it cannot be. */
+    private SegmentationPipeline build(ModelChoice chosen, List<SegmentationModel> sessions) throws ModelLoadException {
+        SegmentationModel model = sessions.get(0);
+        OutputPlanner planner;
+        try {
+            planner = new OutputPlanner(Vocabulary.of(model.contract().family()), config.selection().classes(),
+                    config.selection().invert());
+        } catch (IllegalArgumentException e) {
+            sessions.forEach(SegmentationModel::close);
+            throw new ModelLoadException("sapiens.selection.classes does not fit the model served: " + e.getMessage());
         }
-        ContainerMemory.limitBytes().ifPresent(limit -> {
-            if (memory.budget() > limit) {
-                LOG.warnf("sapiens.limits.memory-budget (%d MB) exceeds the container's memory limit (%d MB):"
-                        + " lower it, or the pod can be OOM-killed under load", memory.budget() >> 20, limit >> 20);
+        SapiensConfig.Limits limits = config.limits();
+        ImageDecoder decoder = new ImageDecoder(new ImageLimits(limits.maxImageBytes().asLongValue(),
+                limits.maxImagePixels(), limits.decodeBudget()));
+        // Dynamically quantized presets run one picture per run (their activation scale is per run).
+        int maxBatch = Math.min(config.batching().maxBatchSize(),
+                chosen.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+        InferenceBatcher.Settings batching = new InferenceBatcher.Settings(maxBatch, config.batching().maxDelay());
+        Deadlines.Settings deadlines = new Deadlines.Settings(limits.queueTimeout(), limits.retryAfterSeconds(),
+                limits.requestTimeout(), limits.maxInFlight(), batching.maxBatch(), sessions.size(),
+                config.batching().maxDelay());
+        SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, new SegmentationPipeline.Settings(
+                chosen.normalizationFor(model.contract().family()), batching, deadlines,
+                new MemoryBound(limits.memoryBudget().asLongValue()), planner));
+        limits.maxRunTime().ifPresent(built.watchdog()::stallAfter);
+        return built;
+    }
+
+    /** Moves to {@code next} unless shutdown has begun (a stopping pod never becomes ready again). */
+    private boolean advance(ModelState next) {
+        ModelState now = state.get();
+        while (!(now instanceof ModelState.Stopping)) {
+            if (state.compareAndSet(now, next)) {
+                return true;
             }
-        });
-    }
-
-    /** Says at start-up what waits the model's speed gives, and warns loudly about limits it cannot meet. */
-    private void warnAboutDeadlines(SegmentationPipeline built) {
-        Deadlines deadlines = built.deadlines();
-        if (!deadlines.runs().measured()) {
-            LOG.infof("deadlines: no warm-up run (sapiens.execution.warm-up=%s): queue wait %d ms until the first run"
-                    + " is measured, then derived from it", config.execution().warmUp().name().toLowerCase(java.util.Locale.ROOT),
-                    deadlines.queueWait().toMillis());
-            deadlines.runs().whenMeasured(() -> warnAboutDeadlines(built));
-            return;
+            now = state.get();
         }
-        LOG.infof("deadlines: one model run takes %d ms (median); queue wait %d ms (%s), Retry-After %d s when busy,"
-                + " a run past %d s marks the pod not live", deadlines.runs().median().toMillis(),
-                deadlines.queueWait().toMillis(), deadlines.derived() ? "derived from the run time" : "configured",
-                deadlines.retryAfterSeconds(), built.watchdog().stallLimit().toSeconds());
-        Duration run = deadlines.runs().median();
-        if (run.compareTo(built.watchdog().stallLimit()) >= 0) {
-            LOG.warnf("sapiens.limits.max-run-time (%d s) is not longer than one model run (%d ms): liveness will"
-                    + " restart the pod during normal work; unset it or raise it", built.watchdog().stallLimit().toSeconds(),
-                    run.toMillis());
-        }
-        for (String problem : deadlines.problems()) {
-            LOG.warn("LIMITS THIS MODEL CANNOT MEET: " + problem);
-        }
+        return false;
     }
 
     /** Why the pod can no longer serve (liveness DOWN), or null. */
     public String livenessProblem() {
-        if (nativeLibrariesBroken) {
+        if (state.get().settled() instanceof ModelState.Failed failed && failed.nativeLibraries()) {
             return "OpenCV's native libraries could not be loaded";
         }
-        SegmentationPipeline ready = pipeline;
-        return ready == null ? null : ready.watchdog().problem();
+        return readyPipeline() == null ? null : readyPipeline().watchdog().problem();
     }
 
-    private void fail(String reason, Throwable cause) {
-        failure = reason;
-        phase = ModelPhase.FAILED;
+    private void fail(String reason, Throwable cause, boolean nativeLibraries) {
+        fail(Optional.empty(), reason, cause, nativeLibraries);
+    }
+
+    private void fail(Optional<ModelChoice> chosen, String reason, Throwable cause, boolean nativeLibraries) {
+        advance(new ModelState.Failed(chosen, reason, nativeLibraries));
         LOG.errorf(cause, "model not loaded: %s", reason);
     }
 
     /** OpenCV's native libraries load on first use; doing it here keeps that cost out of the first request. */
     private void loadOpenCv() {
-        try {
-            Loader.load(opencv_imgcodecs.class);
-            Loader.load(opencv_imgproc.class);
-        } catch (LinkageError e) {
-            nativeLibrariesBroken = true;
-            throw e;
-        }
+        Loader.load(opencv_imgcodecs.class);
+        Loader.load(opencv_imgproc.class);
     }
 
     /** The pipeline, or a retryable failure while the model is loading or could not be loaded. */
     public SegmentationPipeline pipeline() {
-        SegmentationPipeline ready = pipeline;
-        if (ready != null && phase == ModelPhase.READY) {
-            return ready;
+        ModelState now = state.get();
+        if (now instanceof ModelState.Ready ready) {
+            return ready.pipeline();
         }
-        if (phase == ModelPhase.FAILED) {
-            throw new SegmentationException(FailureReason.NOT_READY, "this pod has no model: " + failure);
+        String why;
+        if (now instanceof ModelState.Failed failed) {
+            why = "this pod has no model: " + failed.reason();
+        } else if (now instanceof ModelState.Stopping) {
+            why = "this pod is shutting down; retry elsewhere";
+        } else if (now instanceof ModelState.Downloading) {
+            why = "the model is still downloading; retry later";
+        } else {
+            why = "the model is still loading; retry later";
         }
-        if (phase == ModelPhase.STOPPING) {
-            throw new SegmentationException(FailureReason.NOT_READY, "this pod is shutting down; retry elsewhere");
-        }
-        throw new SegmentationException(FailureReason.NOT_READY, phase == ModelPhase.DOWNLOADING
-                ? "the model is still downloading; retry later" : "the model is still loading; retry later");
+        throw new SegmentationException(FailureReason.NOT_READY, why);
+    }
+
+    /** Where the model is now. */
+    public ModelState state() {
+        return state.get();
+    }
+
+    /** The provisioner's progress, read live while the state is {@link ModelState.Downloading}. */
+    public DownloadProgress download() {
+        return download;
+    }
+
+    /** The execution provider the configuration asks for. */
+    public String requestedProvider() {
+        return config.execution().provider().label();
     }
 
     /**
@@ -247,8 +236,8 @@ public class SegmentationService {
      * file's name); null until loaded when no name is configured.
      */
     public String servedName() {
-        Optional<String> configured = config.model().servedName().filter(n -> !n.isBlank());
-        SegmentationPipeline ready = pipeline;
+        Optional<String> configured = config.model().servedName();
+        SegmentationPipeline ready = readyPipeline();
         if (configured.isPresent() || ready == null) {
             return configured.orElse(null);
         }
@@ -263,7 +252,7 @@ public class SegmentationService {
     public String metricsName() {
         String name = metricsName;
         if (name == null) {
-            name = config.model().servedName().filter(n -> !n.isBlank())
+            name = config.model().servedName()
                     .orElseGet(() -> configured().map(ModelChoice::name).orElse("unconfigured"));
             metricsName = name;
         }
@@ -287,7 +276,7 @@ public class SegmentationService {
     public void whenReady(Consumer<SegmentationPipeline> action) {
         SegmentationPipeline ready;
         synchronized (readyActions) {
-            ready = pipeline;
+            ready = readyPipeline();
             if (ready == null) {
                 readyActions.add(action);
                 return;
@@ -305,100 +294,48 @@ public class SegmentationService {
         }
     }
 
-    /** The pipeline if ready, else null (for meters). */
+    /** The pipeline being served (ready, or stopping with requests in flight), else null (for meters). */
     public SegmentationPipeline readyPipeline() {
-        return pipeline;
-    }
-
-    public long loadMillis() {
-        return loadMillis;
+        return state.get().serving().map(ModelState.Ready::pipeline).orElse(null);
     }
 
     /** The provider serving, or the requested one until the model is loaded. */
     public String providerInUse() {
-        SegmentationPipeline ready = pipeline;
-        return ready != null ? ready.model().provider().label() : config.execution().provider().label();
+        SegmentationPipeline ready = readyPipeline();
+        return ready != null ? ready.model().provider().label() : requestedProvider();
     }
 
     public ModelPhase phase() {
-        return phase;
-    }
-
-    /** Why loading failed, or null. */
-    public String failure() {
-        return failure;
-    }
-
-    /** True when the process cannot work at all (native libraries missing): liveness reports it. */
-    public boolean broken() {
-        return nativeLibrariesBroken;
-    }
-
-    /** Facts for health data. */
-    public Map<String, Object> describe() {
-        Map<String, Object> data = new TreeMap<>();
-        data.put("phase", phase.label());
-        ModelChoice chosen = choice;
-        if (chosen != null) {
-            data.put("model.source", chosen.source().describe());
-            chosen.preset().ifPresent(p -> data.put("model.preset", p.id()));
-        }
-        data.putAll(download.describe());
-        data.put("provider.requested", config.execution().provider().label());
-        if (failure != null) {
-            data.put("reason", failure);
-        }
-        SegmentationPipeline ready = pipeline;
-        if (ready != null) {
-            SegmentationModel model = ready.model();
-            data.put("model", model.name());
-            data.put("model.demo", model.isDemo());
-            model.identity().sha256Value().ifPresent(sha -> data.put("model.sha256", sha));
-            model.identity().revisionValue().ifPresent(revision -> data.put("model.revision", revision));
-            data.put("provider", model.provider().label());
-            if (model.providerNote() != null) {
-                data.put("provider.note", model.providerNote());
-            }
-            data.put("classes", model.contract().classes());
-            data.put("family", model.contract().family().label());
-            data.put("input", model.contract().inputWidth() + "x" + model.contract().inputHeight());
-            data.put("batch", model.contract().fixedBatch() > 0 ? "fixed " + model.contract().fixedBatch()
-                    : "dynamic, up to " + ready.batchCapacity());
-            data.put("sessions", ready.sessions().size());
-            data.put("normalization", ready.normalization().name().toLowerCase(java.util.Locale.ROOT));
-            data.put("load.ms", loadMillis);
-            Deadlines deadlines = ready.deadlines();
-            data.put("run.median.ms", deadlines.runs().median().toMillis());
-            data.put("queue-wait.ms", deadlines.queueWait().toMillis());
-            data.put("retry-after.s", deadlines.retryAfterSeconds());
-            List<String> problems = deadlines.problems();
-            if (!problems.isEmpty()) {
-                data.put("limits.warning", String.join("; ", problems));
-            }
-            data.put("warmup.ms", model.warmUpMillis());
-        }
-        return data;
+        return state.get().phase();
     }
 
     /** Start of the shutdown delay: readiness goes DOWN so no new traffic is routed here; requests in flight go on. */
     void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
-        phase = ModelPhase.STOPPING;
+        stop(false);
         LOG.info("shutting down: readiness DOWN, finishing requests in flight");
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        phase = ModelPhase.STOPPING;
         close();
         LOG.info("model sessions and native buffers released");
     }
 
+    /** Stopping from now on; with {@code release}, the sessions are released too (once). */
+    private ModelState stop(boolean release) {
+        return state.getAndUpdate(now -> now instanceof ModelState.Stopping stopping
+                ? new ModelState.Stopping(stopping.was(), stopping.released() || release)
+                : new ModelState.Stopping(now, release));
+    }
+
     @PreDestroy
     public synchronized void close() {
-        SegmentationPipeline ready = pipeline;
-        pipeline = null;
-        if (ready != null) {
-            ready.close();
-            ready.sessions().forEach(SegmentationModel::close);
+        ModelState before = stop(true);
+        boolean released = before instanceof ModelState.Stopping stopping && stopping.released();
+        if (!released) {
+            before.serving().map(ModelState.Ready::pipeline).ifPresent(ready -> {
+                ready.close();
+                ready.sessions().forEach(SegmentationModel::close);
+            });
         }
     }
 }

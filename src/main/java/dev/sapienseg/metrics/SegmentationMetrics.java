@@ -12,6 +12,7 @@ import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.pipeline.StageTimings;
+import dev.sapienseg.lifecycle.ModelState;
 import dev.sapienseg.lifecycle.SegmentationService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -51,7 +52,7 @@ public class SegmentationMetrics {
         }).description("Requests being processed (decode to reply)").strongReference(true).register(registry);
         Gauge.builder("sapiens.model.ready", service, s -> s.readyPipeline() == null ? 0 : 1)
                 .description("1 once the model is loaded and warmed up").strongReference(true).register(registry);
-        Gauge.builder("sapiens.model.load", service, s -> s.loadMillis() / 1000.0).baseUnit("seconds")
+        Gauge.builder("sapiens.model.load", service, s -> s.state().serving().map(ModelState.Ready::loadMillis).orElse(0L) / 1000.0).baseUnit("seconds")
                 .description("Time to load and warm up the model sessions").strongReference(true).register(registry);
         // Strong references: a gauge holds its object weakly, and nothing else need hold the service's client proxy.
         for (ExecutionProvider provider : ExecutionProvider.values()) {
@@ -70,7 +71,7 @@ public class SegmentationMetrics {
     }
 
     /** A picture segmented: its stage latencies, batch size, and the count. */
-    public void segmented(Segmentation segmentation, String path) {
+    public void segmented(Segmentation segmentation, RequestPath path) {
         StageTimings t = segmentation.timings();
         stage("decode", t.decode());
         stage("preprocess", t.preprocess());
@@ -80,9 +81,9 @@ public class SegmentationMetrics {
         stage("encode", t.encode());
         DistributionSummary.builder("sapiens.batch.size").description("Pictures per model run")
                 .publishPercentileHistogram().register(registry).record(segmentation.batchSize());
-        Counter.builder("sapiens.images.processed").tag("path", path).description("Pictures segmented")
+        Counter.builder("sapiens.images.processed").tag("path", path.tag()).description("Pictures segmented")
                 .register(registry).increment();
-        outcome("ok", "none");
+        outcome(Outcome.OK, "none");
         inference(segmentation);
     }
 
@@ -126,24 +127,25 @@ public class SegmentationMetrics {
         return service.metricsName();
     }
 
-    /** Time spent talking to object storage ({@code read} or {@code write}). */
-    public void storage(String operation, long nanos) {
-        Timer.builder("sapiens.stage.duration").tag("stage", "storage-" + operation)
+    /** Time spent talking to object storage. */
+    public void storage(StorageCall call, long nanos) {
+        Timer.builder("sapiens.stage.duration").tag("stage", "storage-" + call.tag())
                 .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void failed(FailureReason reason) {
-        outcome(reason.retryable() && reason != FailureReason.INTERNAL_ERROR ? "rejected" : "failed", reason.code());
+        outcome(reason.retryable() && reason != FailureReason.INTERNAL_ERROR ? Outcome.REJECTED : Outcome.FAILED,
+                reason.code());
         Counter.builder("sapiens.inference.request.failure").tag("model", modelName()).tag("reason", reason.code())
                 .description("Requests answered with a failure, by reason").register(registry).increment();
     }
 
     public void ignored() {
-        outcome("ignored", "none");
+        outcome(Outcome.IGNORED, "none");
     }
 
-    private void outcome(String outcome, String reason) {
-        Counter.builder("sapiens.requests").tag("outcome", outcome).tag("reason", reason)
+    private void outcome(Outcome outcome, String reason) {
+        Counter.builder("sapiens.requests").tag("outcome", outcome.tag()).tag("reason", reason)
                 .description("Requests answered, by outcome (ok, failed, rejected, ignored) and failure reason")
                 .register(registry).increment();
     }

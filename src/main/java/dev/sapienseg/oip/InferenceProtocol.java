@@ -1,20 +1,15 @@
 package dev.sapienseg.oip;
 
-import dev.sapienseg.classes.Selection;
-
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,18 +25,22 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.sapienseg.event.BodyLimit;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.health.ModelReadinessCheck;
 import dev.sapienseg.health.ProcessLivenessCheck;
 import dev.sapienseg.lifecycle.SegmentationService;
 import dev.sapienseg.logging.LogSafe;
+import dev.sapienseg.metrics.RequestPath;
 import dev.sapienseg.metrics.SegmentationMetrics;
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
+import dev.sapienseg.util.DaemonThreads;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
+import dev.sapienseg.pipeline.SegmentationRequest;
 import dev.sapienseg.report.SegmentationReport;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
@@ -91,7 +90,7 @@ public class InferenceProtocol {
     private final ExecutorService entries;
 
     public InferenceProtocol(SegmentationService service, SegmentationMetrics metrics, ObjectMapper json,
-            @Readiness ModelReadinessCheck readiness, @Liveness ProcessLivenessCheck liveness) {
+            @Readiness ModelReadinessCheck readiness, @Liveness ProcessLivenessCheck liveness, BodyLimit bodyLimit) {
         this.service = service;
         this.metrics = metrics;
         this.json = json;
@@ -101,16 +100,10 @@ public class InferenceProtocol {
         this.requests = new ObjectMapper(factory);
         this.readiness = readiness;
         this.liveness = liveness;
-        this.maxBodyBytes = ConfigProvider.getConfig()
-                .getValue("quarkus.http.limits.max-body-size", io.quarkus.runtime.configuration.MemorySize.class)
-                .asLongValue();
-        AtomicInteger n = new AtomicInteger();
+        this.maxBodyBytes = bodyLimit.bytes();
         // Bounded: past 64 threads a request runs its own further pictures (one after another, still correct).
-        this.entries = new ThreadPoolExecutor(0, 64, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "sapiens-oip-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }, (task, pool) -> task.run()); // always runs: CallerRunsPolicy would drop it once the pool is shut down
+        this.entries = new ThreadPoolExecutor(0, 64, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                DaemonThreads.numbered("sapiens-oip"), (task, pool) -> task.run()); // always runs: CallerRunsPolicy would drop it once the pool is shut down
     }
 
     void install(@Observes Router router) {
@@ -178,7 +171,7 @@ public class InferenceProtocol {
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("model_file", model.name());
         parameters.put("classes", contract.classes());
-        parameters.put("class_names", String.join(",", pipeline.classNames()));
+        parameters.put("class_names", String.join(",", pipeline.planner().vocabulary().names()));
         String batch = contract.fixedBatch() > 0 ? String.valueOf(contract.fixedBatch()) : "B";
         parameters.put("model_input", contract.inputName() + " [" + batch + ", 3, " + contract.inputHeight() + ", "
                 + contract.inputWidth() + "]");
@@ -209,33 +202,14 @@ public class InferenceProtocol {
                     + " request uncompressed (pictures are compressed already)");
         }
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
-        InferenceRequest request = InferenceRequest.parse(body, ctx.request().getHeader(InferenceRequest.HEADER_LENGTH),
+        InferenceRequest parsed = InferenceRequest.parse(body, ctx.request().getHeader(InferenceRequest.HEADER_LENGTH),
                 requests, pipeline.maxInFlight());
-        Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
-        long extraBytesPerPixel = 0;
-        for (Map.Entry<Output, Boolean> output : request.outputs().entrySet()) {
-            if (output.getKey().kind() != null) {
-                kinds.add(output.getKey().kind());
-            }
-            extraBytesPerPixel += output.getKey().bytesPerPixel(output.getValue());
-        }
-        // The selection's pictures show parameters.select / parameters.invert, else sapiens.selection.*.
-        Selection selection = null;
-        if (kinds.stream().anyMatch(OutputKind::selective)) {
-            selection = pipeline.defaultSelection();
-            if (request.select() != null || request.invert()) {
-                try {
-                    selection = pipeline.selection(request.select() != null ? request.select() : selection.expression(),
-                            request.invert());
-                } catch (SegmentationException e) {
-                    throw InferenceRequest.bad(e.getMessage() + " (in parameters.select)");
-                }
-            }
-        }
-        List<Segmentation> results = segmentAll(pipeline, request.pictures(), kinds, selection, extraBytesPerPixel);
+        OutputPlan plan = parsed.plan(pipeline.planner());
+        InferenceRequest request = parsed.covering(plan);
+        List<Segmentation> results = segmentAll(pipeline, request.pictures(), plan, request.replyBytesPerPixel());
         List<SegmentationReport> reports = new ArrayList<>();
         for (Segmentation s : results) {
-            metrics.segmented(s, "inference");
+            metrics.segmented(s, RequestPath.INFERENCE);
             reports.add(SegmentationReport.summary(request.id(), s, pipeline.model(), pipeline.normalization()));
         }
         InferenceResponse response = InferenceResponse.write(json, name, VERSION, request, results, reports);
@@ -263,17 +237,17 @@ public class InferenceProtocol {
      * can share model runs; every picture ends before the answer, and the first failure (in entry order) is the
      * request's.
      */
-    private List<Segmentation> segmentAll(SegmentationPipeline pipeline, List<byte[]> pictures, Set<OutputKind> kinds,
-            Selection selection, long extraBytesPerPixel) {
+    private List<Segmentation> segmentAll(SegmentationPipeline pipeline, List<byte[]> pictures, OutputPlan plan,
+            long replyBytesPerPixel) {
         List<CompletableFuture<Segmentation>> rest = new ArrayList<>();
         for (byte[] picture : pictures.subList(1, pictures.size())) {
-            rest.add(CompletableFuture.supplyAsync(() -> pipeline.segment(picture, kinds, selection, extraBytesPerPixel),
-                    entries));
+            rest.add(CompletableFuture.supplyAsync(() -> pipeline.segment(new SegmentationRequest(picture, plan,
+                    replyBytesPerPixel, null)), entries));
         }
         List<Segmentation> results = new ArrayList<>();
         RuntimeException failure = null;
         try {
-            results.add(pipeline.segment(pictures.get(0), kinds, selection, extraBytesPerPixel));
+            results.add(pipeline.segment(new SegmentationRequest(pictures.get(0), plan, replyBytesPerPixel, null)));
         } catch (RuntimeException e) {
             failure = e;
         }

@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.EnumSet;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -17,6 +20,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.logging.LogSafe;
+import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
+import dev.sapienseg.output.OutputPlanner;
 
 /**
  * An Open Inference Protocol (KServe v2) inference request for this model: one {@code BYTES} input named
@@ -30,11 +36,13 @@ import dev.sapienseg.logging.LogSafe;
  * @param pictures the encoded pictures, one per batch entry
  * @param outputs the outputs asked for, in order, each true when it is to be sent as binary data; when the request
  *        names none (no or an empty {@code outputs}, as the protocol and Triton have it), all but the selection's
- *        pictures, and the selection mask too if the request names a selection
+ *        pictures ({@link #covering} adds the selection mask's when the request names a selection)
  * @param select the request's {@code parameters.select} (groups, class names or ids joined with {@code +}), or null
  * @param invert the request's {@code parameters.invert}
+ * @param binaryByDefault {@code parameters.binary_data_output}: how outputs not named are sent
  */
-record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs, String select, boolean invert) {
+record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs, String select, boolean invert,
+        boolean binaryByDefault) {
 
     static final String INPUT = "image";
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
@@ -112,14 +120,43 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         Map<Output, Boolean> outputs = outputs(root.get("outputs"), allBinary);
         boolean named = root.get("outputs") != null && root.get("outputs").isArray() && !root.get("outputs").isEmpty();
         boolean selective = outputs.keySet().stream().anyMatch(o -> !o.byDefault());
-        if ((select != null || invert) && !selective) {
-            if (named) {
-                throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
-                        + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");
-            }
-            outputs.put(Output.SELECTION_MASK, allBinary);
+        if ((select != null || invert) && !selective && named) {
+            throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
+                    + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");
         }
-        return new InferenceRequest(id, pictures, outputs, select, invert);
+        return new InferenceRequest(id, pictures, outputs, select, invert, allBinary);
+    }
+
+    /**
+     * What the pictures are made into: the outputs of the tensors asked for and the request's selection, planned for
+     * the served model ({@link OutputPlanner}).
+     *
+     * @throws SegmentationException bad-tensor for a selection the model's classes cannot meet
+     */
+    OutputPlan plan(OutputPlanner planner) {
+        Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
+        outputs.keySet().stream().map(Output::kind).filter(Objects::nonNull).forEach(kinds::add);
+        try {
+            return planner.plan(kinds, select, invert ? Boolean.TRUE : null);
+        } catch (SegmentationException e) {
+            throw bad(e.getMessage() + " (in parameters.select)");
+        }
+    }
+
+    /** This request with a tensor for every output of {@code plan} (the selection mask a named selection adds). */
+    InferenceRequest covering(OutputPlan plan) {
+        Map<Output, Boolean> tensors = new LinkedHashMap<>(outputs);
+        for (Output output : Output.values()) {
+            if (output.kind() != null && plan.has(output.kind())) {
+                tensors.putIfAbsent(output, binaryByDefault);
+            }
+        }
+        return new InferenceRequest(id, pictures, tensors, select, invert, binaryByDefault);
+    }
+
+    /** Memory per pixel the response's tensors take besides the pictures ({@link Output#bytesPerPixel}). */
+    long replyBytesPerPixel() {
+        return outputs.entrySet().stream().mapToLong(e -> e.getKey().bytesPerPixel(e.getValue())).sum();
     }
 
     /** {@code [N]} or {@code [N, 1]}, 1 ≤ N ≤ maxEntries. */

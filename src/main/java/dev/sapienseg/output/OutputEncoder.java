@@ -3,7 +3,6 @@ package dev.sapienseg.output;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.Set;
 
 import dev.sapienseg.classes.Selection;
 import dev.sapienseg.classes.Vocabulary;
@@ -21,25 +20,18 @@ public final class OutputEncoder {
     }
 
     /**
-     * @param overlayFormat the overlay's format ({@link OutputLayout#overlayFormat})
+     * @param plan the kinds to encode and the selection of the selective ones
+     * @param overlayFormat the overlay's format ({@link OutputLayout#overlayFormat}, or the picture's own)
+     * @param vocabulary the served model's classes: the palette and the overlay's blend
      * @return the encoded outputs, in {@link OutputKind} order
      */
-    public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
-            ImageFormat overlayFormat) {
-        return encode(kinds, image, classMap, overlayFormat, Vocabulary.GOLIATH_28,
-                Selection.parse(null, false, Vocabulary.GOLIATH_28)); // the person, should a selective kind be asked
-    }
-
-    /**
-     * @param vocabulary the served model's classes: the palette and the overlay's blend
-     * @param selection the classes of the selection mask and the cutout; may be null when neither is asked for
-     */
-    public static Map<OutputKind, OutputFile> encode(Set<OutputKind> kinds, DecodedImage image, byte[] classMap,
-            ImageFormat overlayFormat, Vocabulary vocabulary, Selection selection) {
+    public static Map<OutputKind, OutputFile> encode(OutputPlan plan, DecodedImage image, byte[] classMap,
+            ImageFormat overlayFormat, Vocabulary vocabulary) {
+        Selection selection = plan.selection();
         int w = image.width();
         int h = image.height();
         Map<OutputKind, OutputFile> files = new EnumMap<>(OutputKind.class);
-        for (OutputKind kind : kinds) {
+        for (OutputKind kind : plan.kinds()) {
             switch (kind) {
                 case MASK_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.foregroundMask(classMap, w, h)));
                 case CLASS_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.classMap(classMap, w, h)));

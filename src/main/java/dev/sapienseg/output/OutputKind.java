@@ -1,9 +1,7 @@
 package dev.sapienseg.output;
 
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.Locale;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -81,11 +79,6 @@ public enum OutputKind {
                     + " ('mask' names only the foreground mask, 'mask-npy'); use " + ids());
         }
         throw new IllegalArgumentException("unknown output '" + name.trim() + "'; use " + ids());
-    }
-
-    /** Every kind. */
-    public static Set<OutputKind> all() {
-        return EnumSet.allOf(OutputKind.class);
     }
 
     /** True for the outputs made from a selection of classes. */

@@ -10,13 +10,12 @@ import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
 
 /**
- * The one segmentation sequence, shared by the request path ({@link SegmentationPipeline}: admission, deadline,
- * encoded pictures), the storage path (through it) and the batch command (thread pools, files): claim a slot in the
+ * The segmentation sequence inside {@link SegmentationPipeline}: claim a slot in the
  * batch being filled → preprocess the decoded picture straight into it → mark it ready → the batch runs → read this
  * picture's logits into a class map at its original size → release the slot. Every way out of the sequence releases
  * what it took: a slot that could not be filled runs as padding and is released after its batch.
  */
-public final class SegmentationCore implements AutoCloseable {
+final class SegmentationCore implements AutoCloseable {
 
     private final InferenceBatcher batcher;
     private final Preprocessor preprocessor;
@@ -58,14 +57,6 @@ public final class SegmentationCore implements AutoCloseable {
 
     public int batchCapacity() {
         return batcher.capacity();
-    }
-
-    public List<String> classNames() {
-        return postprocessor.classNames();
-    }
-
-    public dev.sapienseg.classes.Vocabulary vocabulary() {
-        return postprocessor.vocabulary();
     }
 
     public List<SegmentationModel> sessions() {

@@ -1,7 +1,7 @@
 package dev.sapienseg.provisioning;
 
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /** What the provisioner is doing, read by health checks while it works (one writer, many readers). */
 public final class DownloadProgress {
@@ -34,22 +34,22 @@ public final class DownloadProgress {
         return active;
     }
 
-    /** Facts for readiness data while a download runs; empty otherwise. */
-    public Map<String, Object> describe() {
-        Map<String, Object> data = new TreeMap<>();
-        if (!active) {
-            return data;
+    /**
+     * One reading of a download under way.
+     *
+     * @param total the file's length, or -1 when the server did not say
+     * @param attempt 1 for the first try
+     */
+    public record Snapshot(String source, String file, long bytes, long total, int attempt) {
+
+        /** Percent done, when the length is known. */
+        public OptionalLong percent() {
+            return total > 0 ? OptionalLong.of(Math.min(100, bytes * 100 / total)) : OptionalLong.empty();
         }
-        data.put("download.source", source);
-        data.put("download.file", file);
-        data.put("download.bytes", bytes);
-        if (total > 0) {
-            data.put("download.total", total);
-            data.put("download.percent", Math.min(100, bytes * 100 / total));
-        }
-        if (attempt > 1) {
-            data.put("download.attempt", attempt);
-        }
-        return data;
+    }
+
+    /** The download under way, for readiness data; empty when none runs. */
+    public Optional<Snapshot> snapshot() {
+        return active ? Optional.of(new Snapshot(source, file, bytes, total, attempt)) : Optional.empty();
     }
 }

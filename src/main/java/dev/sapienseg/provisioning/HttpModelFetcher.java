@@ -33,7 +33,7 @@ public final class HttpModelFetcher implements ModelFetcher {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         this.huggingFaceEndpoint = URI.create(huggingFaceEndpoint);
-        this.huggingFaceToken = huggingFaceToken.filter(t -> !t.isBlank());
+        this.huggingFaceToken = huggingFaceToken;
     }
 
     @Override

@@ -36,22 +36,24 @@ public record ModelChoice(ModelSource source, Normalization normalization, boole
         return resolve(path, uri, presetId, normalization, sha256, demoPath, Names.SERVER);
     }
 
+    /**
+     * The model the settings choose: a path or a URI, else a preset's location, else the demo. Blank settings are
+     * already empty here ({@code config.BlankIsUnset}).
+     */
     public static ModelChoice resolve(Optional<String> path, Optional<String> uri, Optional<String> presetId,
             Optional<Normalization> normalization, Optional<String> sha256, Optional<String> demoPath, Names names)
             throws ModelLoadException {
-        Optional<String> givenPath = path.filter(s -> !s.isBlank());
-        Optional<String> givenUri = uri.filter(s -> !s.isBlank());
-        if (givenPath.isPresent() && givenUri.isPresent()) {
-            throw new ModelLoadException("both sapiens.model.path (" + givenPath.get() + ") and sapiens.model.uri ("
-                    + givenUri.get() + ") are set; set one");
+        if (path.isPresent() && uri.isPresent()) {
+            throw new ModelLoadException("both sapiens.model.path (" + path.get() + ") and sapiens.model.uri ("
+                    + uri.get() + ") are set; set one");
         }
         Optional<ModelPreset> preset;
         try {
-            preset = presetId.filter(s -> !s.isBlank()).map(ModelPreset::byId);
+            preset = presetId.map(ModelPreset::byId);
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(e.getMessage());
         }
-        Optional<String> location = givenPath.or(() -> givenUri);
+        Optional<String> location = path.or(() -> uri);
         boolean demo = false;
         Optional<String> recordedSha256 = Optional.empty();
         if (location.isEmpty() && preset.isPresent()) {
@@ -64,7 +66,7 @@ public record ModelChoice(ModelSource source, Normalization normalization, boole
             }
         }
         if (location.isEmpty()) {
-            location = demoPath.filter(s -> !s.isBlank());
+            location = demoPath;
             demo = location.isPresent();
         }
         if (location.isEmpty()) {
@@ -79,9 +81,8 @@ public record ModelChoice(ModelSource source, Normalization normalization, boole
             throw new ModelLoadException(e.getMessage());
         }
         Optional<Normalization> given = normalization.or(() -> preset.map(ModelPreset::normalization));
-        Optional<String> expected = sha256.filter(s -> !s.isBlank());
         return new ModelChoice(source, given.orElse(Normalization.LITE), given.isPresent(), preset,
-                expected.isPresent() ? expected : recordedSha256, demo);
+                sha256.isPresent() ? sha256 : recordedSha256, demo);
     }
 
     /**

@@ -33,9 +33,12 @@ public record SegmentationReport(String requestId, int width, int height, String
             long pixels, double share) {
     }
 
-    /** The model that produced the result (its file's SHA-256, its source revision when pinned), and where it ran. */
+    /**
+     * The model that produced the result (its file's SHA-256, its source revision when pinned), and where it ran.
+     *
+     * @param family the model family ({@code sapiens}, {@code sapiens2}, {@code foreground}): whose class ids these are
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    /** @param family the model family ({@code sapiens}, {@code sapiens2}, {@code foreground}): whose class ids these are */
     public record ModelInfo(String name, boolean demo, String executionProvider, String providerNote, String family,
             int classes, String normalization, String sha256, String revision) {
     }

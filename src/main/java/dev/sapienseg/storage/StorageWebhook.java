@@ -43,7 +43,7 @@ public class StorageWebhook {
     public StorageWebhook(StorageSegmenter storage, ObjectMapper mapper, SapiensConfig config) {
         this.storage = storage;
         this.mapper = mapper;
-        Optional<String> secret = config.storage().webhookSecret().filter(s -> !s.isBlank());
+        Optional<String> secret = config.storage().webhookSecret();
         this.secretDigest = secret.map(StorageWebhook::sha256).orElse(null);
     }
 

@@ -61,6 +61,6 @@ class BatchInputsTest {
         assertEquals(outRoot.resolve("scan.png"), outputs.file(tif, OutputKind.OVERLAY));
         // Only the chosen files are listed (the summary always, last).
         assertEquals(List.of(outRoot.resolve("person.npy"), outRoot.resolve("person.json")),
-                new BatchOutputs(outRoot, java.util.EnumSet.of(OutputKind.MASK_NPY)).files(person));
+                new BatchOutputs(outRoot, new dev.sapienseg.output.OutputPlan(java.util.EnumSet.of(OutputKind.MASK_NPY), null)).files(person));
     }
 }

@@ -1,5 +1,6 @@
 package dev.sapienseg.batch;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -65,7 +66,7 @@ class SegmentCommandTest {
     @BeforeAll
     static void loadTheFunctionsPipeline() throws Exception {
         model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
-        function = new SegmentationPipeline(new ImageDecoder(new ImageLimits(Long.MAX_VALUE, 100_000_000)), model,
+        function = Pipelines.of(new ImageDecoder(new ImageLimits(Long.MAX_VALUE, 100_000_000)), model,
                 Normalization.LITE, 1, Duration.ofMinutes(1));
     }
 
@@ -123,7 +124,7 @@ class SegmentCommandTest {
         for (Map.Entry<String, String> e : EXPECTED.entrySet()) {
             Path source = in.resolve(e.getKey());
             String stem = e.getValue();
-            byte[] expected = function.segment(Files.readAllBytes(source), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
+            byte[] expected = Pipelines.segment(function, Files.readAllBytes(source), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
             int height;
             int width;
             try (var decoded = function.decoder().decode(Files.readAllBytes(source))) {
@@ -329,7 +330,7 @@ class SegmentCommandTest {
                 "--batch-size", "8", "--jobs", "2");
         assertEquals(0, run.status(), run.out() + run.err());
         assertTrue(run.err().contains("2 session(s), batch 2"), run.err());
-        byte[] expected = function.segment(Files.readAllBytes(in.resolve("trip/day1/f.bmp")), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
+        byte[] expected = Pipelines.segment(function, Files.readAllBytes(in.resolve("trip/day1/f.bmp")), EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         long[] written = Npy.read(dir.resolve("o/trip/day1/f_seg.npy")).values();
         for (int i = 0; i < expected.length; i++) {
             assertEquals(expected[i], written[i]);

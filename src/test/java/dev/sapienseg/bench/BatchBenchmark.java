@@ -22,6 +22,8 @@ import dev.sapienseg.report.SegmentationReport;
 import dev.sapienseg.model.Normalization;
 import dev.sapienseg.pipeline.Postprocessor;
 import dev.sapienseg.pipeline.Preprocessor;
+import dev.sapienseg.output.OutputEncoder;
+import dev.sapienseg.output.OutputLayout;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.TensorBuffers;
 
@@ -90,9 +92,12 @@ public final class BatchBenchmark {
                 preprocessor.write(decoded, buffers.input(), 0);
                 buffers.run(model, 1);
                 Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
-                outputs.write(image, decoded, map.ids(), postprocessor.vocabulary(), null, encode -> SegmentationReport.summary(image.label(),
-                        new Segmentation(decoded.width(), decoded.height(), decoded.format(), postprocessor.classNames(),
-                                map.ids(), map.statistics(), null, java.util.Map.of(), 1, null), model, Normalization.LITE));
+                Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
+                        postprocessor.classNames(), map.ids(), map.statistics(), null, OutputEncoder.encode(outputs.plan(),
+                                decoded, map.ids(), OutputLayout.overlayFormat(image.extension()), postprocessor.vocabulary()),
+                        1, null);
+                outputs.write(image, segmentation, SegmentationReport.summary(image.label(), segmentation, model,
+                        Normalization.LITE));
             }
         }
         return (System.nanoTime() - start) / 1e9;

@@ -1,5 +1,6 @@
 package dev.sapienseg.bench;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import java.lang.management.ManagementFactory;
@@ -64,7 +65,7 @@ public final class StageBenchmark {
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
         for (Path modelPath : List.of(FixtureModels.TINY_VIT, FixtureModels.PALETTE_DEMO)) {
             try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(modelPath))) {
-                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1,
+                SegmentationPipeline pipeline = Pipelines.of(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5));
                 System.out.printf("%nmodel %s (%s)%n", model.name(), model.provider().label());
                 System.out.println("| image | decode | preprocess | inference | postprocess | encode (class PNG) | total |");
@@ -91,7 +92,7 @@ public final class StageBenchmark {
     private static void outputs(int runs) throws Exception {
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(100_000_000, 100_000_000));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
-                SegmentationPipeline pipeline = new SegmentationPipeline(decoder, model, Normalization.LITE, 1,
+                SegmentationPipeline pipeline = Pipelines.of(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5))) {
             System.out.println("| picture | class-png | overlay | selection-mask | cutout | (encode ms, medians; KB) |");
             System.out.println("|---|---|---|---|---|---|");
@@ -102,12 +103,12 @@ public final class StageBenchmark {
                 for (OutputKind kind : List.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK,
                         OutputKind.CUTOUT)) {
                     for (int i = 0; i < 2; i++) {
-                        pipeline.segment(jpeg, EnumSet.of(kind));
+                        Pipelines.segment(pipeline, jpeg, EnumSet.of(kind));
                     }
                     List<StageTimings> timings = new ArrayList<>();
                     long bytes = 0;
                     for (int i = 0; i < runs; i++) {
-                        Segmentation s = pipeline.segment(jpeg, EnumSet.of(kind));
+                        Segmentation s = Pipelines.segment(pipeline, jpeg, EnumSet.of(kind));
                         timings.add(s.timings());
                         bytes = s.output(kind).length();
                     }
@@ -121,11 +122,11 @@ public final class StageBenchmark {
 
     private static void stages(SegmentationPipeline pipeline, String label, byte[] jpeg, int runs) {
         for (int i = 0; i < 3; i++) {
-            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
+            Pipelines.segment(pipeline, jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         List<StageTimings> timings = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            Segmentation s = pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
+            Segmentation s = Pipelines.segment(pipeline, jpeg, EnumSet.of(OutputKind.CLASS_PNG));
             timings.add(s.timings());
         }
         System.out.printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n", label,
@@ -141,13 +142,13 @@ public final class StageBenchmark {
     private static void cpuOutsideInference(SegmentationPipeline pipeline, SegmentationModel model, String label,
             byte[] jpeg, int runs) throws Exception {
         for (int i = 0; i < 5; i++) {
-            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
+            Pipelines.segment(pipeline, jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long c0 = os.getProcessCpuTime();
         for (int i = 0; i < runs; i++) {
-            pipeline.segment(jpeg, EnumSet.of(OutputKind.CLASS_PNG));
+            Pipelines.segment(pipeline, jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         long whole = os.getProcessCpuTime() - c0;
         dev.sapienseg.pipeline.TensorBuffers buffers = new dev.sapienseg.pipeline.TensorBuffers(model.contract(), 1);

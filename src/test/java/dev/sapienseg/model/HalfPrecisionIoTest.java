@@ -1,5 +1,6 @@
 package dev.sapienseg.model;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,11 +67,11 @@ class HalfPrecisionIoTest {
         byte[] actual;
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
                 SegmentationPipeline pipeline = pipeline(model)) {
-            expected = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
+            expected = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         }
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(half));
                 SegmentationPipeline pipeline = pipeline(model)) {
-            Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+            Segmentation s = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG));
             actual = s.classMap();
         }
         int differ = 0;
@@ -82,7 +83,7 @@ class HalfPrecisionIoTest {
     }
 
     private static SegmentationPipeline pipeline(SegmentationModel model) {
-        return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)),
+        return Pipelines.of(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)),
                 java.util.List.of(model), Normalization.LITE, 2, new InferenceBatcher.Settings(1, Duration.ZERO),
                 Duration.ofSeconds(30));
     }

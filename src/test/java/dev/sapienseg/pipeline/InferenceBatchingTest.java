@@ -1,5 +1,6 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import dev.sapienseg.output.OutputKind;
@@ -52,7 +53,7 @@ class InferenceBatchingTest {
     @BeforeAll
     static void picturesOfDifferentSizesAndTheirUnbatchedResults() throws Exception {
         palette = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
-        try (SegmentationPipeline unbatched = new SegmentationPipeline(decoder, palette, Normalization.LITE, 1,
+        try (SegmentationPipeline unbatched = Pipelines.of(decoder, palette, Normalization.LITE, 1,
                 Duration.ofMinutes(1))) {
             for (int i = 0; i < 12; i++) {
                 int w = 80 + 37 * i;
@@ -60,7 +61,7 @@ class InferenceBatchingTest {
                 try (Mat m = TestImages.paint(w, h, new Region(i * 3, 0, w / 2, h / 2, 1 + i), new Region(w / 3, h / 3, w / 2, h / 2, 27 - i))) {
                     byte[] png = TestImages.png(m);
                     pictures.add(png);
-                    expected.add(unbatched.segment(png, EnumSet.of(OutputKind.CLASS_PNG)).classMap());
+                    expected.add(Pipelines.segment(unbatched, png, EnumSet.of(OutputKind.CLASS_PNG)).classMap());
                 }
             }
         }
@@ -79,7 +80,7 @@ class InferenceBatchingTest {
         for (byte[] picture : pictures) {
             futures.add(callers.submit(() -> {
                 start.await();
-                return pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+                return Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG));
             }));
         }
         start.countDown();
@@ -93,7 +94,7 @@ class InferenceBatchingTest {
 
     @Test
     void eachCallerGetsItsOwnResultFromSharedBatches() throws Exception {
-        try (SegmentationPipeline batched = new SegmentationPipeline(decoder, List.of(palette), Normalization.LITE, 16,
+        try (SegmentationPipeline batched = Pipelines.of(decoder, List.of(palette), Normalization.LITE, 16,
                 new InferenceBatcher.Settings(4, Duration.ofMillis(200)), Duration.ofMinutes(1))) {
             assertEquals(4, batched.batchCapacity());
             List<Segmentation> results = concurrently(batched);
@@ -110,7 +111,7 @@ class InferenceBatchingTest {
     @Test
     void twoSessionsShareTheWork() throws Exception {
         try (SegmentationModel second = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
-                SegmentationPipeline batched = new SegmentationPipeline(decoder, List.of(palette, second),
+                SegmentationPipeline batched = Pipelines.of(decoder, List.of(palette, second),
                         Normalization.LITE, 16, new InferenceBatcher.Settings(3, Duration.ofMillis(50)), Duration.ofMinutes(1))) {
             List<Segmentation> results = concurrently(batched);
             for (int i = 0; i < pictures.size(); i++) {
@@ -125,7 +126,7 @@ class InferenceBatchingTest {
         Path fixed1 = ModelFiles.write(dir, "fixed1.onnx", FixtureModels.palette(Dim.of(1), 28, true, true, "fixed1"));
         for (Path file : List.of(fixed3, fixed1)) {
             try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(file));
-                    SegmentationPipeline batched = new SegmentationPipeline(decoder, List.of(model), Normalization.LITE,
+                    SegmentationPipeline batched = Pipelines.of(decoder, List.of(model), Normalization.LITE,
                             16, new InferenceBatcher.Settings(8, Duration.ofMillis(100)), Duration.ofMinutes(1))) {
                 int capacity = model.contract().fixedBatch();
                 assertEquals(capacity, batched.batchCapacity(), "a fixed batch overrides max-batch-size");
@@ -141,21 +142,21 @@ class InferenceBatchingTest {
     @Test
     void overflowIsRefusedAtOnceAndDeadlinesExpire() throws Exception {
         // Batches of 4 that wait up to an hour: two callers sit in a batch that never fills, until their deadline.
-        try (SegmentationPipeline pipeline = new SegmentationPipeline(decoder, List.of(palette), Normalization.LITE, 2,
+        try (SegmentationPipeline pipeline = Pipelines.of(decoder, List.of(palette), Normalization.LITE, 2,
                 new InferenceBatcher.Settings(4, Duration.ofHours(1)), Duration.ofMillis(800))) {
             ExecutorService callers = Executors.newFixedThreadPool(2);
             List<Future<FailureReason>> waiting = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 byte[] picture = pictures.get(i);
                 waiting.add(callers.submit(() -> assertThrows(SegmentationException.class,
-                        () -> pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason()));
+                        () -> Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG))).reason()));
             }
             long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (pipeline.inFlight() < 2 && System.nanoTime() < until) {
                 Thread.sleep(5);
             }
             SegmentationException refused = assertThrows(SegmentationException.class,
-                    () -> pipeline.segment(pictures.get(2), EnumSet.of(OutputKind.CLASS_PNG)));
+                    () -> Pipelines.segment(pipeline, pictures.get(2), EnumSet.of(OutputKind.CLASS_PNG)));
             assertEquals(FailureReason.OVERLOADED, refused.reason());
             for (Future<FailureReason> f : waiting) {
                 assertEquals(FailureReason.QUEUE_TIMEOUT, f.get(10, TimeUnit.SECONDS));
@@ -170,7 +171,7 @@ class InferenceBatchingTest {
                 byte[] picture = pictures.get(i);
                 after.add(more.submit(() -> {
                     go.await();
-                    return pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+                    return Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG));
                 }));
             }
             go.countDown();

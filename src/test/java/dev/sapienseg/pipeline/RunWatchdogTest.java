@@ -1,5 +1,6 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import dev.sapienseg.output.OutputKind;
@@ -60,7 +61,7 @@ class RunWatchdogTest {
     void aRealRunPastTheLimitIsSeenWhileItLasts() throws Exception {
         try (dev.sapienseg.model.SegmentationModel model = dev.sapienseg.model.SegmentationModel.load(
                 dev.sapienseg.model.ModelSettings.cpu(dev.sapienseg.fixtures.FixtureModels.TINY_VIT));
-                SegmentationPipeline pipeline = new SegmentationPipeline(new dev.sapienseg.image.ImageDecoder(
+                SegmentationPipeline pipeline = Pipelines.of(new dev.sapienseg.image.ImageDecoder(
                         new dev.sapienseg.image.ImageLimits(50_000_000, 50_000_000)), model, Normalization.LITE, 2,
                         Duration.ofSeconds(30));
                 org.bytedeco.opencv.opencv_core.Mat picture = dev.sapienseg.fixtures.TestImages.gradient(64, 48)) {
@@ -68,7 +69,7 @@ class RunWatchdogTest {
             assertNull(pipeline.watchdog().problem());
             pipeline.watchdog().stallAfter(Duration.ofNanos(1));
             java.util.concurrent.CompletableFuture<Segmentation> done = java.util.concurrent.CompletableFuture
-                    .supplyAsync(() -> pipeline.segment(png, EnumSet.of(OutputKind.CLASS_PNG)));
+                    .supplyAsync(() -> Pipelines.segment(pipeline, png, EnumSet.of(OutputKind.CLASS_PNG)));
             String seen = null;
             while (seen == null && !done.isDone()) {
                 seen = pipeline.watchdog().problem();

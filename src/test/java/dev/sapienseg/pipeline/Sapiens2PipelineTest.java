@@ -1,5 +1,6 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.fixtures.Pipelines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -111,11 +112,11 @@ class Sapiens2PipelineTest {
         try (Mat painted = TestImages.paint(800, 600, dome, regions)) {
             picture = TestImages.png(painted);
         }
-        try (SegmentationPipeline pipeline = new SegmentationPipeline(DECODER, List.of(model),
+        try (SegmentationPipeline pipeline = Pipelines.of(DECODER, List.of(model),
                 Normalization.IMAGENET, 2, new InferenceBatcher.Settings(1, Duration.ZERO), Duration.ofSeconds(30),
                 new MemoryBound(Long.MAX_VALUE / 4))) {
-            assertEquals(Vocabulary.DOME_29.names(), pipeline.classNames());
-            Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+            assertEquals(Vocabulary.DOME_29.names(), pipeline.planner().vocabulary().names());
+            Segmentation s = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
             for (Region r : regions) {
                 int x = r.x() + r.width() / 2;
                 int y = r.y() + r.height() / 2;
@@ -125,8 +126,7 @@ class Sapiens2PipelineTest {
                     s.statistics().regions().toString());
 
             // "face" in Sapiens2's ids takes the glasses; the mask follows the class map pixel for pixel.
-            Segmentation face = pipeline.segment(picture, EnumSet.of(OutputKind.SELECTION_MASK),
-                    pipeline.selection("face", false));
+            Segmentation face = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.SELECTION_MASK), "face");
             assertEquals(List.of(2, 3, 24, 25, 26, 27, 28), face.selection().classIds());
             try (Mat mask = org.bytedeco.opencv.global.opencv_imgcodecs.imdecode(
                     new Mat(face.output(OutputKind.SELECTION_MASK).data()),

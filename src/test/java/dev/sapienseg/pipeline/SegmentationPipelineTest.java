@@ -1,5 +1,6 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import dev.sapienseg.output.OutputKind;
@@ -75,7 +76,7 @@ class SegmentationPipelineTest {
     }
 
     static SegmentationPipeline pipeline(SegmentationModel model) {
-        return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
+        return Pipelines.of(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
                 Normalization.LITE, 2, Duration.ofSeconds(30));
     }
 
@@ -111,7 +112,7 @@ class SegmentationPipelineTest {
 
     @Test
     void paintedRegionsComeBackAsTheirClasses() {
-        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+        Segmentation s = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
         assertEquals(WIDTH, s.width());
         assertEquals(HEIGHT, s.height());
         assertRegions(s.classMap(), WIDTH, HEIGHT, 3, REGIONS);
@@ -134,7 +135,7 @@ class SegmentationPipelineTest {
 
     @Test
     void classPngIsAPalettePngOfTheClassIds() throws Exception {
-        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+        Segmentation s = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG));
         assertNull(s.output(OutputKind.OVERLAY));
         assertEquals(List.of(OutputKind.CLASS_PNG), List.copyOf(s.outputs().keySet()));
         BufferedImage mask = ImageIO.read(new ByteArrayInputStream(s.output(OutputKind.CLASS_PNG).data()));
@@ -159,7 +160,7 @@ class SegmentationPipelineTest {
 
     @Test
     void overlayIsTheSapiensSideBySide() throws Exception {
-        Segmentation s = pipeline.segment(picture, EnumSet.of(OutputKind.OVERLAY));
+        Segmentation s = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.OVERLAY));
         assertNull(s.output(OutputKind.CLASS_PNG));
         assertEquals("image/png", s.output(OutputKind.OVERLAY).contentType());
         BufferedImage overlay = ImageIO.read(new ByteArrayInputStream(s.output(OutputKind.OVERLAY).data()));
@@ -185,7 +186,7 @@ class SegmentationPipelineTest {
     @Test
     void jpegInputGivesAJpegOverlayAndTheSameClasses() {
         try (Mat painted = TestImages.paint(WIDTH, HEIGHT, REGIONS)) {
-            Segmentation s = pipeline.segment(TestImages.jpeg(painted), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+            Segmentation s = Pipelines.segment(pipeline, TestImages.jpeg(painted), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
             assertEquals("image/jpeg", s.output(OutputKind.OVERLAY).contentType());
             assertRegions(s.classMap(), WIDTH, HEIGHT, 8, REGIONS);
         }
@@ -195,8 +196,8 @@ class SegmentationPipelineTest {
     void fixedBatchModelGivesTheSameResult(@TempDir Path dir) throws Exception {
         Path fixed = ModelFiles.write(dir, "fixed.onnx", FixtureModels.palette(Dim.of(3), 28, true, true, "fixed"));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(fixed))) {
-            Segmentation batched = pipeline(model).segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
-            assertArrayEquals(pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap(), batched.classMap());
+            Segmentation batched = Pipelines.segment(pipeline(model), picture, EnumSet.of(OutputKind.CLASS_PNG));
+            assertArrayEquals(Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap(), batched.classMap());
         }
     }
 
@@ -207,7 +208,7 @@ class SegmentationPipelineTest {
         Path binary = ModelFiles.write(dir, "binary.onnx", FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(binary));
                 Mat painted = TestImages.paint(200, 100, new Region(100, 0, 100, 100, 14))) {
-            Segmentation s = pipeline(model).segment(TestImages.png(painted), EnumSet.of(OutputKind.CLASS_PNG));
+            Segmentation s = Pipelines.segment(pipeline(model), TestImages.png(painted), EnumSet.of(OutputKind.CLASS_PNG));
             assertEquals(List.of("Background", "Foreground"), s.classNames());
             assertEquals(0, s.classMap()[50 * 200 + 20]);
             assertEquals(1, s.classMap()[50 * 200 + 180]);
@@ -219,7 +220,7 @@ class SegmentationPipelineTest {
     void tinyVitRunsEndToEnd() throws Exception {
         try (SegmentationModel vit = SegmentationModel.load(ModelSettings.cpu(FixtureModels.TINY_VIT));
                 Mat gradient = TestImages.gradient(333, 517)) {
-            Segmentation s = pipeline(vit).segment(TestImages.jpeg(gradient), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+            Segmentation s = Pipelines.segment(pipeline(vit), TestImages.jpeg(gradient), EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY));
             assertEquals(333, s.width());
             assertEquals(517, s.height());
             for (byte id : s.classMap()) {
@@ -232,17 +233,17 @@ class SegmentationPipelineTest {
 
     @Test
     void refusesWhenFullAndTimesOutWhenNoResultComesInTime() {
-        try (SegmentationPipeline full = new SegmentationPipeline(pipeline.decoder(), palette, Normalization.LITE, 0,
+        try (SegmentationPipeline full = Pipelines.of(pipeline.decoder(), palette, Normalization.LITE, 0,
                 Duration.ofSeconds(1))) {
             assertEquals(FailureReason.OVERLOADED,
-                    assertThrows(SegmentationException.class, () -> full.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
+                    assertThrows(SegmentationException.class, () -> Pipelines.segment(full, picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
         }
         // A batch of 2 that waits an hour for its second picture: the first one's deadline passes first.
-        try (SegmentationPipeline waiting = new SegmentationPipeline(pipeline.decoder(), List.of(palette), Normalization.LITE,
+        try (SegmentationPipeline waiting = Pipelines.of(pipeline.decoder(), List.of(palette), Normalization.LITE,
                 2, new InferenceBatcher.Settings(2, Duration.ofHours(1)), Duration.ofMillis(200))) {
             long start = System.nanoTime();
             assertEquals(FailureReason.QUEUE_TIMEOUT,
-                    assertThrows(SegmentationException.class, () -> waiting.segment(picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
+                    assertThrows(SegmentationException.class, () -> Pipelines.segment(waiting, picture, EnumSet.of(OutputKind.CLASS_PNG))).reason());
             assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos());
         }
     }

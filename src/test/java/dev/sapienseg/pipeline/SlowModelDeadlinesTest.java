@@ -1,5 +1,6 @@
 package dev.sapienseg.pipeline;
 
+import dev.sapienseg.fixtures.Pipelines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,7 +56,7 @@ class SlowModelDeadlinesTest {
     }
 
     private static SegmentationPipeline pipeline(Optional<Duration> queueTimeout, int maxInFlight) {
-        return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), List.of(slow),
+        return Pipelines.of(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), List.of(slow),
                 Normalization.LITE, new InferenceBatcher.Settings(1, Duration.ZERO),
                 new Deadlines.Settings(queueTimeout, 1, Duration.ofSeconds(300), maxInFlight, 1, 1, Duration.ZERO),
                 new MemoryBound(Long.MAX_VALUE / 4));
@@ -74,7 +75,7 @@ class SlowModelDeadlinesTest {
             assertTrue(pipeline.deadlines().problems().get(0).contains("is shorter than one model run"),
                     pipeline.deadlines().problems().toString());
             long start = System.nanoTime();
-            var result = pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG));
+            var result = Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG));
             long elapsedMs = (System.nanoTime() - start) / 1_000_000;
             assertTrue(result.timings().inference() > 300, "ran for " + result.timings().inference() + " ms");
             assertTrue(elapsedMs > 300, "waited for the run: " + elapsedMs + " ms");
@@ -85,10 +86,10 @@ class SlowModelDeadlinesTest {
     void aRequestQueuedBehindARunIsRefusedWithRetryAfterOfAboutOneRun() throws Exception {
         try (SegmentationPipeline pipeline = pipeline(Optional.of(Duration.ofMillis(300)), 2)) {
             CompletableFuture<?> first = CompletableFuture.runAsync(
-                    () -> pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)));
+                    () -> Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG)));
             awaitRunning(pipeline);
             SegmentationException refused = assertThrows(SegmentationException.class,
-                    () -> pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)));
+                    () -> Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG)));
             assertEquals(FailureReason.QUEUE_TIMEOUT, refused.reason());
             long runSeconds = (pipeline.deadlines().runs().median().toMillis() + 999) / 1000;
             assertEquals(runSeconds, refused.retryAfterSeconds(), "about one run, not the configured least (1 s)");
@@ -105,9 +106,9 @@ class SlowModelDeadlinesTest {
             assertTrue(pipeline.deadlines().derived());
             assertEquals(List.of(), pipeline.deadlines().problems());
             List<CompletableFuture<?>> all = List.of(
-                    CompletableFuture.runAsync(() -> pipeline.segment(picture, EnumSet.noneOf(OutputKind.class))),
-                    CompletableFuture.runAsync(() -> pipeline.segment(picture, EnumSet.noneOf(OutputKind.class))),
-                    CompletableFuture.runAsync(() -> pipeline.segment(picture, EnumSet.noneOf(OutputKind.class))));
+                    CompletableFuture.runAsync(() -> Pipelines.segment(pipeline, picture, EnumSet.noneOf(OutputKind.class))),
+                    CompletableFuture.runAsync(() -> Pipelines.segment(pipeline, picture, EnumSet.noneOf(OutputKind.class))),
+                    CompletableFuture.runAsync(() -> Pipelines.segment(pipeline, picture, EnumSet.noneOf(OutputKind.class))));
             for (CompletableFuture<?> request : all) {
                 request.get(60, TimeUnit.SECONDS);
             }
@@ -123,7 +124,7 @@ class SlowModelDeadlinesTest {
         try (SegmentationPipeline pipeline = pipeline(Optional.of(Duration.ofMillis(100)), 1)) {
             pipeline.watchdog().stallAfter(Duration.ofMillis(300)); // the run (1.5 s) counts as hung
             SegmentationException stalled = assertThrows(SegmentationException.class,
-                    () -> pipeline.segment(picture, EnumSet.of(OutputKind.CLASS_PNG)));
+                    () -> Pipelines.segment(pipeline, picture, EnumSet.of(OutputKind.CLASS_PNG)));
             assertEquals(FailureReason.NOT_READY, stalled.reason(), stalled.getMessage());
             assertTrue(stalled.getMessage().contains("sapiens.limits.max-run-time"), stalled.getMessage());
         }

@@ -95,7 +95,7 @@ class ModelSourceTest {
                 Optional.of(Normalization.LITE), Optional.empty(), Optional.empty());
         assertEquals(Normalization.LITE, overridden.normalization());
 
-        ModelChoice demo = ModelChoice.resolve(Optional.empty(), Optional.of(""), Optional.empty(), Optional.empty(),
+        ModelChoice demo = ModelChoice.resolve(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Optional.of("demo.onnx"));
         assertTrue(demo.demo());
     }

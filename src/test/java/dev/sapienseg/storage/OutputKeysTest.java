@@ -92,10 +92,10 @@ class OutputKeysTest {
         assertTrue(key.getBytes(StandardCharsets.UTF_8).length <= 1024 && key.getBytes(StandardCharsets.UTF_8).length > 1000);
         StoredResult.SourceObject source = new StoredResult.SourceObject("b".repeat(63), key, "e".repeat(600),
                 "v".repeat(1024), 10L);
-        StorageSegmenter.Identity identity = StorageSegmenter.Identity.of(source, "m\u00e9".repeat(500),
-                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY));
+        ResultIdentity identity = ResultIdentity.of(source, "m\u00e9".repeat(500),
+                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY), null);
         assertEquals("mask-npy,class-npy,class-png,overlay", identity.outputs(), "the identity of results stored before");
-        Map<String, String> meta = StorageSegmenter.metadata(source, identity, java.util.UUID.randomUUID().toString());
+        Map<String, String> meta = identity.metadata(java.util.UUID.randomUUID().toString());
         int bytes = 0;
         for (Map.Entry<String, String> e : meta.entrySet()) {
             bytes += ("x-amz-meta-" + e.getKey()).getBytes(StandardCharsets.UTF_8).length
@@ -103,8 +103,8 @@ class OutputKeysTest {
             assertTrue(e.getValue().chars().allMatch(c -> c >= 0x20 && c < 0x7F), "ASCII header value: " + e);
         }
         assertTrue(bytes <= 2048, bytes + " bytes: " + meta);
-        assertEquals(64, meta.get(StorageSegmenter.META_SOURCE_DIGEST).length());
+        assertEquals(64, meta.get(ResultIdentity.META_SOURCE_DIGEST).length());
         // Different long values stay distinguishable after bounding.
-        assertTrue(!StorageSegmenter.bounded("m".repeat(500) + "a").equals(StorageSegmenter.bounded("m".repeat(500) + "b")));
+        assertTrue(!ResultIdentity.bounded("m".repeat(500) + "a").equals(ResultIdentity.bounded("m".repeat(500) + "b")));
     }
 }

@@ -1,5 +1,7 @@
 package dev.sapienseg.storage;
 
+import dev.sapienseg.fixtures.CloudEvents;
+import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
 import static io.restassured.RestAssured.given;
@@ -88,8 +90,7 @@ class StorageTriggerTest {
     }
 
     private static Response event(String type, String json) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests/storage").header("ce-type", type)
+        return CloudEvents.binary(type, UUID.randomUUID().toString(), "/tests/storage")
                 .contentType("application/json").body(json).post("/");
     }
 
@@ -148,8 +149,8 @@ class StorageTriggerTest {
 
     private static byte[] referenceClassMap(byte[] picture) throws Exception {
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO))) {
-            return new SegmentationPipeline(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
-                    Normalization.LITE, 1, Duration.ofMinutes(1)).segment(picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
+            return Pipelines.segment(Pipelines.of(new ImageDecoder(new ImageLimits(50_000_000, 50_000_000)), model,
+                    Normalization.LITE, 1, Duration.ofMinutes(1)), picture, EnumSet.of(OutputKind.CLASS_PNG)).classMap();
         }
     }
 
@@ -161,16 +162,14 @@ class StorageTriggerTest {
     void knativeAwsSqsSourceEndToEnd() {
         upload("sqs/cat é.jpg", figure);
         String body = s3Notification("photos", "sqs/cat é.jpg", "ObjectCreated:Put");
-        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000002")
-                .header("ce-type", "dev.knative.eventing.aws-sqs").header("ce-source", "dev.knative.eventing.aws-sqs-source")
+        CloudEvents.binary("dev.knative.eventing.aws-sqs", "9CC70D09569020C-0000000000000002", "dev.knative.eventing.aws-sqs-source")
                 .header("ce-subject", "aws-sqs-source").header("CamelAwsSqsMessageId", UUID.randomUUID().toString())
                 .contentType("application/json").body(body.getBytes(StandardCharsets.UTF_8)).post("/")
                 .then().statusCode(200)
                 .header("ce-type", "sapiens.segment.stored")
                 .body("results[0].source.key", equalTo("sqs/cat é.jpg"))
                 .body("results[0].objects.size()", equalTo(5));
-        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000003")
-                .header("ce-type", "dev.knative.eventing.aws-sqs").header("ce-source", "dev.knative.eventing.aws-sqs-source")
+        CloudEvents.binary("dev.knative.eventing.aws-sqs", "9CC70D09569020C-0000000000000003", "dev.knative.eventing.aws-sqs-source")
                 .contentType("application/json").body("""
                         {"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-06-24T10:10:02.089Z","Bucket":"photos",
                         "RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+Ys"}""")

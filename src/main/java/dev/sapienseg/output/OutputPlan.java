@@ -1,0 +1,39 @@
+package dev.sapienseg.output;
+
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
+
+import dev.sapienseg.classes.Selection;
+
+/**
+ * What one segmentation makes besides its report, resolved once by {@link OutputPlanner} against the served model's
+ * classes: the output kinds (never {@link OutputKind#SUMMARY}: the report is always made, and whoever stores outputs
+ * writes it last) and, exactly when a selective kind is among them, the selection they show.
+ *
+ * @param kinds iterated in {@link OutputKind} order
+ * @param selection the classes of the selection mask and the cutout; null when neither is planned
+ */
+public record OutputPlan(Set<OutputKind> kinds, Selection selection) {
+
+    /** The report only. */
+    public static final OutputPlan REPORT_ONLY = new OutputPlan(EnumSet.noneOf(OutputKind.class), null);
+
+    public OutputPlan {
+        EnumSet<OutputKind> copy = kinds.isEmpty() ? EnumSet.noneOf(OutputKind.class) : EnumSet.copyOf(kinds);
+        copy.remove(OutputKind.SUMMARY);
+        if (copy.stream().anyMatch(OutputKind::selective) != (selection != null)) {
+            throw new IllegalArgumentException("a selection goes with the selective outputs, and only with them");
+        }
+        kinds = Collections.unmodifiableSet(copy);
+    }
+
+    public boolean has(OutputKind kind) {
+        return kinds.contains(kind);
+    }
+
+    /** True when the plan makes a selection mask or a cutout. */
+    public boolean selective() {
+        return selection != null;
+    }
+}
