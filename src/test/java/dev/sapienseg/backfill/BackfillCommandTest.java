@@ -187,11 +187,16 @@ class BackfillCommandTest {
         server.createContext("/", exchange -> {
             int now = busy.incrementAndGet();
             most.accumulateAndGet(now, Math::max);
+            boolean counted = true;
             try {
                 received.add(JSON.readTree(exchange.getRequestBody().readAllBytes()));
                 types.add(exchange.getRequestHeaders().getFirst("ce-type"));
                 Thread.sleep(400);
                 int code = status.getAsInt();
+                // No longer busy before the answer leaves: the client may send its next request the moment it has
+                // one, and that request must not be counted beside this one (it was, once, under load).
+                busy.decrementAndGet();
+                counted = false;
                 if (code == 503) {
                     exchange.getResponseHeaders().add("Retry-After", "0");
                 }
@@ -204,7 +209,9 @@ class BackfillCommandTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                busy.decrementAndGet();
+                if (counted) {
+                    busy.decrementAndGet();
+                }
                 exchange.close();
             }
         });

@@ -1,5 +1,6 @@
 package dev.sapienseg.bench;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -103,8 +104,7 @@ public final class LoadBenchmark {
             callers.execute(() -> {
                 while (System.nanoTime() < end) {
                     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/"))
-                            .header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                            .header("ce-source", "/load").header("ce-type", "sapiens.segment")
+                            .headers(CloudEvents.pairs(CloudEvents.IMAGE, UUID.randomUUID().toString(), "/load"))
                             .header("Content-Type", "image/jpeg").timeout(Duration.ofSeconds(120))
                             .POST(HttpRequest.BodyPublishers.ofByteArray(picture)).build();
                     long t0 = System.nanoTime();

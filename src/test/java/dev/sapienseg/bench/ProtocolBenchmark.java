@@ -1,5 +1,6 @@
 package dev.sapienseg.bench;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,8 +45,7 @@ public final class ProtocolBenchmark {
                 .put(picture).array();
         Map<String, HttpRequest> kinds = new LinkedHashMap<>();
         kinds.put("CloudEvent, binary mode, reply with class PNG (base64)", HttpRequest.newBuilder(URI.create(BASE + "/"))
-                .header("ce-specversion", "1.0").header("ce-id", "1").header("ce-source", "/bench")
-                .header("ce-type", "sapiens.segment").header("ce-sapiensoutputs", "class-png")
+                .headers(CloudEvents.pairs(CloudEvents.IMAGE, "1", "/bench")).header("ce-sapiensoutputs", "class-png")
                 .header("Content-Type", "image/jpeg").POST(HttpRequest.BodyPublishers.ofByteArray(picture)).build());
         kinds.put("OIP JSON in, class_png JSON (base64)", json(jsonInput + ",\"outputs\":[{\"name\":\"class_png\"}]}"));
         kinds.put("OIP JSON in, class_map JSON (numbers)", json(jsonInput + ",\"outputs\":[{\"name\":\"class_map\"}]}"));

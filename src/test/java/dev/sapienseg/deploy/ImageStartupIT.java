@@ -1,5 +1,6 @@
 package dev.sapienseg.deploy;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -153,8 +154,7 @@ class ImageStartupIT {
             String log = Files.readString(dir.resolve("ro-server.log"));
             assertEquals(200, ready, "not ready on a read-only root:\n" + log);
             java.net.http.HttpResponse<String> reply = http.send(java.net.http.HttpRequest.newBuilder(base)
-                    .header("ce-specversion", "1.0").header("ce-id", "ro-1").header("ce-source", "/test")
-                    .header("ce-type", "sapiens.segment").header("Content-Type", "image/jpeg")
+                    .headers(CloudEvents.pairs(CloudEvents.IMAGE, "ro-1", "/test")).header("Content-Type", "image/jpeg")
                     .POST(java.net.http.HttpRequest.BodyPublishers.ofFile(picture)).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             assertEquals(200, reply.statusCode(), reply.body());

@@ -1,5 +1,7 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.Profiles;
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
@@ -26,16 +28,12 @@ class BackpressureTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             // One request at a time, in batches of 2 that wait an hour for company: the first request's deadline passes.
-            return Map.of("sapiens.limits.max-in-flight", "1",
-                    "sapiens.limits.queue-timeout", "1500ms",
-                    "sapiens.batching.max-batch-size", "2",
-                    "sapiens.batching.max-delay", "1h");
+            return Profiles.heldBatches(1, "1500ms");
         }
     }
 
     private static Response post(byte[] picture) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType("image/jpeg")
+        return CloudEvents.image().contentType("image/jpeg")
                 .body(picture).post("/");
     }
 

@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,8 +102,7 @@ class BadInputCampaignTest {
         for (int i = 0; i < 2000; i++) {
             byte[] body = mutate(seeds.get(random.nextInt(seeds.size())), random);
             long t0 = System.nanoTime();
-            Response r = given().config(TIMEOUTS).header("ce-specversion", "1.0").header("ce-id", "bad-" + i)
-                    .header("ce-source", "/campaign").header("ce-type", "sapiens.segment")
+            Response r = CloudEvents.binary(CloudEvents.IMAGE, "bad-" + i, "/campaign").config(TIMEOUTS)
                     .header("ce-sapiensoutputs", i % 3 == 0 ? "class-png,overlay" : "none")
                     .contentType(contentTypes[random.nextInt(contentTypes.length)]).body(body).post("/");
             slowest = Math.max(slowest, System.nanoTime() - t0);

@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -42,8 +43,7 @@ class ClientDisconnectTest {
         Thread.sleep(1000);
         assertEquals(200, given().get("/q/health/ready").statusCode());
         assertEquals(200, given().get("/q/health/live").statusCode());
-        given().header("ce-specversion", "1.0").header("ce-id", "after").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").contentType("image/jpeg").body(picture).post("/")
+        CloudEvents.binary(CloudEvents.IMAGE, "after", CloudEvents.SOURCE).contentType("image/jpeg").body(picture).post("/")
                 .then().statusCode(200);
     }
 }

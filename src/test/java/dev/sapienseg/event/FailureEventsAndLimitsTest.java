@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -37,8 +38,7 @@ class FailureEventsAndLimitsTest {
     }
 
     private static io.restassured.specification.RequestSpecification event(byte[] body) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType("image/jpeg").body(body);
+        return CloudEvents.image().contentType("image/jpeg").body(body);
     }
 
     @Test
@@ -56,10 +56,7 @@ class FailureEventsAndLimitsTest {
         c.setRequestMethod("POST");
         c.setDoOutput(true);
         c.setChunkedStreamingMode(8192);
-        c.setRequestProperty("ce-specversion", "1.0");
-        c.setRequestProperty("ce-id", "chunked-big");
-        c.setRequestProperty("ce-source", "/tests");
-        c.setRequestProperty("ce-type", "sapiens.segment");
+        CloudEvents.headers(CloudEvents.IMAGE, "chunked-big", CloudEvents.SOURCE).forEach(c::setRequestProperty);
         c.setRequestProperty("Content-Type", "image/jpeg");
         int status;
         try (java.io.OutputStream out = c.getOutputStream()) {

@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,8 +35,7 @@ class GracefulShutdownIT {
 
     private CompletableFuture<HttpResponse<String>> post(byte[] picture) {
         return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/"))
-                .header("ce-specversion", "1.0").header("ce-id", "shutdown").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").header("Content-Type", "image/jpeg")
+                .headers(CloudEvents.pairs(CloudEvents.IMAGE, "shutdown", "/tests")).header("Content-Type", "image/jpeg")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(picture)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

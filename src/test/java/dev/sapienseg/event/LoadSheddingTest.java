@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -115,9 +116,7 @@ class LoadSheddingTest {
     }
 
     private HttpRequest request(byte[] picture) {
-        return HttpRequest.newBuilder(URI.create(url.toString())).header("ce-specversion", "1.0")
-                .header("ce-id", java.util.UUID.randomUUID().toString()).header("ce-source", "/load")
-                .header("ce-type", "sapiens.segment").header("Content-Type", "image/jpeg").timeout(Duration.ofSeconds(60))
+        return HttpRequest.newBuilder(URI.create(url.toString())).headers(CloudEvents.pairs(CloudEvents.IMAGE, java.util.UUID.randomUUID().toString(), "/load")).header("Content-Type", "image/jpeg").timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(picture)).build();
     }
 

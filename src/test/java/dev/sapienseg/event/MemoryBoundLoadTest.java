@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import java.util.EnumSet;
 
 import static io.restassured.RestAssured.given;
@@ -168,8 +169,7 @@ class MemoryBoundLoadTest {
     }
 
     private static Response send(byte[] png, String outputs) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment")
+        return CloudEvents.image()
                 .header("ce-sapiensoutputs", outputs).contentType("image/png").body(png).post("/");
     }
 }

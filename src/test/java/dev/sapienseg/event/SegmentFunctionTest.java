@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -70,8 +71,7 @@ class SegmentFunctionTest {
     }
 
     static RequestSpecification binaryEvent(String contentType, byte[] body) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType(contentType).body(body);
+        return CloudEvents.image().contentType(contentType).body(body);
     }
 
     @Test
@@ -137,8 +137,7 @@ class SegmentFunctionTest {
      */
     @Test
     void knativeAwsS3SourceDeliversThePictureItself() {
-        given().header("ce-specversion", "1.0").header("ce-id", "9CC70D09569020C-0000000000000001")
-                .header("ce-type", "dev.knative.eventing.aws-s3").header("ce-source", "dev.knative.eventing.aws-s3-source")
+        CloudEvents.binary("dev.knative.eventing.aws-s3", "9CC70D09569020C-0000000000000001", "dev.knative.eventing.aws-s3-source")
                 .header("ce-subject", "aws-s3-source").header("ce-time", "2026-06-24T10:15:30.123Z")
                 .header("CamelAwsS3Key", "inbox/cat.png").header("CamelAwsS3BucketName", "inbox")
                 .contentType("application/json").body(png).post("/")
@@ -149,8 +148,7 @@ class SegmentFunctionTest {
                 .body("width", equalTo(320))
                 .body("format", equalTo("png"));
         // Not a picture (an object that is really JSON): a permanent failure, not a crash or a retry.
-        Response text = given().header("ce-specversion", "1.0").header("ce-id", "aws-s3-2")
-                .header("ce-type", "dev.knative.eventing.aws-s3").header("ce-source", "dev.knative.eventing.aws-s3-source")
+        Response text = CloudEvents.binary("dev.knative.eventing.aws-s3", "aws-s3-2", "dev.knative.eventing.aws-s3-source")
                 .contentType("application/json").body("{\"hello\":1}").post("/");
         assertFailure(text, 415, "unsupported-format");
     }
@@ -234,8 +232,7 @@ class SegmentFunctionTest {
 
     @Test
     void wrongEventType() {
-        Response r = given().header("ce-specversion", "1.0").header("ce-id", "1").header("ce-source", "/tests")
-                .header("ce-type", "com.example.other").contentType("image/png").body(png).post("/");
+        Response r = CloudEvents.binary("com.example.other", "1", CloudEvents.SOURCE).contentType("image/png").body(png).post("/");
         assertFailure(r, 400, "unsupported-event-type");
     }
 
@@ -353,10 +350,7 @@ class SegmentFunctionTest {
         c.setRequestMethod("POST");
         c.setDoOutput(true);
         c.setChunkedStreamingMode(1024);
-        c.setRequestProperty("ce-specversion", "1.0");
-        c.setRequestProperty("ce-id", "chunked");
-        c.setRequestProperty("ce-source", "/tests");
-        c.setRequestProperty("ce-type", "sapiens.segment");
+        CloudEvents.headers(CloudEvents.IMAGE, "chunked", CloudEvents.SOURCE).forEach(c::setRequestProperty);
         c.setRequestProperty("Content-Type", "image/png");
         try (java.io.OutputStream out = c.getOutputStream()) {
             out.write(png);

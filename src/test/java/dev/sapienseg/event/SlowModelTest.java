@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -54,8 +55,7 @@ class SlowModelTest {
     }
 
     private static Response post(byte[] picture) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType("image/jpeg")
+        return CloudEvents.image().contentType("image/jpeg")
                 .body(picture).post("/");
     }
 

@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,8 +32,7 @@ class StructuralAttackHttpTest {
             .httpClientConfig().setParam("http.socket.timeout", 60_000).setParam("http.connection.timeout", 5_000));
 
     private static Response post(String id, byte[] body) {
-        return given().config(TIMEOUTS).header("ce-specversion", "1.0").header("ce-id", id)
-                .header("ce-source", "/structural-attacks").header("ce-type", "sapiens.segment")
+        return CloudEvents.binary(CloudEvents.IMAGE, id, "/structural-attacks").config(TIMEOUTS)
                 .header("ce-sapiensoutputs", "none").contentType("application/octet-stream").body(body).post("/");
     }
 

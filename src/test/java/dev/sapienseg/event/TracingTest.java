@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -60,8 +61,7 @@ class TracingTest {
     }
 
     private static Response post(String header, String traceparent) throws Exception {
-        return given().header("ce-specversion", "1.0").header("ce-id", "traced").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").header("ce-sapiensoutputs", "none").header(header, traceparent)
+        return CloudEvents.binary(CloudEvents.IMAGE, "traced", CloudEvents.SOURCE).header("ce-sapiensoutputs", "none").header(header, traceparent)
                 .contentType("image/jpeg").body(java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG)).post("/");
     }
 

@@ -1,5 +1,6 @@
 package dev.sapienseg.event;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -35,8 +36,7 @@ class UnloadableModelTest {
         given().get("/q/health/started").then().statusCode(503);
         given().get("/q/health/live").then().statusCode(200);
 
-        given().header("ce-specversion", "1.0").header("ce-id", "1").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").contentType("image/jpeg").body(new byte[] {1, 2, 3})
+        CloudEvents.binary(CloudEvents.IMAGE, "1", CloudEvents.SOURCE).contentType("image/jpeg").body(new byte[] {1, 2, 3})
                 .post("/").then().statusCode(503)
                 .header("Retry-After", "2")
                 .header("ce-type", "sapiens.segment.failed")

@@ -1,5 +1,6 @@
 package dev.sapienseg.metrics;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.matchesPattern;
@@ -23,8 +24,7 @@ public class MetricsTest {
         Readiness.awaitReady();
         byte[] picture = java.nio.file.Files.readAllBytes(SampleImages.FIGURE_JPG);
         for (byte[] body : new byte[][] {picture, "not a picture".getBytes()}) {
-            given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                    .header("ce-source", "/tests").header("ce-type", "sapiens.segment").contentType("image/jpeg")
+            CloudEvents.image().contentType("image/jpeg")
                     .body(body).post("/");
         }
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();

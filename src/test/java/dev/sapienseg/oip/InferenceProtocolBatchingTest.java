@@ -1,5 +1,6 @@
 package dev.sapienseg.oip;
 
+import dev.sapienseg.fixtures.Profiles;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -28,10 +29,7 @@ class InferenceProtocolBatchingTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("sapiens.limits.max-in-flight", "2",
-                    "sapiens.limits.queue-timeout", "20s",
-                    "sapiens.batching.max-batch-size", "2",
-                    "sapiens.batching.max-delay", "1h");
+            return Profiles.heldBatches(2, "20s");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.sapienseg.oip;
 
+import dev.sapienseg.fixtures.Profiles;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
@@ -29,11 +30,7 @@ class InferenceProtocolLimitsTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             // One request at a time, in batches of 2 that wait an hour for company: a lone picture's deadline passes.
-            return Map.of("sapiens.limits.max-in-flight", "1",
-                    "sapiens.limits.queue-timeout", "1500ms",
-                    "sapiens.batching.max-batch-size", "2",
-                    "sapiens.batching.max-delay", "1h",
-                    "sapiens.limits.max-image-bytes", "300K",
+            return Profiles.heldBatches(1, "1500ms", "sapiens.limits.max-image-bytes", "300K",
                     "quarkus.http.limits.max-body-size", "600K");
         }
     }

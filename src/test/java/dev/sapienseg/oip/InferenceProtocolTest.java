@@ -1,5 +1,6 @@
 package dev.sapienseg.oip;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static dev.sapienseg.oip.OipClient.INFER;
 import static dev.sapienseg.oip.OipClient.JSON;
 import static io.restassured.RestAssured.given;
@@ -70,8 +71,7 @@ class InferenceProtocolTest {
 
     /** The class map the CloudEvents function answers for a picture (indices of its class PNG). */
     static byte[] classMapByTheFunction(byte[] picture) throws Exception {
-        Response reply = given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests").header("ce-type", "sapiens.segment").header("ce-sapiensoutputs", "class-png")
+        Response reply = CloudEvents.image().header("ce-sapiensoutputs", "class-png")
                 .contentType("application/octet-stream").body(picture).post("/");
         assertEquals(200, reply.statusCode(), reply.asString());
         return indices(Base64.getDecoder().decode(JSON.readTree(reply.asByteArray()).get("classPng").get("data").asText()));

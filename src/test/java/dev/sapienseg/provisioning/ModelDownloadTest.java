@@ -1,5 +1,6 @@
 package dev.sapienseg.provisioning;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -72,8 +73,7 @@ class ModelDownloadTest {
                 .body(CHECK + ".'download.percent'", notNullValue());
         given().get("/q/health/started").then().statusCode(503);
         given().get("/q/health/live").then().statusCode(200);
-        given().header("ce-specversion", "1.0").header("ce-id", "early").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").contentType("image/png")
+        CloudEvents.binary(CloudEvents.IMAGE, "early", CloudEvents.SOURCE).contentType("image/png")
                 .body(Files.readAllBytes(SampleImages.FIGURE_PNG))
                 .post("/").then().statusCode(503)
                 .header("Retry-After", notNullValue());
@@ -83,8 +83,7 @@ class ModelDownloadTest {
         given().get("/q/health/ready").then()
                 .body(CHECK + ".model", equalTo("sapiens-tiny-vit"))
                 .body(CHECK + ".phase", equalTo("ready"));
-        given().header("ce-specversion", "1.0").header("ce-id", "after").header("ce-source", "/tests")
-                .header("ce-type", "sapiens.segment").contentType("image/png")
+        CloudEvents.binary(CloudEvents.IMAGE, "after", CloudEvents.SOURCE).contentType("image/png")
                 .body(Files.readAllBytes(SampleImages.FIGURE_PNG))
                 .post("/").then().statusCode(200)
                 .header("ce-type", "sapiens.segment.result")

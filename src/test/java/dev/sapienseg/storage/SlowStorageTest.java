@@ -1,5 +1,6 @@
 package dev.sapienseg.storage;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,8 +22,7 @@ class SlowStorageTest {
     void hangingStorageIsATransientFailure() {
         Readiness.awaitReady();
         long start = System.nanoTime();
-        given().header("ce-specversion", "1.0").header("ce-id", "slow").header("ce-source", "/tests")
-                .header("ce-type", "com.amazonaws.s3.ObjectCreated:Put").contentType("application/json")
+        CloudEvents.binary("com.amazonaws.s3.ObjectCreated:Put", "slow", CloudEvents.SOURCE).contentType("application/json")
                 .body(StorageTriggerTest.s3Notification("photos", "slow/one.jpg", "ObjectCreated:Put")).post("/")
                 .then().statusCode(503).header("Retry-After", "2")
                 .body("error", equalTo("storage-unavailable")).body("retryable", equalTo(true));

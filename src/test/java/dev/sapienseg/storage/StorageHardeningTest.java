@@ -1,5 +1,6 @@
 package dev.sapienseg.storage;
 
+import dev.sapienseg.fixtures.CloudEvents;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
@@ -87,8 +88,7 @@ class StorageHardeningTest {
     }
 
     static Response event(String json) {
-        return given().header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
-                .header("ce-source", "/tests/storage").header("ce-type", "com.amazon.sqs.message")
+        return CloudEvents.binary("com.amazon.sqs.message", UUID.randomUUID().toString(), "/tests/storage")
                 .contentType("application/json").body(json).post("/");
     }
 
