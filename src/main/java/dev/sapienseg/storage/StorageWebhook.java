@@ -1,8 +1,6 @@
 package dev.sapienseg.storage;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -16,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
+import dev.sapienseg.util.Digests;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -44,7 +43,7 @@ public class StorageWebhook {
         this.storage = storage;
         this.mapper = mapper;
         Optional<String> secret = config.storage().webhookSecret();
-        this.secretDigest = secret.map(StorageWebhook::sha256).orElse(null);
+        this.secretDigest = secret.map(Digests::sha256).orElse(null);
     }
 
     void install(@Observes Router router) {
@@ -81,18 +80,10 @@ public class StorageWebhook {
         }
         String presented = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
                 ? authorization.substring(7).strip() : null;
-        if (presented == null || !MessageDigest.isEqual(secretDigest, sha256(presented))) {
+        if (presented == null || !MessageDigest.isEqual(secretDigest, Digests.sha256(presented))) {
             throw new SegmentationException(FailureReason.UNAUTHORIZED, authorization == null
                     ? "this webhook needs 'Authorization: Bearer <secret>' (sapiens.storage.webhook-secret)"
                     : "wrong webhook credentials");
-        }
-    }
-
-    private static byte[] sha256(String text) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }
