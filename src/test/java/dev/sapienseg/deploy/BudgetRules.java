@@ -5,6 +5,7 @@ import static dev.sapienseg.deploy.KnativeManifests.goDuration;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -14,6 +15,8 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.provisioning.ModelPreset;
 import io.fabric8.knative.serving.v1.RevisionSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -25,11 +28,62 @@ import io.fabric8.kubernetes.api.model.Quantity;
  */
 final class BudgetRules {
 
+    /** The slowest download the start-up window is sized for (knative/README.md). */
+    static final long DOWNLOAD_FLOOR_BYTES_PER_SECOND = 2_000_000;
+    /** After the download: hashing, session creation and the cuDNN EXHAUSTIVE warm-up run. */
+    static final Duration LOAD_AND_WARM_UP = Duration.ofMinutes(4);
+
     /**
-     * How long a pod may take from container start to a loaded, warmed-up model (knative/README.md): the largest
-     * preset (hf-0.6b, 2.7 GB) downloaded at 2 MB/s is 23 minutes, plus loading and the cuDNN EXHAUSTIVE warm-up.
+     * What each preset downloads (the file and its external data), as its publisher lists it; a lite-* preset has no
+     * location, but a Service can be given its file by URI, so it counts too. Every preset must be here.
      */
-    static final Duration MODEL_LOAD_BUDGET = Duration.ofMinutes(27);
+    static final Map<ModelPreset, Long> PRESET_BYTES = presetBytes();
+
+    private static Map<ModelPreset, Long> presetBytes() {
+        Map<ModelPreset, Long> bytes = new EnumMap<>(ModelPreset.class);
+        long mb = 1_000_000L;
+        bytes.put(ModelPreset.HF_0_3B, 1_360 * mb);
+        bytes.put(ModelPreset.HF_0_3B_FP16, 680 * mb);
+        bytes.put(ModelPreset.HF_0_3B_INT8, 445 * mb);
+        bytes.put(ModelPreset.HF_0_3B_UINT8, 445 * mb);
+        bytes.put(ModelPreset.HF_0_3B_Q4, 339 * mb);
+        bytes.put(ModelPreset.HF_0_3B_Q4F16, 245 * mb);
+        bytes.put(ModelPreset.HF_0_6B, 2_680 * mb);
+        bytes.put(ModelPreset.HF_0_6B_FP16, 1_340 * mb);
+        bytes.put(ModelPreset.HF_0_6B_INT8, 789 * mb);
+        bytes.put(ModelPreset.HF_0_6B_UINT8, 789 * mb);
+        bytes.put(ModelPreset.HF_0_6B_Q4, 561 * mb);
+        bytes.put(ModelPreset.HF_0_6B_Q4F16, 438 * mb);
+        bytes.put(ModelPreset.LITE_0_3B, 1_360 * mb);
+        bytes.put(ModelPreset.LITE_0_3B_FP16, 680 * mb);
+        bytes.put(ModelPreset.LITE_0_6B, 2_680 * mb);
+        bytes.put(ModelPreset.LITE_0_6B_FP16, 1_340 * mb);
+        bytes.put(ModelPreset.LITE_1B, 4_710 * mb);
+        bytes.put(ModelPreset.LITE_1B_FP16, 2_400 * mb);
+        bytes.put(ModelPreset.LITE_FOREGROUND_1B, 4_700 * mb);
+        bytes.put(ModelPreset.HF2_0_4B_FP16, 777 * mb);
+        bytes.put(ModelPreset.HF2_0_8B, 3_300 * mb);
+        bytes.put(ModelPreset.HF2_1B, 5_900 * mb);
+        bytes.put(ModelPreset.HF2_5B_INT8, 5_200 * mb);
+        return bytes;
+    }
+
+    /** The largest preset a Service on this provider can be given (CPU-only presets are refused on CUDA). */
+    static ModelPreset largestPreset(ExecutionProvider provider) {
+        return PRESET_BYTES.entrySet().stream().filter(e -> e.getKey().refusal(provider).isEmpty())
+                .max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+    }
+
+    /**
+     * How long a pod may take from container start to a loaded, warmed-up model: the largest preset it can be given,
+     * downloaded at the floor speed, then loaded and warmed up. Derived from the presets, so a larger preset raises it.
+     */
+    static Duration modelLoadBudget(ExecutionProvider provider) {
+        long bytes = PRESET_BYTES.get(largestPreset(provider));
+        long seconds = (bytes + DOWNLOAD_FLOOR_BYTES_PER_SECOND - 1) / DOWNLOAD_FLOOR_BYTES_PER_SECOND;
+        return Duration.ofSeconds(seconds).plus(LOAD_AND_WARM_UP);
+    }
+
     /** What progress-deadline must leave beyond the startup probe: GPU node scale-up and pulling a CUDA image. */
     static final Duration NODE_AND_PULL_MARGIN = Duration.ofMinutes(5);
     /** Knative's default max-revision-timeout-seconds (config-defaults); a larger timeoutSeconds is refused. */
@@ -63,15 +117,17 @@ final class BudgetRules {
 
     /** Model loading: the startup window covers the budget, the progress deadline covers the window. */
     static void checkStartupWindow(String where, Probe startup, Map<String, String> annotations,
-            List<String> problems) {
+            ExecutionProvider provider, List<String> problems) {
+        Duration budget = modelLoadBudget(provider);
         if (startup != null) {
             long period = startup.getPeriodSeconds() == null ? 10 : startup.getPeriodSeconds();
             long failures = startup.getFailureThreshold() == null ? 3 : startup.getFailureThreshold();
             long delay = startup.getInitialDelaySeconds() == null ? 0 : startup.getInitialDelaySeconds();
             Duration window = Duration.ofSeconds(delay + failures * period);
-            if (window.compareTo(MODEL_LOAD_BUDGET) < 0) {
+            if (window.compareTo(budget) < 0) {
                 problems.add(where + "startup probe window " + window + " is shorter than the model-load budget "
-                        + MODEL_LOAD_BUDGET);
+                        + budget + " (" + largestPreset(provider).id() + " at " + DOWNLOAD_FLOOR_BYTES_PER_SECOND / 1_000_000
+                        + " MB/s, then " + LOAD_AND_WARM_UP.toMinutes() + " min to load)");
             }
             String deadlineText = annotations.get("serving.knative.dev/progress-deadline");
             Duration deadline = deadlineText == null ? Duration.ofSeconds(600) : goDuration(deadlineText);

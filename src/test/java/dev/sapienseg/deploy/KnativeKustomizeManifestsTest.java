@@ -99,7 +99,7 @@ class KnativeKustomizeManifestsTest {
         assertTrue(unknownFields(topLevel).stream().anyMatch(p -> p.contains("containerConcurency")),
                 "spec.template.spec.containerConcurency: " + unknownFields(topLevel));
 
-        String nested = service.replaceFirst("failureThreshold: 180", "failureTreshold: 180");
+        String nested = service.replaceFirst("failureThreshold: 330", "failureTreshold: 330");
         assertTrue(unknownFields(nested).stream().anyMatch(p -> p.contains("startupProbe") && p.contains("failureTreshold")),
                 "startupProbe.failureTreshold: " + unknownFields(nested));
 

@@ -1,6 +1,5 @@
 package dev.sapienseg.deploy;
 
-import static dev.sapienseg.deploy.BudgetRules.MODEL_LOAD_BUDGET;
 import static dev.sapienseg.deploy.KnativeManifests.APPLICATION_PROPERTIES;
 import static dev.sapienseg.deploy.KnativeManifests.README;
 import static dev.sapienseg.deploy.KnativeManifests.ROOT;
@@ -33,6 +32,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import dev.sapienseg.model.ExecutionProvider;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -91,8 +91,19 @@ class KnativeManifestsTest {
             assertTrue(readme.contains(command), "knative/README.md lacks `" + command + "`");
         }
         assertTrue(readme.contains(StorageWebhook.PATH), "knative/README.md lacks the webhook path");
-        assertTrue(readme.contains(MODEL_LOAD_BUDGET.toMinutes() + " minutes"),
-                "knative/README.md states the model-load budget");
+        long budget = BudgetRules.modelLoadBudget(ExecutionProvider.CUDA).toMinutes();
+        assertTrue(readme.contains(budget + " minutes"), "knative/README.md states the model-load budget, " + budget
+                + " minutes");
+    }
+
+    @Test
+    void theStartupWindowFollowsTheLargestPreset() {
+        assertEquals(java.util.EnumSet.allOf(dev.sapienseg.provisioning.ModelPreset.class),
+                BudgetRules.PRESET_BYTES.keySet(), "every preset needs its download size for the start-up budget");
+        // The largest a GPU pod can be given: Sapiens2 1b (5.9 GB), 49 min at 2 MB/s, then 4 min to load.
+        assertEquals("hf2-1b", BudgetRules.largestPreset(ExecutionProvider.CUDA).id());
+        assertEquals(53, BudgetRules.modelLoadBudget(ExecutionProvider.CUDA).toMinutes());
+        assertEquals(BudgetRules.modelLoadBudget(ExecutionProvider.CUDA), BudgetRules.modelLoadBudget(ExecutionProvider.CPU));
     }
 
     // --- proof that the checks can fail ------------------------------------------------------------------------

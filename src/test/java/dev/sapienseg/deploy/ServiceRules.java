@@ -17,6 +17,7 @@ import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.sapienseg.model.ExecutionProvider;
 import io.fabric8.knative.serving.v1.RevisionSpec;
 import io.fabric8.knative.serving.v1.Service;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -157,15 +158,15 @@ final class ServiceRules {
         // Timeouts.
         long timeout = BudgetRules.checkTimeouts(where, pod, cfg, problems);
 
-        // Model loading.
-        BudgetRules.checkStartupWindow(where, c.getStartupProbe(), annotations, problems);
-
         // GPU or CPU, from the image tag.
         String image = c.getImage();
         String tag = image.substring(Kustomize.imageName(image).length()).replaceFirst("^:", "").split("@")[0];
         Map<String, Quantity> limits = c.getResources() == null || c.getResources().getLimits() == null ? Map.of()
                 : c.getResources().getLimits();
         String provider = cfg.get("sapiens.execution.provider").toLowerCase(Locale.ROOT);
+        // Model loading: the window covers the largest preset this provider can be given.
+        BudgetRules.checkStartupWindow(where, c.getStartupProbe(), annotations,
+                provider.equals("cuda") ? ExecutionProvider.CUDA : ExecutionProvider.CPU, problems);
         if (tag.equals("gpu")) {
             Quantity gpus = limits.get("nvidia.com/gpu");
             if (gpus == null || !gpus.getAmount().equals("1")) {
