@@ -93,7 +93,7 @@ public final class SegmentCommand implements Callable<Integer> {
     String cudaFallback;
 
     @Option(names = "--normalization", description = "lite (Sapiens-Lite) or imagenet (onnx-community exports). "
-            + "Default: the preset's, else lite.")
+            + "Default: the preset's, else the model family's (lite for Sapiens v1, imagenet for Sapiens2).")
     String normalization;
 
     @Option(names = "--threads", description = "Decode and post-processing threads each. Default: the number of cores.")

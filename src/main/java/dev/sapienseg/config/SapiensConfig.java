@@ -79,7 +79,7 @@ public interface SapiensConfig {
 
         /**
          * {@code lite} (Sapiens-Lite demo) or {@code imagenet} (training config, onnx-community exports); unset: the
-         * preset's, else lite.
+         * preset's, else the model family's (lite for Sapiens v1 and the foreground model, imagenet for Sapiens2).
          */
         Optional<Normalization> normalization();
 

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * The segmentation model families this service knows, told apart by what the model itself declares (or its warm-up
  * run shows): the number of output channels and the logits' resolution relative to the input. Each family brings
  * its class vocabulary ({@code classes.Vocabulary}), its pre-processing and its visualisation, exactly as that
- * family's own code does them (see docs/model-families.md).
+ * family's own code does them (see docs/parity.md).
  */
 public enum ModelFamily {
     /**

@@ -32,7 +32,10 @@ import io.smallrye.config.common.utils.StringUtil;
  * settings besides those SmallRye reads for a key (a map's keys, keys application.properties documents in comments,
  * variables its expressions read, libraries' variables).
  */
-final class AppConfig {
+public final class AppConfig {
+
+    /** The application's own configuration file. */
+    public static final java.nio.file.Path APPLICATION_PROPERTIES = KnativeManifests.APPLICATION_PROPERTIES;
 
     /** Variables read by libraries, not by Quarkus configuration. */
     static final Set<String> LIBRARY_VARIABLES = Set.of("OPENBLAS_NUM_THREADS",
@@ -64,6 +67,11 @@ final class AppConfig {
                 .withDefaultValue("user.home", System.getProperty("user.home")) // set by the pod's JVM as by this one
                 .withSources(known.file(), new EnvConfigSource(environment, EnvConfigSource.ORDINAL))
                 .build();
+    }
+
+    /** The packaged application.properties, as a pod reads it. */
+    public static AppConfig load() {
+        return load(APPLICATION_PROPERTIES);
     }
 
     static AppConfig load(Path file) {
@@ -103,7 +111,7 @@ final class AppConfig {
      * starts, so SmallRye leaves such a variable unmatched (ModelRuntime.cudaOptions warns at start-up); here it names
      * the key as ONNX Runtime spells it, the rest of the name in lower case.
      */
-    Optional<String> keyOf(String envName) {
+    public Optional<String> keyOf(String envName) {
         Optional<String> named = known.keys().stream().filter(key -> !key.endsWith(".*")).filter(readsAs(envName))
                 .findFirst();
         if (named.isPresent()) {
@@ -122,7 +130,7 @@ final class AppConfig {
     }
 
     /** Why a variable a manifest sets is not configuration of this application, or empty when it is. */
-    Optional<String> unknownVariable(String name) {
+    public Optional<String> unknownVariable(String name) {
         if (keyOf(name).isPresent() || known.referencedVariables().contains(name) || LIBRARY_VARIABLES.contains(name)
                 || name.startsWith("AWS_") || name.startsWith("OTEL_")
                 || known.documentedKeys().stream().anyMatch(readsAs(name))) {
@@ -131,6 +139,30 @@ final class AppConfig {
         return Optional.of(name + " matches no configuration key (SapiensConfig, application.properties, keys it "
                 + "documents in comments), no variable application.properties reads " + known.referencedVariables()
                 + " and is not AWS_*, OTEL_* or " + LIBRARY_VARIABLES);
+    }
+
+    /**
+     * Our keys: every key of {@link SapiensConfig} and of application.properties; a map's keys appear once, ending in
+     * {@code .*} ({@code sapiens.execution.cuda-options.*}).
+     */
+    public Set<String> keys() {
+        Set<String> keys = new TreeSet<>();
+        for (String key : known.keys()) {
+            keys.add(known.keys().stream().filter(k -> k.endsWith(".*") && key.startsWith(k.substring(0, k.length() - 1)))
+                    .findFirst().orElse(key));
+        }
+        return keys;
+    }
+
+    /** Whether a text names one of our keys, a map entry of one, or a group of them ({@code sapiens.limits}). */
+    public boolean isKey(String name) {
+        return known.keys().stream().anyMatch(key -> key.equals(name) || key.startsWith(name + ".")
+                || key.endsWith(".*") && name.startsWith(key.substring(0, key.length() - 1)));
+    }
+
+    /** A key's value before expressions are expanded ({@code ${HF_TOKEN:}}), from the file or the mapping's default. */
+    public Optional<String> rawValue(String key) {
+        return Optional.ofNullable(config.getConfigValue(key).getRawValue());
     }
 
     /** The keys SmallRye reads from this environment variable (EnvConfigSource's matching of names). */
