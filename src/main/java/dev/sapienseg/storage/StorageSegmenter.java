@@ -81,7 +81,7 @@ public class StorageSegmenter {
 
     /**
      * Handles every record of a notification, each on its own: one bad record neither stops the others nor loses
-     * their results. The answer (see README, "Storage-upload triggers"):
+     * their results. The answer (docs/storage.md, "Guarantees"):
      * <ul>
      * <li>more than {@code sapiens.storage.max-records} records: 413 too-many-records, nothing processed;</li>
      * <li>every record ignored: {@link EventIgnoredException} (204);</li>
