@@ -16,54 +16,54 @@ import dev.sapienseg.model.Normalization;
  */
 public enum ModelPreset {
     HF_0_3B("hf-0.3b", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model.onnx",
-            Normalization.IMAGENET, "0.3b fp32, 1.4 GB"),
+            Normalization.IMAGENET, "0.3b fp32", 1_360),
     HF_0_3B_FP16("hf-0.3b-fp16", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_fp16.onnx",
-            Normalization.IMAGENET, "0.3b fp16, 0.7 GB"),
+            Normalization.IMAGENET, "0.3b fp16", 680),
     HF_0_3B_INT8("hf-0.3b-int8", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_int8.onnx",
-            Normalization.IMAGENET, "0.3b dynamic int8, 445 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+            Normalization.IMAGENET, "0.3b dynamic int8", 445, null, Runs.CPU_ONLY, Licence.SAPIENS),
     HF_0_3B_UINT8("hf-0.3b-uint8", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_uint8.onnx",
-            Normalization.IMAGENET, "0.3b dynamic uint8, 445 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+            Normalization.IMAGENET, "0.3b dynamic uint8", 445, null, Runs.CPU_ONLY, Licence.SAPIENS),
     HF_0_3B_Q4("hf-0.3b-q4", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_q4.onnx",
-            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp32 activations, 339 MB",
+            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp32 activations", 339,
             "a04b8a7c811132672312ad298b5d4b412e200d6089d613ef78f94fc3619b2a93", Runs.CPU_AND_CUDA, Licence.SAPIENS),
     HF_0_3B_Q4F16("hf-0.3b-q4f16", "hf://onnx-community/sapiens-seg-0.3b@" + Revisions.SEG_0_3B + "/onnx/model_q4f16.onnx",
-            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp16 activations, 245 MB", null,
+            Normalization.IMAGENET, "0.3b 4-bit weights (MatMulNBits), fp16 activations", 245, null,
             Runs.CPU_AND_CUDA, Licence.SAPIENS),
     HF_0_6B("hf-0.6b", "hf://onnx-community/sapiens-seg-0.6b/onnx/model.onnx", Normalization.IMAGENET,
-            "0.6b fp32, 2.7 GB with external data"),
+            "0.6b fp32 with external data", 2_680),
     HF_0_6B_FP16("hf-0.6b-fp16", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_fp16.onnx", Normalization.IMAGENET,
-            "0.6b fp16, 1.3 GB", "cfdbe895c5c7fddc58c3125c6726a2229a1127345812c520cb39bf5982247895", Runs.CPU_AND_CUDA,
+            "0.6b fp16", 1_340, "cfdbe895c5c7fddc58c3125c6726a2229a1127345812c520cb39bf5982247895", Runs.CPU_AND_CUDA,
             Licence.SAPIENS),
     HF_0_6B_INT8("hf-0.6b-int8", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_int8.onnx", Normalization.IMAGENET,
-            "0.6b dynamic int8, 789 MB", "2f6810339aa9e07ef8666767d7c00797b47f88d891c79c7c558ff705f0dd92cc",
+            "0.6b dynamic int8", 789, "2f6810339aa9e07ef8666767d7c00797b47f88d891c79c7c558ff705f0dd92cc",
             Runs.CPU_ONLY, Licence.SAPIENS),
     HF_0_6B_UINT8("hf-0.6b-uint8", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_uint8.onnx", Normalization.IMAGENET,
-            "0.6b dynamic uint8, 789 MB", null, Runs.CPU_ONLY, Licence.SAPIENS),
+            "0.6b dynamic uint8", 789, null, Runs.CPU_ONLY, Licence.SAPIENS),
     HF_0_6B_Q4("hf-0.6b-q4", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_q4.onnx", Normalization.IMAGENET,
-            "0.6b 4-bit weights (MatMulNBits), fp32 activations, 561 MB",
+            "0.6b 4-bit weights (MatMulNBits), fp32 activations", 561,
             "85020d13079f1b955d14008211c136452b88078a96d6823ba7c2a384f0c6a213", Runs.CPU_AND_CUDA, Licence.SAPIENS),
     HF_0_6B_Q4F16("hf-0.6b-q4f16", "hf://onnx-community/sapiens-seg-0.6b/onnx/model_q4f16.onnx", Normalization.IMAGENET,
-            "0.6b 4-bit weights (MatMulNBits), fp16 activations, 438 MB",
+            "0.6b 4-bit weights (MatMulNBits), fp16 activations", 438,
             "ca86a2ced4b634d14d875a0d829d1b5b1ba034e56ad06a3717d9bf84696de089", Runs.CPU_AND_CUDA, Licence.SAPIENS),
-    LITE_0_3B("lite-0.3b", null, Normalization.LITE, "0.3b exported from TorchScript, fp32"),
-    LITE_0_3B_FP16("lite-0.3b-fp16", null, Normalization.LITE, "0.3b exported from TorchScript, fp16"),
-    LITE_0_6B("lite-0.6b", null, Normalization.LITE, "0.6b exported from TorchScript, fp32"),
-    LITE_0_6B_FP16("lite-0.6b-fp16", null, Normalization.LITE, "0.6b exported from TorchScript, fp16"),
-    LITE_1B("lite-1b", null, Normalization.LITE, "1b exported from TorchScript, fp32, 4.7 GB with external data"),
-    LITE_1B_FP16("lite-1b-fp16", null, Normalization.LITE, "1b exported from TorchScript, fp16, 2.4 GB"),
+    LITE_0_3B("lite-0.3b", null, Normalization.LITE, "0.3b exported from TorchScript, fp32", 1_360),
+    LITE_0_3B_FP16("lite-0.3b-fp16", null, Normalization.LITE, "0.3b exported from TorchScript, fp16", 680),
+    LITE_0_6B("lite-0.6b", null, Normalization.LITE, "0.6b exported from TorchScript, fp32", 2_680),
+    LITE_0_6B_FP16("lite-0.6b-fp16", null, Normalization.LITE, "0.6b exported from TorchScript, fp16", 1_340),
+    LITE_1B("lite-1b", null, Normalization.LITE, "1b exported from TorchScript, fp32 with external data", 4_710),
+    LITE_1B_FP16("lite-1b-fp16", null, Normalization.LITE, "1b exported from TorchScript, fp16", 2_400),
     /** sapiens-seg-foreground-1b: one sigmoid channel (foreground &gt; 0.3), the foreground family. */
     LITE_FOREGROUND_1B("lite-foreground-1b", null, Normalization.LITE,
-            "foreground 1b exported from TorchScript, fp32, 4.7 GB with external data"),
+            "foreground 1b exported from TorchScript, fp32 with external data", 4_700),
     // Sapiens2 (29 classes at full resolution): a public export of facebook/sapiens2-seg-*, each a small .onnx graph
     // with a .onnx.data file of weights beside it (downloaded with it), pinned to the repository's first commit.
     HF2_0_4B_FP16("hf2-0.4b-fp16", Revisions.SAPIENS2_ONNX + "/seg/seg_0.4b_fp16.onnx", Normalization.IMAGENET,
-            "Sapiens2 0.4b fp16, 777 MB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+            "Sapiens2 0.4b fp16 with external data", 777, null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
     HF2_0_8B("hf2-0.8b", Revisions.SAPIENS2_ONNX + "/seg/seg_0.8b_fp32.onnx", Normalization.IMAGENET,
-            "Sapiens2 0.8b fp32, 3.3 GB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+            "Sapiens2 0.8b fp32 with external data", 3_300, null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
     HF2_1B("hf2-1b", Revisions.SAPIENS2_ONNX + "/seg/seg_1b_fp32.onnx", Normalization.IMAGENET,
-            "Sapiens2 1b fp32, 5.9 GB with external data", null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
+            "Sapiens2 1b fp32 with external data", 5_900, null, Runs.CPU_AND_CUDA, Licence.SAPIENS2),
     HF2_5B_INT8("hf2-5b-int8", Revisions.SAPIENS2_ONNX + "/seg/seg_5b_int8.onnx", Normalization.IMAGENET,
-            "Sapiens2 5b int8, 5.2 GB with external data", null, Runs.CPU_ONLY, Licence.SAPIENS2);
+            "Sapiens2 5b int8 with external data", 5_200, null, Runs.CPU_ONLY, Licence.SAPIENS2);
 
     /** Which execution providers can run a preset's file. */
     public enum Runs {
@@ -120,21 +120,23 @@ public enum ModelPreset {
     private final String location;
     private final Normalization normalization;
     private final String description;
+    private final long megabytes;
     private final String sha256;
     private final Runs runs;
     private final Licence licence;
 
-    ModelPreset(String id, String location, Normalization normalization, String description) {
-        this(id, location, normalization, description, null, Runs.CPU_AND_CUDA, Licence.SAPIENS);
+    ModelPreset(String id, String location, Normalization normalization, String description, long megabytes) {
+        this(id, location, normalization, description, megabytes, null, Runs.CPU_AND_CUDA, Licence.SAPIENS);
     }
 
     /** @param sha256 the model file's SHA-256 as its publisher lists it (the Hub's LFS object id), where known */
-    ModelPreset(String id, String location, Normalization normalization, String description, String sha256, Runs runs,
-            Licence licence) {
+    ModelPreset(String id, String location, Normalization normalization, String description, long megabytes,
+            String sha256, Runs runs, Licence licence) {
         this.id = id;
         this.location = location;
         this.normalization = normalization;
         this.description = description;
+        this.megabytes = megabytes;
         this.sha256 = sha256;
         this.runs = runs;
         this.licence = licence;
@@ -189,8 +191,18 @@ public enum ModelPreset {
         return normalization;
     }
 
+    /** What the file is, with its size: {@code 0.3b fp32, 1.36 GB}. */
     public String description() {
-        return description;
+        return description + ", " + (megabytes < 1000 ? megabytes + " MB"
+                : java.math.BigDecimal.valueOf(megabytes, 3).stripTrailingZeros().toPlainString() + " GB");
+    }
+
+    /**
+     * What the preset's file weighs with its external data, as its publisher lists it (for {@code lite-*}: the export
+     * tool's file, given by path or URI). Sizes start-up windows for the largest download a pod can be given.
+     */
+    public long downloadBytes() {
+        return megabytes * 1_000_000L;
     }
 
     public static ModelPreset byId(String id) {

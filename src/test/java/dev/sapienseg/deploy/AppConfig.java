@@ -34,9 +34,6 @@ import io.smallrye.config.common.utils.StringUtil;
  */
 public final class AppConfig {
 
-    /** The application's own configuration file. */
-    public static final java.nio.file.Path APPLICATION_PROPERTIES = KnativeManifests.APPLICATION_PROPERTIES;
-
     /** Variables read by libraries, not by Quarkus configuration. */
     static final Set<String> LIBRARY_VARIABLES = Set.of("OPENBLAS_NUM_THREADS",
             // deploy/run-java.sh: the Java heap's share of the container's memory.
@@ -71,7 +68,7 @@ public final class AppConfig {
 
     /** The packaged application.properties, as a pod reads it. */
     public static AppConfig load() {
-        return load(APPLICATION_PROPERTIES);
+        return load(KnativeManifests.APPLICATION_PROPERTIES);
     }
 
     static AppConfig load(Path file) {

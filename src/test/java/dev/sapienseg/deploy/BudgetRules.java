@@ -5,7 +5,8 @@ import static dev.sapienseg.deploy.KnativeManifests.goDuration;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,44 +35,12 @@ final class BudgetRules {
     static final Duration LOAD_AND_WARM_UP = Duration.ofMinutes(4);
 
     /**
-     * What each preset downloads (the file and its external data), as its publisher lists it; a lite-* preset has no
-     * location, but a Service can be given its file by URI, so it counts too. Every preset must be here.
+     * The largest preset a Service on this provider can be given (CPU-only presets are refused on CUDA); a lite-*
+     * preset has no location, but a Service can be given its file by URI, so it counts too.
      */
-    static final Map<ModelPreset, Long> PRESET_BYTES = presetBytes();
-
-    private static Map<ModelPreset, Long> presetBytes() {
-        Map<ModelPreset, Long> bytes = new EnumMap<>(ModelPreset.class);
-        long mb = 1_000_000L;
-        bytes.put(ModelPreset.HF_0_3B, 1_360 * mb);
-        bytes.put(ModelPreset.HF_0_3B_FP16, 680 * mb);
-        bytes.put(ModelPreset.HF_0_3B_INT8, 445 * mb);
-        bytes.put(ModelPreset.HF_0_3B_UINT8, 445 * mb);
-        bytes.put(ModelPreset.HF_0_3B_Q4, 339 * mb);
-        bytes.put(ModelPreset.HF_0_3B_Q4F16, 245 * mb);
-        bytes.put(ModelPreset.HF_0_6B, 2_680 * mb);
-        bytes.put(ModelPreset.HF_0_6B_FP16, 1_340 * mb);
-        bytes.put(ModelPreset.HF_0_6B_INT8, 789 * mb);
-        bytes.put(ModelPreset.HF_0_6B_UINT8, 789 * mb);
-        bytes.put(ModelPreset.HF_0_6B_Q4, 561 * mb);
-        bytes.put(ModelPreset.HF_0_6B_Q4F16, 438 * mb);
-        bytes.put(ModelPreset.LITE_0_3B, 1_360 * mb);
-        bytes.put(ModelPreset.LITE_0_3B_FP16, 680 * mb);
-        bytes.put(ModelPreset.LITE_0_6B, 2_680 * mb);
-        bytes.put(ModelPreset.LITE_0_6B_FP16, 1_340 * mb);
-        bytes.put(ModelPreset.LITE_1B, 4_710 * mb);
-        bytes.put(ModelPreset.LITE_1B_FP16, 2_400 * mb);
-        bytes.put(ModelPreset.LITE_FOREGROUND_1B, 4_700 * mb);
-        bytes.put(ModelPreset.HF2_0_4B_FP16, 777 * mb);
-        bytes.put(ModelPreset.HF2_0_8B, 3_300 * mb);
-        bytes.put(ModelPreset.HF2_1B, 5_900 * mb);
-        bytes.put(ModelPreset.HF2_5B_INT8, 5_200 * mb);
-        return bytes;
-    }
-
-    /** The largest preset a Service on this provider can be given (CPU-only presets are refused on CUDA). */
     static ModelPreset largestPreset(ExecutionProvider provider) {
-        return PRESET_BYTES.entrySet().stream().filter(e -> e.getKey().refusal(provider).isEmpty())
-                .max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        return Arrays.stream(ModelPreset.values()).filter(preset -> preset.refusal(provider).isEmpty())
+                .max(Comparator.comparingLong(ModelPreset::downloadBytes)).orElseThrow();
     }
 
     /**
@@ -79,7 +48,7 @@ final class BudgetRules {
      * downloaded at the floor speed, then loaded and warmed up. Derived from the presets, so a larger preset raises it.
      */
     static Duration modelLoadBudget(ExecutionProvider provider) {
-        long bytes = PRESET_BYTES.get(largestPreset(provider));
+        long bytes = largestPreset(provider).downloadBytes();
         long seconds = (bytes + DOWNLOAD_FLOOR_BYTES_PER_SECOND - 1) / DOWNLOAD_FLOOR_BYTES_PER_SECOND;
         return Duration.ofSeconds(seconds).plus(LOAD_AND_WARM_UP);
     }

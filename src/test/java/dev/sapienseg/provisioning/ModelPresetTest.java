@@ -14,6 +14,14 @@ import dev.sapienseg.model.ExecutionProvider;
 class ModelPresetTest {
 
     @Test
+    void descriptionsCarryTheDownloadSize() {
+        assertEquals("0.3b fp32, 1.36 GB", ModelPreset.HF_0_3B.description());
+        assertEquals("0.3b dynamic int8, 445 MB", ModelPreset.HF_0_3B_INT8.description());
+        assertEquals("Sapiens2 1b fp32 with external data, 5.9 GB", ModelPreset.HF2_1B.description());
+        assertEquals(5_900_000_000L, ModelPreset.HF2_1B.downloadBytes());
+    }
+
+    @Test
     void dynamicQuantizationIsRefusedOnCudaWithTheAlternatives() {
         for (ModelPreset preset : ModelPreset.values()) {
             boolean dynamic = preset.id().endsWith("int8") || preset.id().endsWith("uint8");
