@@ -31,6 +31,17 @@ public interface SapiensConfig {
 
     Batching batching();
 
+    Shutdown shutdown();
+
+    /** After SIGTERM (dev.sapienseg.event.ShutdownDrain); the pod's grace period must cover both and the drain before. */
+    interface Shutdown {
+        /** How long readiness is DOWN, with new requests refused 503, before waiting for those in flight. */
+        Duration delay();
+
+        /** The longest the requests in flight may take to finish once the delay is over. */
+        Duration timeout();
+    }
+
     interface Batching {
         /**
          * Pictures per model run when the model's batch is dynamic (1: no batching; a fixed model batch overrides it).

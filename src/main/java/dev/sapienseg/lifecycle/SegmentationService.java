@@ -8,8 +8,10 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
@@ -309,8 +311,11 @@ public class SegmentationService {
         return state.get().phase();
     }
 
-    /** Start of the shutdown delay: readiness goes DOWN so no new traffic is routed here; requests in flight go on. */
-    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+    /**
+     * Start of the shutdown delay: readiness goes DOWN so no new traffic is routed here; requests in flight go on.
+     * Before the HTTP drain (dev.sapienseg.event.ShutdownDrain), which blocks this event for the delay.
+     */
+    void onShutdownDelay(@Observes @Priority(Interceptor.Priority.LIBRARY_BEFORE) ShutdownDelayInitiatedEvent event) {
         stop(false);
         LOG.info("shutting down: readiness DOWN, finishing requests in flight");
     }

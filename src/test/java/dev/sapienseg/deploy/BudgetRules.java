@@ -73,13 +73,10 @@ final class BudgetRules {
         if (timeout > KNATIVE_MAX_REVISION_TIMEOUT_SECONDS) {
             problems.add(where + "timeoutSeconds " + timeout + " exceeds Knative's default max-revision-timeout-seconds");
         }
-        Duration shutdown = cfg.getDuration("quarkus.shutdown.timeout");
-        if (Boolean.parseBoolean(cfg.getOrDefault("quarkus.shutdown.delay-enabled", "false"))) {
-            shutdown = shutdown.plus(cfg.getDuration("quarkus.shutdown.delay"));
-        }
+        Duration shutdown = cfg.getDuration("sapiens.shutdown.delay").plus(cfg.getDuration("sapiens.shutdown.timeout"));
         if (timeout < QUEUE_PROXY_DRAIN.plus(shutdown).toSeconds()) {
             problems.add(where + "timeoutSeconds " + timeout + " (the pod's grace period) does not cover queue-proxy's "
-                    + "drain + quarkus.shutdown.delay + quarkus.shutdown.timeout = " + QUEUE_PROXY_DRAIN.plus(shutdown));
+                    + "drain + sapiens.shutdown.delay + sapiens.shutdown.timeout = " + QUEUE_PROXY_DRAIN.plus(shutdown));
         }
         return timeout;
     }

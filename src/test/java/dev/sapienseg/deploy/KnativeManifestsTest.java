@@ -208,7 +208,7 @@ class KnativeManifestsTest {
                 new Change("a request timeout that is not the revision's", "cpu",
                         "sapiens.limits.request-timeout=", "sapiens.limits.request-timeout=60s", "differs from sapiens.limits.request-timeout"),
                 new Change("a shutdown timeout longer than the grace period", "cpu",
-                        "quarkus.shutdown.timeout=", "quarkus.shutdown.timeout=5m", "does not cover queue-proxy's drain"),
+                        "sapiens.shutdown.timeout=", "sapiens.shutdown.timeout=5m", "does not cover queue-proxy's drain"),
                 new Change("another request type", "gpu",
                         "sapiens.events.request-type=", "sapiens.events.request-type=sapiens.segment.v2", "sapiens.segment: the function does not handle it"),
                 new Change("a result type the request Trigger matches", "gpu",
@@ -247,10 +247,10 @@ class KnativeManifestsTest {
                 .get("sapiens.storage.allowed-buckets"));
         assertEquals("", app.get("sapiens.storage.allowed-buckets"));
         AppConfig pod = app.withEnvironment(Map.of("SAPIENS_LIMITS_REQUEST_TIMEOUT", "30s", "SAPIENS_BATCHING_MAX_DELAY",
-                "5ms", "QUARKUS_SHUTDOWN_TIMEOUT", "PT1M30S", "SAPIENS_LIMITS_MEMORY_BUDGET", "70M"));
+                "5ms", "SAPIENS_SHUTDOWN_TIMEOUT", "PT1M30S", "SAPIENS_LIMITS_MEMORY_BUDGET", "70M"));
         assertEquals(Duration.ofSeconds(30), pod.getDuration("sapiens.limits.request-timeout"));
         assertEquals(Duration.ofMillis(5), pod.getDuration("sapiens.batching.max-delay"));
-        assertEquals(Duration.ofSeconds(90), pod.getDuration("quarkus.shutdown.timeout"));
+        assertEquals(Duration.ofSeconds(90), pod.getDuration("sapiens.shutdown.timeout"));
         assertEquals(70L << 20, pod.getBytes("sapiens.limits.memory-budget"));
         assertEquals(Duration.ofMinutes(90), goDuration("1h30m"));
         assertEquals(Duration.ofSeconds(1800), goDuration("1800s"));

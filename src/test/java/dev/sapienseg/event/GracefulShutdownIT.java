@@ -1,89 +1,83 @@
 package dev.sapienseg.event;
 
-import dev.sapienseg.fixtures.CloudEvents;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestFactory;
 
+import dev.sapienseg.fixtures.HttpClients;
+import dev.sapienseg.fixtures.HttpClients.Answer;
+import dev.sapienseg.fixtures.PackagedApp;
 import dev.sapienseg.fixtures.SampleImages;
 
 /**
- * SIGTERM on the packaged application: readiness goes DOWN at once, the request in flight still gets its result, a new
- * request is refused with a retryable 503, and the process exits cleanly once the work is done.
+ * SIGTERM on the packaged application, on every protocol a caller may use: readiness goes DOWN at once, the request
+ * in flight still gets its result, requests sent meanwhile on the same connection (multiplexed on HTTP/2) are refused
+ * with a retryable 503, and the process exits cleanly once the work is done.
+ *
+ * <p>Each case runs once in the suite; {@code -Dshutdown.repeats=N} runs each N times (the stress run, see
+ * docs/development.md).
  */
+@Tag("timing")
 class GracefulShutdownIT {
 
     private static final int PORT = 18091;
-    private final HttpClient http = HttpClient.newHttpClient();
 
-    private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + path)).build(),
-                HttpResponse.BodyHandlers.ofString());
+    @TestFactory
+    Stream<DynamicTest> sigtermAnswersWorkInFlightAndRefusesNewWork() {
+        int repeats = Integer.getInteger("shutdown.repeats", 1);
+        return Stream.of(HttpClients.Kind.values()).flatMap(kind -> IntStream.rangeClosed(1, repeats)
+                .mapToObj(run -> DynamicTest.dynamicTest(kind + (repeats > 1 ? " #" + run : ""), () -> sigterm(kind))));
     }
 
-    private CompletableFuture<HttpResponse<String>> post(byte[] picture) {
-        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/"))
-                .headers(CloudEvents.pairs(CloudEvents.IMAGE, "shutdown", "/tests")).header("Content-Type", "image/jpeg")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(picture)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    @Test
-    void sigtermFinishesWorkInFlightAndRefusesNewWork() throws Exception {
-        // Batches of 2 that wait 3 s for company: a lone request stays in flight for 3 s.
-        ProcessBuilder command = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dquarkus.http.port=" + PORT, "-Dsapiens.batching.max-batch-size=2", "-Dsapiens.batching.max-delay=3s",
-                "-jar", "target/quarkus-app/quarkus-run.jar").redirectErrorStream(true);
-        command.environment().put("OPENBLAS_NUM_THREADS", "1");
-        Process app = command.start();
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Thread pump = new Thread(() -> {
-            try {
-                app.getInputStream().transferTo(log);
-            } catch (java.io.IOException e) {
-                // process ended
-            }
-        });
-        pump.start();
-        try {
-            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (System.nanoTime() < until) {
-                try {
-                    if (get("/q/health/ready").statusCode() == 200) {
-                        break;
-                    }
-                } catch (java.io.IOException e) {
-                    // not listening yet
-                }
-                Thread.sleep(100);
-            }
-            byte[] picture = Files.readAllBytes(SampleImages.FIGURE_JPG);
-            CompletableFuture<HttpResponse<String>> inFlight = post(picture);
+    private static void sigterm(HttpClients.Kind kind) throws Exception {
+        byte[] picture = Files.readAllBytes(SampleImages.FIGURE_JPG);
+        // Batches of 2 that wait 3 s for company: a lone request stays in flight for 3 s, past the 2 s delay.
+        try (PackagedApp app = PackagedApp.start(PORT, Stream.concat(Stream.of("sapiens.batching.max-batch-size=2",
+                "sapiens.batching.max-delay=3s"), Stream.of(System.getProperty("shutdown.app-properties", "").split(" "))
+                .filter(p -> !p.isBlank())).toArray(String[]::new));
+                HttpClients client = HttpClients.open(kind, app.uri("/"))) {
+            app.awaitReady(Duration.ofSeconds(60));
+            assertEquals(200, client.get("/q/health/ready").get(10, TimeUnit.SECONDS).status(),
+                    "the client's connection is open before the request in flight");
+            CompletableFuture<Answer> inFlight = client.postImage(picture);
             Thread.sleep(700);
-            app.destroy(); // SIGTERM
-            Thread.sleep(500);
-            assertEquals(503, get("/q/health/ready").statusCode(), "readiness must be DOWN during shutdown");
-            HttpResponse<String> refused = post(picture).get(10, TimeUnit.SECONDS);
-            // Quarkus' own graceful-shutdown handler answers new requests 503 (Knative retries 5xx elsewhere).
-            assertEquals(503, refused.statusCode(), refused.body());
-            HttpResponse<String> finished = inFlight.get(30, TimeUnit.SECONDS);
-            assertEquals(200, finished.statusCode(), finished.body());
-            assertTrue(app.waitFor(60, TimeUnit.SECONDS), "the process must exit");
-            pump.join(5000);
-            assertTrue(!log.toString().contains(" ERROR "), log.toString());
-        } finally {
-            app.destroyForcibly();
+            app.terminate();
+            Thread.sleep(300);
+            // On the same connection during the delay: each answer followed at once by a new request (what crossed
+            // Quarkus' early HTTP/2 GOAWAY and lost the answer in flight), and a few sent together.
+            Answer readiness = client.get("/q/health/ready").get(10, TimeUnit.SECONDS);
+            Answer refused = client.postImage(picture).get(10, TimeUnit.SECONDS);
+            List<CompletableFuture<Answer>> together = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                together.add(client.get("/q/health/ready"));
+                together.add(client.postImage(picture));
+            }
+            assertEquals(503, readiness.status(), "readiness must be DOWN during shutdown");
+            assertEquals(503, refused.status(), refused.body());
+            for (CompletableFuture<Answer> answer : together) {
+                assertEquals(503, answer.get(10, TimeUnit.SECONDS).status());
+            }
+            Answer finished = inFlight.get(30, TimeUnit.SECONDS);
+            assertEquals(200, finished.status(), finished.body());
+            assertTrue(finished.body().contains("\"classes\""), finished.body());
+            int exit = app.awaitExit(Duration.ofSeconds(60));
+            // 143 = 128 + SIGTERM: the JVM's status after a signal-initiated shutdown whose hooks all ran.
+            assertTrue(exit == 143 || exit == 0, "the process must exit cleanly, not " + exit + "\n" + app.log());
+            assertFalse(app.log().contains(" ERROR "), app.log());
+            assertTrue(app.log().contains("every request in flight answered"), app.log());
         }
     }
 }
