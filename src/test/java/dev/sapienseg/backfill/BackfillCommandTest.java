@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,6 +44,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 @QuarkusTest
 @WithTestResource(S3ProxyResource.class)
+@Tag("timing")
 class BackfillCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -10,6 +10,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
@@ -22,6 +23,7 @@ import io.restassured.response.Response;
 /** Over HTTP: a full pod answers 429 and an expired deadline 503, both with Retry-After (Knative retries them). */
 @QuarkusTest
 @TestProfile(BackpressureTest.Profile.class)
+@Tag("timing")
 class BackpressureTest {
 
     public static class Profile implements QuarkusTestProfile {

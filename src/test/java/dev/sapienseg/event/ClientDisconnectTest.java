@@ -10,6 +10,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
@@ -19,6 +20,7 @@ import io.quarkus.test.junit.QuarkusTest;
 
 /** Clients that vanish mid-upload or mid-reply leave nothing behind: the pod stays ready and keeps serving. */
 @QuarkusTest
+@Tag("timing")
 class ClientDisconnectTest {
 
     @TestHTTPResource("/")

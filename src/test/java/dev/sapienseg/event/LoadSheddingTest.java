@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.SampleImages;
@@ -35,6 +36,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * answered, and heap and native memory come back to their baseline (no leaked tensors or Mats).
  */
 @QuarkusTest
+@Tag("timing")
 class LoadSheddingTest {
 
     @TestHTTPResource("/")

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,6 +43,7 @@ import io.restassured.response.Response;
  */
 @QuarkusTest
 @TestProfile(MemoryBoundLoadTest.Profile.class)
+@Tag("timing")
 class MemoryBoundLoadTest {
 
     static final long PIXELS = 3_000_000;

@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.Readiness;
@@ -35,6 +36,7 @@ import io.restassured.response.Response;
  */
 @QuarkusTest
 @TestProfile(SlowModelTest.Profile.class)
+@Tag("timing")
 class SlowModelTest {
 
     public static class Profile implements QuarkusTestProfile {

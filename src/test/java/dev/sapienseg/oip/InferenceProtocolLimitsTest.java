@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.Readiness;
@@ -24,6 +25,7 @@ import io.restassured.response.Response;
  */
 @QuarkusTest
 @TestProfile(InferenceProtocolLimitsTest.Profile.class)
+@Tag("timing")
 class InferenceProtocolLimitsTest {
 
     public static class Profile implements QuarkusTestProfile {

@@ -27,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,6 +44,7 @@ import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 
 /** Dynamic batching: every caller gets its own picture's result, whatever it was batched with. */
+@Tag("timing")
 class InferenceBatchingTest {
 
     static SegmentationModel palette;

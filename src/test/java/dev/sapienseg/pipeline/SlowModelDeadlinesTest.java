@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,7 @@ import dev.sapienseg.output.OutputKind;
  * timeout shorter than one run no longer fails a request whose run has started, a request that waits behind a run is
  * refused with a Retry-After of about one run, and the measured run time replaces the warm-up's.
  */
+@Tag("timing")
 class SlowModelDeadlinesTest {
 
     static final Duration RUN = Duration.ofMillis(1500);

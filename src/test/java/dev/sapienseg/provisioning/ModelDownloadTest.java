@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Map;
 
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.FixtureModels;
@@ -28,6 +29,7 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(value = ModelDownloadTest.SlowModelServer.class, restrictToAnnotatedClass = true)
+@Tag("timing")
 class ModelDownloadTest {
 
     private static final String CHECK = "checks.find { it.name == 'sapiens-model' }.data";

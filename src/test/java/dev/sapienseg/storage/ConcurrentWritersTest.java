@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 
 import jakarta.inject.Inject;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +40,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  */
 @QuarkusTest
 @WithTestResource(S3ProxyResource.class)
+@Tag("timing")
 class ConcurrentWritersTest {
 
     @Inject

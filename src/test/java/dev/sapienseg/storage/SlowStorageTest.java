@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.sapienseg.fixtures.Readiness;
@@ -16,6 +17,7 @@ import io.quarkus.test.junit.QuarkusTest;
 /** Storage that hangs: the request gives up within the socket timeout and retries, with a retryable 503. */
 @QuarkusTest
 @WithTestResource(BlackholeStorageResource.class)
+@Tag("timing")
 class SlowStorageTest {
 
     @Test
