@@ -8,10 +8,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
+import io.quarkus.runtime.configuration.DurationConverter;
 import io.smallrye.config.SmallRyeConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import dev.sapienseg.config.SapiensConfig;
@@ -38,9 +40,16 @@ public final class BackfillCommand implements Callable<Integer> {
     @Option(names = "--prefix", defaultValue = "", description = "Only keys under this prefix. Default: the whole bucket.")
     String prefix;
 
-    @Option(names = "--sink", required = true, description = "Where the notifications go: the Broker's URL (e.g. "
-            + "http://broker-ingress.knative-eventing.svc.cluster.local/sapiens/default) or the function's.")
+    @Option(names = "--sink", description = "Where the notifications go: the Broker's URL (e.g. "
+            + "http://broker-ingress.knative-eventing.svc.cluster.local/sapiens/default) or the function's. Required "
+            + "unless --sweep-orphans is given alone.")
     URI sink;
+
+    @Option(names = "--sweep-orphans", paramLabel = "AGE", description = "First remove what storage attempts killed "
+            + "before their summary left: under the output prefix, every output name without a summary whose newest "
+            + "object is older than AGE (e.g. 1h; more than the function's request timeout). With --dry-run, only "
+            + "count them. Without --sink, sweep only.")
+    String sweepAge;
 
     @Option(names = "--rate", defaultValue = "20", description = "Notifications per second at most. Default: ${DEFAULT-VALUE}.")
     double rate;
@@ -109,7 +118,23 @@ public final class BackfillCommand implements Callable<Integer> {
             err.println("--rate must be positive, --concurrency and --attempts at least 1, --limit not negative");
             return CANNOT_RUN;
         }
-        if (sink.getScheme() == null || !sink.getScheme().matches("https?")) {
+        Duration sweep = null;
+        if (sweepAge != null) {
+            try {
+                sweep = DurationConverter.parseDuration(sweepAge);
+            } catch (IllegalArgumentException e) {
+                sweep = null;
+            }
+            if (sweep == null || sweep.isNegative()) {
+                err.println("--sweep-orphans needs an age such as 1h or 30m: " + sweepAge);
+                return CANNOT_RUN;
+            }
+        }
+        if (sink == null && sweep == null) {
+            err.println("--sink is required (or --sweep-orphans alone)");
+            return CANNOT_RUN;
+        }
+        if (sink != null && (sink.getScheme() == null || !sink.getScheme().matches("https?"))) {
             err.println("--sink must be an http(s) URL: " + sink);
             return CANNOT_RUN;
         }
@@ -130,6 +155,23 @@ public final class BackfillCommand implements Callable<Integer> {
                 limit, attempts, Duration.ofSeconds(60), eventType, config.storage().outputBucket().orElse(null),
                 config.storage().outputPrefix());
         try (S3Client s3 = StandaloneConfig.s3Client(settings)) {
+            if (sweep != null) {
+                String outputBucket = config.storage().outputBucket().orElse(bucket);
+                String outputPrefix = config.storage().outputPrefix();
+                String listPrefix = outputPrefix + (config.storage().outputBucket().isPresent() ? bucket + "/" : "")
+                        + prefix;
+                try {
+                    OrphanSweep.Result swept = new OrphanSweep(s3, outputBucket, outputPrefix, sweep, dryRun,
+                            java.time.Instant.now()).run(listPrefix);
+                    out.println(swept.summary(dryRun, sweep));
+                } catch (SdkException e) {
+                    err.println("the sweep of s3://" + outputBucket + "/" + listPrefix + " failed: " + e.getMessage());
+                    return CANNOT_RUN;
+                }
+                if (sink == null) {
+                    return 0;
+                }
+            }
             Backfill.Counts counts = new Backfill(s3, run, new BackfillProgress(out, progress())).run();
             out.println(counts.summary());
             counts.failures().forEach(f -> out.println("  failed: " + f));

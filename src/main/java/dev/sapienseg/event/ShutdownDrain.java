@@ -16,6 +16,7 @@ import org.eclipse.microprofile.config.Config;
 import org.jboss.logging.Logger;
 
 import dev.sapienseg.config.SapiensConfig;
+import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
@@ -55,9 +56,10 @@ public class ShutdownDrain {
     private volatile boolean draining;
 
     public ShutdownDrain(SapiensConfig config, Config raw) {
-        this.delay = config.shutdown().delay();
+        // As Quarkus' own delay: none in tests and dev mode, where nothing routes traffic to the app.
+        this.delay = LaunchMode.current() == LaunchMode.NORMAL ? config.shutdown().delay() : Duration.ZERO;
         this.timeout = config.shutdown().timeout();
-        if (delay.isNegative() || timeout.isNegative() || timeout.isZero()) {
+        if (config.shutdown().delay().isNegative() || timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("sapiens.shutdown.delay must be >= 0 and sapiens.shutdown.timeout > 0");
         }
         for (String key : new String[] { "quarkus.shutdown.timeout", "quarkus.shutdown.delay" }) {

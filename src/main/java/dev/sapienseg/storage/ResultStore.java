@@ -124,6 +124,33 @@ final class ResultStore {
         }
     }
 
+    /**
+     * Removes the outputs of this name that {@code current} does not list: what an attempt killed before its summary
+     * left under keys the current output set does not use (another output list or overlay format, say during a rolling
+     * update), and outputs an older result had that this one has not. Keys are this source's by construction
+     * ({@link OutputKeys}); each is looked at first (HEAD), so a versioned bucket gets no delete marker for an object
+     * that is not there. A failure here is logged and left for the backfill's sweep: the result itself is complete.
+     */
+    void removeUnlisted(Target target, StoredResult current) {
+        Set<String> listed = new HashSet<>();
+        current.objects().forEach(o -> listed.add(o.key()));
+        String bucket = target.bucket();
+        for (String key : target.keys().all()) {
+            if (listed.contains(key)) {
+                continue;
+            }
+            try {
+                if (call(Op.READ_OUTPUT, bucket, key, () -> s3.headObject(b -> b.bucket(bucket).key(key))) != null) {
+                    call(Op.DELETE, bucket, key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+                    LOG.infof("s3://%s/%s: removed, not part of the current result", LogSafe.of(bucket), LogSafe.of(key));
+                }
+            } catch (SegmentationException e) {
+                LOG.warnf("could not remove the unlisted output s3://%s/%s: %s", LogSafe.of(bucket), LogSafe.of(key),
+                        e.getMessage());
+            }
+        }
+    }
+
     /** The summary in place, judged against {@code identity} and the objects it lists. */
     ReadBack read(Target target, ResultIdentity identity, int outputCount) {
         String summaryKey = target.keys().summary();

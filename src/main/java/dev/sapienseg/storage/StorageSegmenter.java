@@ -42,7 +42,9 @@ import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
  *
  * <p><b>Nothing half-done looks complete.</b> Before rewriting, the old summary is removed; a write that fails
  * half-way removes the summary again, then only the objects this attempt wrote (each carries the attempt's id in its
- * metadata, checked by HEAD before deleting, so a concurrent attempt's objects stay).
+ * metadata, checked by HEAD before deleting, so a concurrent attempt's objects stay). A process killed mid-write
+ * leaves objects and no summary: the next delivery of the object rewrites them and then removes this name's outputs
+ * its summary does not list; an object never delivered again is left to the backfill's {@code --sweep-orphans}.
  *
  * <p><b>Duplicate deliveries.</b> In one pod, deliveries for the same output set run one at a time: a second waits for
  * the first and then answers from its summary ({@code reused: true}). Across pods, after writing its summary an
@@ -235,6 +237,7 @@ public class StorageSegmenter {
                 LOG.infof("s3://%s/%s: segmented into %d objects under s3://%s/%s", LogSafe.of(object.bucket()),
                         LogSafe.of(object.key()), written.objects().size(), LogSafe.of(target.bucket()),
                         LogSafe.of(config.storage().outputPrefix()));
+                store.removeUnlisted(target, current.result());
                 return reused(current.result(), !attempt.equals(current.attempt()));
             }
             if (verified instanceof ReadBack.Stale stale && !identity.digest().equals(stale.identity())) {
