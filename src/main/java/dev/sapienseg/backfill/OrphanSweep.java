@@ -3,7 +3,6 @@ package dev.sapienseg.backfill;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -15,7 +14,6 @@ import java.util.TreeMap;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
-import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.output.OutputLayout;
 import dev.sapienseg.storage.OutputKeys;
@@ -36,8 +34,8 @@ import dev.sapienseg.storage.OutputKeys;
  */
 final class OrphanSweep {
 
-    /** Suffixes of every output kind, the overlay in both formats. */
-    private static final List<String> SUFFIXES = suffixes();
+    /** Suffixes of every output kind, the overlay in both formats: the keys of an empty name. */
+    private static final List<String> SUFFIXES = new OutputKeys("").all();
     private static final Comparator<String> S3_ORDER = (a, b) -> Arrays.compareUnsigned(
             a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
@@ -133,13 +131,5 @@ final class OrphanSweep {
             }
         }
         return null;
-    }
-
-    private static List<String> suffixes() {
-        Set<String> all = new LinkedHashSet<>();
-        for (ImageFormat format : List.of(ImageFormat.JPEG, ImageFormat.PNG)) {
-            all.addAll(OutputLayout.OBJECT_STORE.fileNames("", format.extension()));
-        }
-        return new ArrayList<>(all);
     }
 }
