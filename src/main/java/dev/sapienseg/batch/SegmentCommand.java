@@ -85,7 +85,7 @@ public final class SegmentCommand implements Callable<Integer> {
             + "Default: sapiens.execution.device-ids (0).")
     List<Integer> devices;
 
-    @Option(names = "--provider", description = "cpu or cuda. Default: sapiens.execution.provider (cpu).")
+    @Option(names = "--provider", description = "cpu, cuda or tensorrt. Default: sapiens.execution.provider (cpu).")
     String provider;
 
     @Option(names = "--cuda-fallback", description = "When CUDA is unusable: cpu or fail. "
@@ -212,12 +212,13 @@ public final class SegmentCommand implements Callable<Integer> {
         return found;
     }
 
-    private static List<SegmentationModel> load(ModelChoice choice, SapiensConfig config, SmallRyeConfig settings)
+    private List<SegmentationModel> load(ModelChoice choice, SapiensConfig config, SmallRyeConfig settings)
             throws CannotRun {
         try {
             ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> StandaloneConfig.s3Client(settings),
                     new DownloadProgress());
-            return ModelRuntime.loadSessions(file, config.model(), config.execution());
+            // Every run but a folder's last takes the full batch: that one shape is warmed.
+            return ModelRuntime.loadSessions(file, config.model(), config.execution(), List.of(perRun(choice)));
         } catch (ModelLoadException e) {
             throw new CannotRun("cannot load the model: " + e.getMessage());
         }
@@ -235,10 +236,15 @@ public final class SegmentCommand implements Callable<Integer> {
         }
     }
 
+    /** Pictures per model run: --batch-size, or 1 for a preset that runs one picture at a time. */
+    private int perRun(ModelChoice choice) {
+        return Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+    }
+
     private int run(ModelChoice choice, SapiensConfig config, List<SegmentationModel> sessions, OutputPlan plan,
             BatchInputs.Found found) throws InterruptedException {
         int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-        int perRun = Math.min(batchSize, choice.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
+        int perRun = perRun(choice);
         BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
                 choice.normalizationFor(sessions.get(0).contract().family())),
                 new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, plan));

@@ -51,6 +51,13 @@ public interface SapiensConfig {
 
         /** How long the first picture of a batch waits for others before the batch runs anyway. */
         Duration maxDelay();
+
+        /**
+         * The only batch sizes a model run takes, e.g. {@code 1,2,4,8}: a partial batch is padded up to the next one,
+         * and each is warmed up before readiness (on CUDA every new input shape costs cuDNN an algorithm search).
+         * {@code max-batch-size} is always one of them. Unset: every size from 1 to {@code max-batch-size}.
+         */
+        Optional<List<Integer>> batchSizes();
     }
 
     interface Model {
@@ -136,10 +143,26 @@ public interface SapiensConfig {
     }
 
     interface Execution {
-        /** {@code cpu} or {@code cuda}. */
+        /** {@code cpu}, {@code cuda} or {@code tensorrt} (TensorRT, with CUDA for the nodes it does not take). */
         ExecutionProvider provider();
 
-        /** What to do when CUDA is requested but cannot be used: {@code cpu} (serve on CPU, warn) or {@code fail}. */
+        /**
+         * How fp32 models compute on CUDA: {@code tf32} (matrix work on tensor cores in TF32, as PyTorch's convolutions
+         * do by default) or {@code fp32} (exact parity with PyTorch's fp32 results: {@code use_tf32=0}). An explicit
+         * {@code cuda-options.use_tf32} wins.
+         */
+        CudaPrecision cudaPrecision();
+
+        /**
+         * TensorRT execution provider options, passed through as strings ({@code trt_fp16_enable},
+         * {@code trt_max_workspace_size}...). The engine and timing caches default to {@code <cache-dir>/tensorrt}.
+         */
+        Map<String, String> tensorrtOptions();
+
+        /**
+         * What to do when a GPU provider is requested but cannot be used: {@code cpu} (serve on CPU, warn) or
+         * {@code fail} (the server exits with the reason and a non-zero status; the batch command refuses).
+         */
         CudaFallback cudaFallback();
 
         /** CUDA device ids (Sapiens' VALID_GPU_IDS); sessions are spread over them. */
@@ -152,8 +175,9 @@ public interface SapiensConfig {
         Map<String, String> cudaOptions();
 
         /**
-         * ONNX Runtime intra-op threads per session; 0 = the pod's cores (the JVM's processor count, which follows the
-         * container's CPU limit) shared out between the sessions.
+         * ONNX Runtime intra-op threads per session; 0 = derived: on the CPU the pod's cores (the JVM's processor
+         * count, which follows the container's CPU limit) shared out between the sessions; on a GPU 2 per session
+         * (they only run the few nodes left on the CPU).
          */
         @WithDefault("0")
         int intraOpThreads();
@@ -173,6 +197,11 @@ public interface SapiensConfig {
     enum CudaFallback {
         CPU,
         FAIL
+    }
+
+    enum CudaPrecision {
+        TF32,
+        FP32
     }
 
     interface Limits {

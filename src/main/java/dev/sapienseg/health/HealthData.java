@@ -83,5 +83,9 @@ final class HealthData {
             data.withData("limits.warning", String.join("; ", deadlines.problems()));
         }
         data.withData("warmup.ms", model.warmUpMillis());
+        data.withData("warmup.batches", model.warmUp().batches().stream().map(String::valueOf)
+                .collect(java.util.stream.Collectors.joining(",")));
+        data.withData("batch.sizes", pipeline.batchSizes().shapesFor(model.contract()).stream().map(String::valueOf)
+                .collect(java.util.stream.Collectors.joining(",")));
     }
 }

@@ -90,33 +90,74 @@ public final class ModelRuntime {
     }
 
     /**
+     * The CUDA provider options handed to ONNX Runtime: the configured ones, with {@code use_tf32} from the precision
+     * policy unless configured explicitly.
+     */
+    static Map<String, String> cudaOptions(SapiensConfig.Execution execution, Map<String, String> environment) {
+        Map<String, String> options = cudaOptions(execution.cudaOptions(), environment);
+        options.putIfAbsent("use_tf32", execution.cudaPrecision() == SapiensConfig.CudaPrecision.FP32 ? "0" : "1");
+        return options;
+    }
+
+    /**
+     * The TensorRT provider options: the configured ones (keys normalised as for CUDA), with the engine and timing
+     * caches under {@code <cache-dir>/tensorrt} unless configured, so that a later start (or another pod on a shared
+     * cache volume) loads the engines instead of building them again.
+     */
+    static Map<String, String> tensorrtOptions(SapiensConfig.Execution execution, Path cacheDir) {
+        Map<String, String> options = cudaOptions(execution.tensorrtOptions(), Map.of());
+        String caches = cacheDir.resolve("tensorrt").toString();
+        options.putIfAbsent("trt_engine_cache_path", caches);
+        options.putIfAbsent("trt_timing_cache_path", caches);
+        return options;
+    }
+
+    /**
      * ONNX Runtime's threads per session. Left to itself, ONNX Runtime starts one per core of the <em>node</em>, not of
      * the pod: on a 64-core node a pod limited to 2 CPUs would run 64 threads and be throttled by the kernel most of
      * each period. The JVM's processor count follows the container's CPU limit (cgroup quota, rounded up), so unless
      * configured the cores the pod may use are shared out between its sessions.
      *
+     * On a GPU the session's CPU threads only run the few nodes left on the CPU (shape arithmetic, a Cast): two per
+     * session are plenty, and the pod's cores are left to decoding and post-processing.
+     *
      * @param configured {@code sapiens.execution.intra-op-threads}; 0: derived
      * @param cpus the processors the JVM sees ({@link Runtime#availableProcessors()})
      */
-    public static int intraOpThreads(int configured, int cpus, int sessions) {
-        return configured > 0 ? configured : Math.max(1, cpus / Math.max(1, sessions));
+    public static int intraOpThreads(int configured, int cpus, int sessions, ExecutionProvider provider) {
+        if (configured > 0) {
+            return configured;
+        }
+        int share = Math.max(1, cpus / Math.max(1, sessions));
+        return provider.gpu() ? Math.min(GPU_INTRA_OP_THREADS, share) : share;
     }
 
-    /** One session per device and job; all or nothing (what was loaded is closed when one fails). */
+    /** ONNX Runtime's intra-op threads per GPU session unless configured. */
+    static final int GPU_INTRA_OP_THREADS = 2;
+
+    /**
+     * One session per device and job; all or nothing (what was loaded is closed when one fails).
+     *
+     * @param warmUpBatches the batch sizes each session warms up on a GPU (the CPU warms the first only)
+     */
     public static List<SegmentationModel> loadSessions(ProvisionedModel provisioned, SapiensConfig.Model model,
-            SapiensConfig.Execution execution) throws ModelLoadException {
+            SapiensConfig.Execution execution, List<Integer> warmUpBatches) throws ModelLoadException {
         Path file = provisioned.file();
-        List<Integer> devices = execution.provider() == ExecutionProvider.CUDA ? execution.deviceIds() : List.of(0);
+        List<Integer> devices = execution.provider().gpu() ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
         int sessionCount = devices.size() * Math.max(1, execution.sessionsPerDevice());
-        int intraOp = intraOpThreads(execution.intraOpThreads(), Runtime.getRuntime().availableProcessors(), sessionCount);
+        int intraOp = intraOpThreads(execution.intraOpThreads(), Runtime.getRuntime().availableProcessors(), sessionCount,
+                execution.provider());
+        Map<String, String> cuda = cudaOptions(execution, System.getenv());
+        Map<String, String> tensorrt = tensorrtOptions(execution, Path.of(model.cacheDir()));
         try {
             for (int device : devices) {
                 for (int job = 0; job < Math.max(1, execution.sessionsPerDevice()); job++) {
                     ModelSettings settings = new ModelSettings(file, model.inputHeight(), model.inputWidth(),
-                            execution.provider(), device, cudaOptions(execution.cudaOptions(), System.getenv()),
+                            execution.provider(), device, cuda,
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, intraOp,
-                            execution.interOpThreads(), provisioned.identity()).withWarmUp(execution.warmUp());
+                            execution.interOpThreads(), provisioned.identity()).withWarmUp(execution.warmUp())
+                            .withWarmUpBatches(warmUpBatches).withTensorrtOptions(tensorrt);
                     LOG.infof("loading model %s on %s (device %d, session %d, %d intra-op threads)", file,
                             execution.provider().label(), device, job + 1, intraOp);
                     sessions.add(SegmentationModel.load(settings));

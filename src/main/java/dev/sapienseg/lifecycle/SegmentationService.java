@@ -20,23 +20,17 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.global.opencv_imgproc;
 import org.jboss.logging.Logger;
 
-import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
-import dev.sapienseg.image.ImageDecoder;
-import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.image.OpenCvLimits;
+import dev.sapienseg.model.BatchSizes;
+import dev.sapienseg.model.GpuUnavailableException;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.SegmentationModel;
-import dev.sapienseg.output.OutputPlanner;
-import dev.sapienseg.pipeline.Deadlines;
-import dev.sapienseg.pipeline.InferenceBatcher;
-import dev.sapienseg.pipeline.MemoryBound;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
-import dev.sapienseg.provisioning.ModelPreset;
 import dev.sapienseg.provisioning.ProvisionedModel;
 import dev.sapienseg.util.DaemonThreads;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
@@ -64,16 +58,37 @@ public class SegmentationService {
     private final List<Consumer<SegmentationPipeline>> readyActions = new ArrayList<>();
     private final Supplier<S3Client> s3;
 
+    /**
+     * What happens when the GPU cannot be used and the policy is {@code fail}: the server exits (status 3) so that the
+     * kubelet restarts the pod, or the operator sees a crash loop with the reason, in seconds; readiness would
+     * otherwise stay DOWN until the startup probe gives up (55 minutes on the GPU Service).
+     */
+    private final Consumer<GpuUnavailableException> exitForGpu;
+
     @Inject
     public SegmentationService(SapiensConfig config, Instance<S3Client> s3) {
-        this(config, (Supplier<S3Client>) s3::get);
+        this(config, (Supplier<S3Client>) s3::get, SegmentationService::exit);
     }
 
-    /** The S3 client is asked for only when the model is at an s3:// location. */
+    /** The S3 client is asked for only when the model is at an s3:// location; a GPU failure is only reported. */
     public SegmentationService(SapiensConfig config, Supplier<S3Client> s3) {
+        this(config, s3, e -> { });
+    }
+
+    SegmentationService(SapiensConfig config, Supplier<S3Client> s3, Consumer<GpuUnavailableException> exitForGpu) {
         this.config = config;
         this.s3 = s3;
+        this.exitForGpu = exitForGpu;
     }
+
+    /** Ends the process: the GPU this pod was made for cannot be used, and no later attempt in it would succeed. */
+    static void exit(GpuUnavailableException e) {
+        LOG.fatalf("exiting with status %d: %s", GPU_UNAVAILABLE_EXIT, e.getMessage());
+        io.quarkus.runtime.Quarkus.asyncExit(GPU_UNAVAILABLE_EXIT);
+    }
+
+    /** The server's exit status when the GPU cannot be used under {@code cuda-fallback=fail}. */
+    public static final int GPU_UNAVAILABLE_EXIT = 3;
 
     void onStart(@Observes StartupEvent event) {
         // OpenCV's natives (and its OpenBLAS) load here, on the main thread, before any other thread touches JavaCPP:
@@ -107,8 +122,9 @@ public class SegmentationService {
             advance(chosen.remote() ? new ModelState.Downloading(chosen) : new ModelState.Loading(Optional.of(chosen)));
             ProvisionedModel file = ModelRuntime.provision(chosen, settings, s3, download);
             advance(new ModelState.Loading(Optional.of(chosen)));
-            List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution());
-            SegmentationPipeline built = build(chosen, sessions);
+            BatchSizes sizes = PipelineAssembly.batchSizes(config.batching(), chosen);
+            List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution(), sizes.sizes());
+            SegmentationPipeline built = PipelineAssembly.build(config, chosen, sessions, sizes);
             StartupAdvice.memory(config.limits(), built.memory());
             StartupAdvice.deadlines(config, built);
             ModelState.Ready ready = new ModelState.Ready(chosen, built, (System.nanoTime() - start) / 1_000_000);
@@ -128,39 +144,14 @@ public class SegmentationService {
                     ready.loadMillis(), model.warmUpMillis(), model.provider().label(), sessions.size(),
                     built.batchCapacity(), model.contract(),
                     model.isDemo() ? " — PIPELINE DEMO MODEL, not a real segmenter" : "");
+        } catch (GpuUnavailableException e) {
+            fail(Optional.ofNullable(chosen), e.getMessage(), e.getCause(), false);
+            exitForGpu.accept(e);
         } catch (ModelLoadException e) {
             fail(Optional.ofNullable(chosen), e.getMessage(), e.getCause(), false);
         } catch (RuntimeException | LinkageError e) {
             fail(Optional.ofNullable(chosen), "unexpected error while loading: " + e, e, false);
         }
-    }
-
-    /** The pipeline over the loaded sessions, with the settings' limits; the sessions are closed if it cannot be. */
-    private SegmentationPipeline build(ModelChoice chosen, List<SegmentationModel> sessions) throws ModelLoadException {
-        SegmentationModel model = sessions.get(0);
-        OutputPlanner planner;
-        try {
-            planner = new OutputPlanner(Vocabulary.of(model.contract().family()), config.selection().classes(),
-                    config.selection().invert());
-        } catch (IllegalArgumentException e) {
-            sessions.forEach(SegmentationModel::close);
-            throw new ModelLoadException("sapiens.selection.classes does not fit the model served: " + e.getMessage());
-        }
-        SapiensConfig.Limits limits = config.limits();
-        ImageDecoder decoder = new ImageDecoder(new ImageLimits(limits.maxImageBytes().asLongValue(),
-                limits.maxImagePixels(), limits.decodeBudget()));
-        // Dynamically quantized presets run one picture per run (their activation scale is per run).
-        int maxBatch = Math.min(config.batching().maxBatchSize(),
-                chosen.preset().map(ModelPreset::maxBatch).orElse(Integer.MAX_VALUE));
-        InferenceBatcher.Settings batching = new InferenceBatcher.Settings(maxBatch, config.batching().maxDelay());
-        Deadlines.Settings deadlines = new Deadlines.Settings(limits.queueTimeout(), limits.retryAfterSeconds(),
-                limits.requestTimeout(), limits.maxInFlight(), batching.maxBatch(), sessions.size(),
-                config.batching().maxDelay());
-        SegmentationPipeline built = new SegmentationPipeline(decoder, sessions, new SegmentationPipeline.Settings(
-                chosen.normalizationFor(model.contract().family()), batching, deadlines,
-                new MemoryBound(limits.memoryBudget().asLongValue()), planner));
-        limits.maxRunTime().ifPresent(built.watchdog()::stallAfter);
-        return built;
     }
 
     /** Moves to {@code next} unless shutdown has begun (a stopping pod never becomes ready again). */

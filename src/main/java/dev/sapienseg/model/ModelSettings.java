@@ -1,31 +1,50 @@
 package dev.sapienseg.model;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
  * How to load a model: the file, the input size to use where the model leaves it dynamic, and the execution
- * provider with its policy when CUDA cannot be used.
+ * provider with its options and its policy when the GPU cannot be used.
  *
- * @param cudaFallbackToCpu when CUDA is requested but unavailable: true serves on CPU with a warning, false fails
+ * @param cudaFallbackToCpu when a GPU provider is requested but unavailable: true serves on CPU with a warning, false fails
  * @param intraOpThreads 0 lets ONNX Runtime choose (one per core)
- * @param warmUp whether a run on zeros precedes readiness
+ * @param warmUp whether runs on zeros precede readiness
+ * @param warmUpBatches the batch sizes warmed up, in this order (a fixed-batch model warms its batch only)
+ * @param tensorrtOptions TensorRT provider options (provider {@code tensorrt}); profile shapes are added from the model
  */
 public record ModelSettings(Path path, int defaultInputHeight, int defaultInputWidth, ExecutionProvider provider,
         int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
-        int interOpThreads, ModelIdentity identity, WarmUp warmUp) {
+        int interOpThreads, ModelIdentity identity, WarmUp warmUp, List<Integer> warmUpBatches,
+        Map<String, String> tensorrtOptions) {
 
-    /** Settings with a warm-up run always (tests, tools). */
+    public ModelSettings {
+        warmUpBatches = warmUpBatches == null || warmUpBatches.isEmpty() ? List.of(1) : List.copyOf(warmUpBatches);
+        tensorrtOptions = tensorrtOptions == null ? Map.of() : Map.copyOf(tensorrtOptions);
+    }
+
+    /** Settings with a warm-up run of batch 1 always (tests, tools). */
     public ModelSettings(Path path, int defaultInputHeight, int defaultInputWidth, ExecutionProvider provider,
             int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
             int interOpThreads, ModelIdentity identity) {
         this(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions, cudaFallbackToCpu,
-                intraOpThreads, interOpThreads, identity, WarmUp.ALWAYS);
+                intraOpThreads, interOpThreads, identity, WarmUp.ALWAYS, List.of(1), Map.of());
     }
 
     public ModelSettings withWarmUp(WarmUp policy) {
         return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
-                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, policy);
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, policy, warmUpBatches, tensorrtOptions);
+    }
+
+    public ModelSettings withWarmUpBatches(List<Integer> batches) {
+        return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, batches, tensorrtOptions);
+    }
+
+    public ModelSettings withTensorrtOptions(Map<String, String> options) {
+        return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, warmUpBatches, options);
     }
 
     /** Settings for a file whose identity was not established (tests, tools). */

@@ -1,25 +1,23 @@
 package dev.sapienseg.model;
 
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import org.jboss.logging.Logger;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.platform.Fp16Conversions;
-import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 
 /**
  * One loaded ONNX segmentation model: an ONNX Runtime session, its contract, and the execution provider that is
@@ -37,7 +35,7 @@ public final class SegmentationModel implements AutoCloseable {
     private final ExecutionProvider provider;
     private final String providerNote;
     private final Map<String, String> metadata;
-    private final long warmUpMillis;
+    private final WarmUpRuns warmUp;
     private final ModelIdentity identity;
     /** Float16 model input or output (some fp16 exports): converted here, at the model's boundary. */
     private final boolean halfInput;
@@ -46,7 +44,7 @@ public final class SegmentationModel implements AutoCloseable {
     private final ThreadLocal<ShortBuffer> halfOutputScratch = new ThreadLocal<>();
 
     private SegmentationModel(OrtEnvironment env, OrtSession session, ModelContract contract, Path path,
-            ExecutionProvider provider, String providerNote, Map<String, String> metadata, long warmUpMillis,
+            ExecutionProvider provider, String providerNote, Map<String, String> metadata, WarmUpRuns warmUp,
             boolean halfInput, boolean halfOutput, ModelIdentity identity) {
         this.identity = identity == null ? ModelIdentity.UNKNOWN : identity;
         this.env = env;
@@ -56,12 +54,12 @@ public final class SegmentationModel implements AutoCloseable {
         this.provider = provider;
         this.providerNote = providerNote;
         this.metadata = metadata;
-        this.warmUpMillis = warmUpMillis;
+        this.warmUp = warmUp;
         this.halfInput = halfInput;
         this.halfOutput = halfOutput;
     }
 
-    /** Loads the model, checks its contract and runs one warm-up inference. */
+    /** Loads the model, checks its contract and runs the warm-up inferences. */
     public static SegmentationModel load(ModelSettings settings) throws ModelLoadException {
         Path path = settings.path();
         if (path == null) {
@@ -78,21 +76,17 @@ public final class SegmentationModel implements AutoCloseable {
         String providerNote = null;
         OrtSession session;
         try {
-            session = createSession(env, settings, provider);
-        } catch (CudaUnavailableException e) {
+            session = SessionFactory.create(env, settings, provider);
+        } catch (GpuUnavailableException e) {
             if (!settings.cudaFallbackToCpu()) {
-                throw new ModelLoadException("CUDA requested but unavailable: " + e.getMessage()
-                        + " (set sapiens.execution.cuda-fallback=cpu to serve on CPU instead)", e);
+                throw new GpuUnavailableException(e.failure(), provider.label() + " requested but unavailable: "
+                        + e.getMessage() + " (set sapiens.execution.cuda-fallback=cpu to serve on CPU instead)", e);
             }
-            LOG.warnf("CUDA requested but unavailable (%s); serving on CPU as sapiens.execution.cuda-fallback=cpu allows",
-                    e.getMessage());
+            LOG.warnf("%s requested but unavailable (%s); serving on CPU as sapiens.execution.cuda-fallback=cpu allows",
+                    provider.label(), e.getMessage());
+            providerNote = "fallback from " + provider.label() + ": " + e.getMessage();
             provider = ExecutionProvider.CPU;
-            providerNote = "fallback from cuda: " + e.getMessage();
-            try {
-                session = createSession(env, settings, provider);
-            } catch (CudaUnavailableException impossible) { // only CUDA sessions raise it
-                throw new ModelLoadException(impossible.getMessage(), impossible);
-            }
+            session = SessionFactory.create(env, settings, provider);
         }
         try {
             ModelContract declared = ModelContract.read(session, settings.defaultInputHeight(), settings.defaultInputWidth());
@@ -102,105 +96,28 @@ public final class SegmentationModel implements AutoCloseable {
             boolean warm = switch (settings.warmUp()) {
                 case ALWAYS -> true;
                 case NEVER -> false;
-                case AUTO -> provider == ExecutionProvider.CUDA || !declared.outputDeclared();
+                case AUTO -> provider.gpu() || !declared.outputDeclared();
             };
             if (!warm && !declared.outputDeclared()) {
                 throw new ModelLoadException("the model leaves its output dimensions dynamic: only a warm-up run can"
                         + " settle them (set sapiens.execution.warm-up=auto or always)");
             }
-            long start = System.nanoTime();
-            ModelContract contract = warm ? warmUp(env, session, declared, halfInput) : declared;
-            long warmUpMillis = warm ? Math.max(1, (System.nanoTime() - start) / 1_000_000) : 0;
+            // On the CPU a new batch shape costs nothing extra (no algorithm search): one run settles what it must.
+            List<Integer> batches = !warm ? List.of() : declared.fixedBatch() > 0 ? List.of(declared.fixedBatch())
+                    : provider.gpu() ? settings.warmUpBatches() : settings.warmUpBatches().subList(0, 1);
+            WarmUpRuns runs = warm ? WarmUpRuns.run(env, session, declared, halfInput, batches) : WarmUpRuns.none(declared);
             if (halfInput || halfOutput) {
-                LOG.infof("model %s has float16 %s: converted to and from float32 around each run", path.getFileName(),
+                LOG.infof("model %s has float16 %s: the batch buffers hold halves", path.getFileName(),
                         halfInput && halfOutput ? "input and output" : halfInput ? "input" : "output");
             }
-            return new SegmentationModel(env, session, contract, path, provider, providerNote, Map.copyOf(metadata),
-                    warmUpMillis, halfInput, halfOutput, settings.identity());
+            return new SegmentationModel(env, session, runs.contract(), path, provider, providerNote,
+                    Map.copyOf(metadata), runs, halfInput, halfOutput, settings.identity());
         } catch (ModelLoadException e) {
             closeQuietly(session);
             throw e;
         } catch (OrtException | RuntimeException e) {
             closeQuietly(session);
             throw new ModelLoadException("the model failed its warm-up inference: " + e.getMessage(), e);
-        }
-    }
-
-    private static OrtSession createSession(OrtEnvironment env, ModelSettings settings, ExecutionProvider provider)
-            throws ModelLoadException, CudaUnavailableException {
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (settings.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(settings.intraOpThreads());
-            }
-            if (settings.interOpThreads() > 0) {
-                options.setInterOpNumThreads(settings.interOpThreads());
-            }
-            // Idle ONNX Runtime threads otherwise spin for a while after each run, taking the cores that decoding and
-            // post-processing of the other pictures need.
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            if (provider == ExecutionProvider.CPU) {
-                // Memory patterns pre-plan one block for every intermediate tensor of a run; with Sapiens' 600 MB head
-                // activations that is 1.4 GB more peak memory (0.3b, faster forms: 4.97 GB -> 3.54 GB) at the same
-                // speed. The arena stays: without it every large tensor is mapped and faulted in anew (40 % slower).
-                options.setMemoryPatternOptimization(false);
-            }
-            if (provider == ExecutionProvider.CUDA) {
-                addCuda(options, settings);
-            }
-            try {
-                return env.createSession(settings.path().toString(), options);
-            } catch (OrtException e) {
-                String message = String.valueOf(e.getMessage());
-                if (message.contains("INVALID_PROTOBUF") || message.contains("Protobuf parsing failed")) {
-                    throw new ModelLoadException("not an ONNX model: " + settings.path().toAbsolutePath()
-                            + " (ONNX Runtime: " + message + ")", e);
-                }
-                if (provider == ExecutionProvider.CUDA) { // e.g. cuDNN missing: surfaces only when the session starts
-                    throw new CudaUnavailableException("session creation with CUDA failed: " + message, e);
-                }
-                throw new ModelLoadException("ONNX Runtime could not load " + settings.path().toAbsolutePath() + ": " + message, e);
-            }
-        } catch (OrtException e) {
-            throw new ModelLoadException("could not prepare session options: " + e.getMessage(), e);
-        }
-    }
-
-    private static void addCuda(OrtSession.SessionOptions options, ModelSettings settings)
-            throws CudaUnavailableException {
-        if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-            throw new CudaUnavailableException("this build's ONNX Runtime has no CUDA provider (build with -Pgpu)", null);
-        }
-        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.cudaDeviceId())) {
-            for (Map.Entry<String, String> option : settings.cudaOptions().entrySet()) {
-                cuda.add(option.getKey(), option.getValue());
-            }
-            options.addCUDA(cuda);
-        } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
-            throw new CudaUnavailableException(String.valueOf(e.getMessage()), e);
-        }
-    }
-
-    /** One inference on zeros: loads kernels and allocators, and settles output dimensions the model left dynamic. */
-    private static ModelContract warmUp(OrtEnvironment env, OrtSession session, ModelContract declared,
-            boolean halfInput) throws OrtException, ModelLoadException {
-        int batch = declared.batchFor(1);
-        long count = (long) batch * declared.inputFloatsPerImage();
-        long[] shape = {batch, 3, declared.inputHeight(), declared.inputWidth()};
-        try (OnnxTensor input = halfInput // zero is all-zero bits in float16 as in float32
-                ? OnnxTensor.createTensor(env, directShorts(count), shape, OnnxJavaType.FLOAT16)
-                : OnnxTensor.createTensor(env, directFloats(count), shape);
-                OrtSession.Result result = session.run(Map.of(declared.inputName(), input))) {
-            OnnxValue output = result.get(declared.outputName())
-                    .orElseThrow(() -> new ModelLoadException("the model returned no '" + declared.outputName() + "'"));
-            if (!(output.getInfo() instanceof TensorInfo info)) {
-                throw new ModelLoadException("output '" + declared.outputName() + "' is not a tensor");
-            }
-            ModelContract observed = declared.withObservedOutput(info.getShape());
-            if (info.getShape()[0] != batch) {
-                throw new ModelLoadException("the model returned a batch of " + info.getShape()[0] + " for " + batch + " images");
-            }
-            return observed;
         }
     }
 
@@ -236,6 +153,34 @@ public final class SegmentationModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code batch} images with buffers in the model's own element types ({@link ShortBuffer} of float16 where
+     * {@link #halfInput()} / {@link #halfOutput()}, else {@link FloatBuffer}): wrapped, nothing converted here, so
+     * the thread that runs the model only runs it.
+     */
+    public void runAsIs(Buffer input, Buffer output, int batch) throws OrtException {
+        if (contract.fixedBatch() > 0 && batch != contract.fixedBatch()) {
+            throw new IllegalArgumentException("model has a fixed batch of " + contract.fixedBatch() + ", got " + batch);
+        }
+        long[] inShape = {batch, 3, contract.inputHeight(), contract.inputWidth()};
+        long[] outShape = {batch, contract.classes(), contract.outputHeight(), contract.outputWidth()};
+        try (OnnxTensor inputTensor = tensor(input, batch * contract.inputFloatsPerImage(), inShape, halfInput);
+                OnnxTensor outputTensor = tensor(output, batch * contract.outputFloatsPerImage(), outShape, halfOutput);
+                OrtSession.Result ignored = session.run(Map.of(contract.inputName(), inputTensor),
+                        Map.of(contract.outputName(), outputTensor))) {
+            // the logits are now in `output`
+        }
+    }
+
+    private OnnxTensor tensor(Buffer buffer, int count, long[] shape, boolean half) throws OrtException {
+        if (half != buffer instanceof ShortBuffer) {
+            throw new IllegalArgumentException("the model takes " + (half ? "float16" : "float32") + " here, not "
+                    + buffer.getClass().getSimpleName());
+        }
+        return half ? OnnxTensor.createTensor(env, ((ShortBuffer) buffer).slice(0, count), shape, OnnxJavaType.FLOAT16)
+                : OnnxTensor.createTensor(env, ((FloatBuffer) buffer).slice(0, count), shape);
+    }
+
     private static ShortBuffer toHalf(FloatBuffer in, ShortBuffer half) {
         for (int i = 0, n = in.remaining(); i < n; i++) {
             half.put(i, Fp16Conversions.floatToFp16(in.get(i)));
@@ -253,7 +198,8 @@ public final class SegmentationModel implements AutoCloseable {
         return buffer.slice(0, count);
     }
 
-    private static ShortBuffer directShorts(long count) {
+    /** A direct, native-order buffer of float16 values. */
+    public static ShortBuffer directShorts(long count) {
         if (count > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("buffer of " + count + " halves is too large");
         }
@@ -310,9 +256,24 @@ public final class SegmentationModel implements AutoCloseable {
         return identity;
     }
 
-    /** How long the warm-up run took; 0 when there was none (see {@link WarmUp}). */
+    /** How long the warm-up runs took together; 0 when there was none (see {@link WarmUp}). */
     public long warmUpMillis() {
-        return warmUpMillis;
+        return warmUp.totalMillis();
+    }
+
+    /** The warm-up runs: batch sizes and times. */
+    public WarmUpRuns warmUp() {
+        return warmUp;
+    }
+
+    /** Whether the model takes float16 pictures: batch buffers then hold halves. */
+    public boolean halfInput() {
+        return halfInput;
+    }
+
+    /** Whether the model returns float16 logits. */
+    public boolean halfOutput() {
+        return halfOutput;
     }
 
     @Override
@@ -325,13 +286,6 @@ public final class SegmentationModel implements AutoCloseable {
             session.close();
         } catch (OrtException e) {
             LOG.warn("closing the ONNX Runtime session failed", e);
-        }
-    }
-
-    /** CUDA cannot be used on this machine or build; the fallback policy decides what happens. */
-    private static final class CudaUnavailableException extends Exception {
-        CudaUnavailableException(String message, Throwable cause) {
-            super(message, cause);
         }
     }
 }

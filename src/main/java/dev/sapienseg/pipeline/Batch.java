@@ -25,6 +25,8 @@ final class Batch {
     // Written by the session's thread, read by callers polling whether their run has started.
     volatile long startNanos;
     volatile long endNanos;
+    /** The batch the model ran: the claimed slots padded up to a batch size. */
+    volatile int runSize;
 
     Batch(TensorBuffers buffers) {
         this.buffers = buffers;

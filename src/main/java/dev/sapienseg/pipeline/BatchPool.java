@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
-import dev.sapienseg.model.ModelContract;
+import dev.sapienseg.model.SegmentationModel;
 
 /**
  * The batch buffers: direct native-order input and output buffers for {@code capacity} pictures each, allocated on
@@ -16,14 +16,14 @@ import dev.sapienseg.model.ModelContract;
  */
 final class BatchPool {
 
-    private final ModelContract contract;
+    private final SegmentationModel model;
     private final int capacity;
     private final Deque<Batch> free = new ArrayDeque<>();
     private int unallocated;
     private boolean closed;
 
-    BatchPool(ModelContract contract, int capacity, int batches) {
-        this.contract = contract;
+    BatchPool(SegmentationModel model, int capacity, int batches) {
+        this.model = model;
         this.capacity = capacity;
         this.unallocated = batches;
     }
@@ -60,7 +60,7 @@ final class BatchPool {
     private Batch allocate() {
         Batch batch;
         try {
-            batch = new Batch(new TensorBuffers(contract, capacity));
+            batch = new Batch(new TensorBuffers(model, capacity));
         } catch (RuntimeException | OutOfMemoryError e) {
             // The buffers cannot be had (a batch too large for one direct buffer, no memory): this caller fails and
             // leaves the line, instead of everyone waiting behind it for ever; the next one tries again.

@@ -1,6 +1,5 @@
 package dev.sapienseg.pipeline;
 
-import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -8,6 +7,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
+import dev.sapienseg.model.BatchSizes;
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
 
@@ -32,8 +32,21 @@ public final class InferenceBatcher implements AutoCloseable {
     /**
      * @param maxBatch pictures per run when the model's batch is dynamic (1: no batching)
      * @param maxDelay how long the first picture of a batch waits for company; null: until full or flushed
+     * @param sizes the batch sizes runs take (a partial batch is padded up); the largest is {@code maxBatch}
      */
-    public record Settings(int maxBatch, Duration maxDelay) {
+    public record Settings(int maxBatch, Duration maxDelay, BatchSizes sizes) {
+
+        public Settings {
+            sizes = sizes == null ? BatchSizes.upTo(maxBatch) : sizes;
+            if (sizes.max() != Math.max(1, maxBatch)) {
+                throw new IllegalArgumentException("the largest batch size " + sizes.max() + " is not " + maxBatch);
+            }
+        }
+
+        /** Every size from 1 to {@code maxBatch}. */
+        public Settings(int maxBatch, Duration maxDelay) {
+            this(maxBatch, maxDelay, null);
+        }
     }
 
     /** One picture's place in a batch. */
@@ -46,18 +59,16 @@ public final class InferenceBatcher implements AutoCloseable {
         private long startNanos;
         private long endNanos;
         private int ranWith;
+        private int ranAs;
 
         private Slot(Batch batch, int index) {
             this.batch = batch;
             this.index = index;
         }
 
-        public FloatBuffer input() {
-            return batch.buffers.input();
-        }
-
-        public FloatBuffer output() {
-            return batch.buffers.output();
+        /** The batch's buffers: this picture writes its input into slot {@link #index()} and reads its logits there. */
+        TensorBuffers buffers() {
+            return batch.buffers;
         }
 
         /** Index in the batch: the NCHW slot of the input, and of the logits. */
@@ -89,6 +100,11 @@ public final class InferenceBatcher implements AutoCloseable {
             return batch.startNanos;
         }
 
+        /** The batch the model ran, padding included: one of the batch sizes (valid once {@link #result()} is done). */
+        int ranAs() {
+            return ranAs;
+        }
+
         /** Pictures that shared the run (valid once {@link #result()} is done). */
         public int batchSize() {
             return ranWith;
@@ -103,11 +119,11 @@ public final class InferenceBatcher implements AutoCloseable {
     public InferenceBatcher(List<SegmentationModel> sessions, Settings settings) {
         this.contract = sessions.get(0).contract();
         this.capacity = contract.batchFor(settings.maxBatch());
-        BatchPool pool = new BatchPool(contract, capacity, sessions.size() + 2);
+        BatchPool pool = new BatchPool(sessions.get(0), capacity, sessions.size() + 2);
         LinkedBlockingQueue<Batch> ready = new LinkedBlockingQueue<>();
         this.forming = new BatchForming(pool, capacity, settings.maxDelay(), ready::add);
         // Last: the threads call finished, which reads the fields above.
-        this.workers = new SessionWorkers(sessions, ready, this::finished);
+        this.workers = new SessionWorkers(sessions, ready, this::finished, settings.sizes());
     }
 
     /** Watches the sessions' runs for liveness. */
@@ -171,6 +187,7 @@ public final class InferenceBatcher implements AutoCloseable {
             slot.startNanos = batch.startNanos;
             slot.endNanos = batch.endNanos;
             slot.ranWith = slots.size();
+            slot.ranAs = batch.runSize;
             if (failure == null) {
                 slot.result.complete(slot);
             } else {

@@ -10,6 +10,9 @@ import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+
+import ai.onnxruntime.platform.Fp16Conversions;
 
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
@@ -27,6 +30,8 @@ public final class Preprocessor {
     private final int inputHeight;
     private final int inputWidth;
     private final float[][] tables;
+    /** The same values as float16 bits, for models that take halves: rounded once here, as a conversion would. */
+    private final short[][] halfTables;
     private final ModelFamily.Resize resizeMode;
 
     public Preprocessor(int inputHeight, int inputWidth, Normalization normalization) {
@@ -37,6 +42,12 @@ public final class Preprocessor {
         this.inputHeight = inputHeight;
         this.inputWidth = inputWidth;
         this.tables = normalization.lookupTables();
+        this.halfTables = new short[3][256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                halfTables[c][v] = Fp16Conversions.floatToFp16(tables[c][v]);
+            }
+        }
         this.resizeMode = resize;
     }
 
@@ -57,6 +68,29 @@ public final class Preprocessor {
             float[] r = tables[0];
             float[] g = tables[1];
             float[] b = tables[2];
+            int red = offset;
+            int green = offset + plane;
+            int blue = offset + 2 * plane;
+            for (int i = 0, p = 0; i < plane; i++, p += 3) {
+                input.put(blue + i, b[bgr.get(p) & 0xFF]);
+                input.put(green + i, g[bgr.get(p + 1) & 0xFF]);
+                input.put(red + i, r[bgr.get(p + 2) & 0xFF]);
+            }
+        }
+    }
+
+    /**
+     * Writes one image as float16 values into {@code input} at offset {@code offset} (in halves): the same values the
+     * float path writes, each rounded to the nearest half, on the caller's thread.
+     */
+    public void writeHalf(DecodedImage image, ShortBuffer input, int offset) {
+        try (Size size = new Size(inputWidth, inputHeight); Mat resized = new Mat()) {
+            resize(image.bgr(), resized, size, 0, 0, interpolation(image.width()));
+            int plane = inputHeight * inputWidth;
+            ByteBuffer bgr = resized.data().capacity((long) plane * 3).asByteBuffer();
+            short[] r = halfTables[0];
+            short[] g = halfTables[1];
+            short[] b = halfTables[2];
             int red = offset;
             int green = offset + plane;
             int blue = offset + 2 * plane;

@@ -41,7 +41,7 @@ final class SegmentationCore implements AutoCloseable {
         long start = System.nanoTime();
         InferenceBatcher.Slot slot = batcher.claim(deadlineNanos);
         try {
-            preprocessor.write(image, slot.input(), slot.index() * batcher.contract().inputFloatsPerImage());
+            slot.buffers().write(preprocessor, image, slot.index());
         } catch (RuntimeException | OutOfMemoryError e) {
             batcher.abandon(slot);
             throw e;
@@ -101,7 +101,7 @@ final class SegmentationCore implements AutoCloseable {
         public Postprocessor.ClassMap classMap() {
             try {
                 slot.result().join();
-                return postprocessor.apply(slot.output(), slot.index(), width, height);
+                return slot.buffers().read(postprocessor, slot.index(), width, height);
             } finally {
                 release();
             }

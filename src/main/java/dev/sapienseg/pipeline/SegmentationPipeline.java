@@ -10,6 +10,7 @@ import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageHeader;
 import dev.sapienseg.model.Normalization;
+import dev.sapienseg.model.BatchSizes;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.output.OutputPlanner;
 
@@ -47,12 +48,14 @@ public final class SegmentationPipeline implements AutoCloseable {
     private final Normalization normalization;
     private final MemoryBound memory;
     private final OutputPlanner planner;
+    private final BatchSizes batchSizes;
 
     public SegmentationPipeline(ImageDecoder decoder, List<SegmentationModel> sessions, Settings settings) {
         this.planner = settings.planner();
         this.decoder = decoder;
         this.memory = settings.memory();
         this.normalization = settings.normalization();
+        this.batchSizes = settings.batching().sizes();
         this.core = new SegmentationCore(sessions, settings.normalization(), settings.batching());
         Deadlines.Settings limits = settings.deadlines();
         this.maxInFlight = limits.maxInFlight();
@@ -182,6 +185,11 @@ public final class SegmentationPipeline implements AutoCloseable {
     }
 
     /** Pictures per model run. */
+    /** The batch sizes model runs take (a partial batch is padded up to the next). */
+    public BatchSizes batchSizes() {
+        return batchSizes;
+    }
+
     public int batchCapacity() {
         return core.batchCapacity();
     }

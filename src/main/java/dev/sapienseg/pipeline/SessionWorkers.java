@@ -9,6 +9,7 @@ import java.util.function.BiConsumer;
 
 import org.jboss.logging.Logger;
 
+import dev.sapienseg.model.BatchSizes;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.util.DaemonThreads;
 
@@ -29,17 +30,22 @@ final class SessionWorkers {
     private final List<Thread> threads = new ArrayList<>();
     private final RunTimes runTimes;
     private final RunWatchdog watchdog;
+    private final BatchSizes sizes;
 
     /**
      * Starts the threads.
      *
      * @param ready the batches to run, sealed and with every slot ready
      * @param finished called on the session's thread after each run, with what it threw (null if it succeeded)
+     * @param sizes the batch sizes a run takes: a batch of fewer pictures is padded up to the next one
      */
-    SessionWorkers(List<SegmentationModel> sessions, BlockingQueue<Batch> ready, BiConsumer<Batch, Throwable> finished) {
+    SessionWorkers(List<SegmentationModel> sessions, BlockingQueue<Batch> ready, BiConsumer<Batch, Throwable> finished,
+            BatchSizes sizes) {
         this.ready = ready;
         this.finished = finished;
-        long warmUp = sessions.stream().mapToLong(SegmentationModel::warmUpMillis).max().orElse(0);
+        this.sizes = sizes;
+        // The first estimate of a run: the slowest warm-up run (the largest batch, or the first run's set-up).
+        long warmUp = sessions.stream().mapToLong(s -> s.warmUp().longestMillis()).max().orElse(0);
         this.runTimes = new RunTimes(Duration.ofMillis(warmUp));
         this.watchdog = new RunWatchdog(sessions.size(), runTimes, System::nanoTime);
         for (SegmentationModel session : sessions) {
@@ -72,7 +78,8 @@ final class SessionWorkers {
             Throwable failure = null;
             watchdog.started(index);
             try {
-                batch.buffers.run(session, batch.claimed);
+                batch.runSize = sizes.runFor(batch.claimed);
+                batch.buffers.run(session, batch.runSize);
             } catch (Exception | LinkageError | OutOfMemoryError e) {
                 failure = e;
                 LOG.errorf(e, "inference of a batch of %d failed", batch.claimed);

@@ -159,7 +159,7 @@ public enum ModelPreset {
      * Why this preset cannot run on {@code provider}, or empty.
      */
     public Optional<String> refusal(dev.sapienseg.model.ExecutionProvider provider) {
-        if (provider == dev.sapienseg.model.ExecutionProvider.CUDA && runs == Runs.CPU_ONLY) {
+        if (provider.gpu() && runs == Runs.CPU_ONLY) {
             String source = id.substring(0, id.indexOf('-') + 1);
             return Optional.of("preset " + id + " (" + description + ") runs on the CPU only: its dynamic quantization"
                     + " (DynamicQuantizeLinear) has no CUDA kernel in ONNX Runtime. On GPUs use "

@@ -85,7 +85,7 @@ public final class BatchBenchmark {
         Preprocessor preprocessor = new Preprocessor(model.contract().inputHeight(), model.contract().inputWidth(),
                 Normalization.LITE);
         Postprocessor postprocessor = new Postprocessor(model.contract());
-        TensorBuffers buffers = new TensorBuffers(model.contract(), 1);
+        TensorBuffers buffers = new TensorBuffers(model, 1);
         long start = System.nanoTime();
         for (InputImage image : images) {
             try (DecodedImage decoded = decoder.decode(Files.readAllBytes(image.source()))) {

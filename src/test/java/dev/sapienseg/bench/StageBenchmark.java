@@ -151,7 +151,7 @@ public final class StageBenchmark {
             Pipelines.segment(pipeline, jpeg, EnumSet.of(OutputKind.CLASS_PNG));
         }
         long whole = os.getProcessCpuTime() - c0;
-        dev.sapienseg.pipeline.TensorBuffers buffers = new dev.sapienseg.pipeline.TensorBuffers(model.contract(), 1);
+        dev.sapienseg.pipeline.TensorBuffers buffers = new dev.sapienseg.pipeline.TensorBuffers(model, 1);
         long c1 = os.getProcessCpuTime();
         for (int i = 0; i < runs; i++) {
             buffers.run(model, 1);

@@ -3,7 +3,9 @@ package dev.sapienseg.model;
 import dev.sapienseg.fixtures.Pipelines;
 import java.util.EnumSet;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.FloatBuffer;
@@ -20,14 +22,19 @@ import dev.sapienseg.fixtures.ModelFiles;
 import dev.sapienseg.fixtures.SampleImages;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
+import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.pipeline.InferenceBatcher;
+import dev.sapienseg.pipeline.Postprocessor;
+import dev.sapienseg.pipeline.Preprocessor;
+import dev.sapienseg.pipeline.TensorBuffers;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.SegmentationPipeline;
 
 /**
- * Some fp16 exports take and return float16 tensors (converted with keep_io_types off). They load, and the model
- * converts at its boundary, so the rest of the pipeline sees float32 logits: same classes as the float32 model.
+ * Some fp16 exports take and return float16 tensors (converted with keep_io_types off). They load; the batch buffers
+ * hold halves, written and read on the callers' threads, so the model's thread converts nothing, and the rest of the
+ * pipeline sees float32 logits: same classes as the float32 model.
  */
 class HalfPrecisionIoTest {
 
@@ -80,6 +87,37 @@ class HalfPrecisionIoTest {
         }
         // The figure is painted in palette colours: only anti-aliased edge pixels sit near a tie.
         assertTrue(differ <= expected.length / 1000, differ + " of " + expected.length + " pixels differ");
+    }
+
+    @Test
+    void halvesAreWrittenAndReadOnTheCallersThreadWithTheSameResultAsConvertingAtTheModel() throws Exception {
+        Path half = ModelFiles.write(dir, "fp16-io.onnx", FixtureModels.paletteHalfIo());
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(half));
+                DecodedImage image = new ImageDecoder(new ImageLimits(50_000_000, 50_000_000))
+                        .decode(Files.readAllBytes(SampleImages.FIGURE_PNG))) {
+            ModelContract contract = model.contract();
+            Preprocessor preprocessor = new Preprocessor(contract.inputHeight(), contract.inputWidth(), Normalization.LITE);
+            Postprocessor postprocessor = new Postprocessor(contract);
+            // The model's thread takes halves as they are and refuses floats: it has nothing left to convert.
+            assertThrows(IllegalArgumentException.class, () -> model.runAsIs(
+                    SegmentationModel.directFloats(contract.inputFloatsPerImage()),
+                    SegmentationModel.directShorts(contract.outputFloatsPerImage()), 1));
+            TensorBuffers buffers = new TensorBuffers(model, 2);
+            buffers.write(preprocessor, image, 1);
+            buffers.run(model, 2);
+            Postprocessor.ClassMap onCallersThread = buffers.read(postprocessor, 1, image.width(), image.height());
+            // The conversion at the model's boundary (SegmentationModel.run with floats), as every run did before.
+            FloatBuffer input = SegmentationModel.directFloats(2L * contract.inputFloatsPerImage());
+            preprocessor.write(image, input, contract.inputFloatsPerImage());
+            FloatBuffer output = SegmentationModel.directFloats(2L * contract.outputFloatsPerImage());
+            model.run(input, output, 2);
+            Postprocessor.ClassMap atTheModel = postprocessor.apply(output, 1, image.width(), image.height());
+            assertArrayEquals(atTheModel.ids(), onCallersThread.ids());
+            for (int i = 0; i < contract.outputFloatsPerImage(); i++) {
+                int at = contract.outputFloatsPerImage() + i;
+                assertEquals(output.get(at), buffers.output().get(at), "logit " + i + ": the same half widened the same way");
+            }
+        }
     }
 
     private static SegmentationPipeline pipeline(SegmentationModel model) {

@@ -132,7 +132,54 @@ class SegmentationModelTest {
         ModelSettings strict = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.CUDA, 0,
                 Map.of(), false, 0, 0);
         String message = assertThrows(ModelLoadException.class, () -> SegmentationModel.load(strict)).getMessage();
-        assertTrue(message.startsWith("CUDA requested but unavailable: "), message);
+        assertTrue(message.startsWith("cuda requested but unavailable: "), message);
         assertTrue(message.contains("cuda-fallback"), message);
+    }
+
+    @Test
+    void tensorrtFallsBackOrFailsLikeCudaNamingWhatIsMissing() throws Exception {
+        ModelSettings fallback = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.TENSORRT, 0,
+                Map.of(), true, 0, 0).withTensorrtOptions(Map.of("trt_engine_cache_path", dir.resolve("trt").toString()));
+        try (SegmentationModel model = SegmentationModel.load(fallback)) {
+            assertEquals(ExecutionProvider.CPU, model.provider());
+            assertTrue(model.providerNote().startsWith("fallback from tensorrt: "), model.providerNote());
+        }
+        GpuUnavailableException strict = assertThrows(GpuUnavailableException.class, () -> SegmentationModel.load(
+                new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.TENSORRT, 0, Map.of(), false,
+                        0, 0)));
+        assertEquals(GpuFailure.NOT_IN_BUILD, strict.failure());
+        assertTrue(strict.getMessage().startsWith("tensorrt requested but unavailable: this build's ONNX Runtime has no"
+                + " GPU provider"), strict.getMessage());
+    }
+
+    @Test
+    void theProfileOfTensorrtSpansTheWarmedBatchesAtTheModelsInputSize() throws Exception {
+        ModelSettings settings = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.TENSORRT, 0,
+                Map.of(), false, 0, 0).withWarmUpBatches(java.util.List.of(1, 2, 4, 8))
+                .withTensorrtOptions(Map.of("trt_engine_cache_path", dir.resolve("engines").toString(), "trt_fp16_enable", "1"));
+        Map<String, String> options = SessionFactory.tensorrtOptions(ai.onnxruntime.OrtEnvironment.getEnvironment(), settings);
+        assertEquals("pixel_values:1x3x1024x768", options.get("trt_profile_min_shapes"));
+        assertEquals("pixel_values:8x3x1024x768", options.get("trt_profile_opt_shapes"));
+        assertEquals("pixel_values:8x3x1024x768", options.get("trt_profile_max_shapes"));
+        assertEquals("1", options.get("trt_fp16_enable"));
+        assertTrue(Files.isDirectory(dir.resolve("engines")), "the engine cache folder is made before TensorRT needs it");
+    }
+
+    @Test
+    void aGpuWarmsEveryBatchShapeTheCpuOnlyTheFirst() throws Exception {
+        ModelSettings cpu = ModelSettings.cpu(FixtureModels.PALETTE_DEMO).withWarmUpBatches(java.util.List.of(1, 2, 4));
+        try (SegmentationModel model = SegmentationModel.load(cpu)) {
+            assertEquals(java.util.List.of(1), model.warmUp().batches(), "on the CPU a new shape costs nothing extra");
+        }
+        // What a GPU session does after its session starts, run here on the CPU: one run per shape, each timed.
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO))) {
+            ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+            try (ai.onnxruntime.OrtSession session = env.createSession(FixtureModels.PALETTE_DEMO.toString())) {
+                WarmUpRuns runs = WarmUpRuns.run(env, session, model.contract(), false, java.util.List.of(1, 2, 4));
+                assertEquals(java.util.List.of(1, 2, 4), runs.batches());
+                assertEquals(3, runs.millis().size());
+                assertEquals(runs.millis().stream().mapToLong(Long::longValue).sum(), runs.totalMillis());
+            }
+        }
     }
 }
