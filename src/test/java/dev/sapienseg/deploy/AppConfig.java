@@ -36,8 +36,10 @@ public final class AppConfig {
 
     /** Variables read by libraries, not by Quarkus configuration. */
     static final Set<String> LIBRARY_VARIABLES = Set.of("OPENBLAS_NUM_THREADS",
-            // deploy/run-java.sh: the Java heap's share of the container's memory.
-            "JAVA_MAX_RAM_PERCENTAGE");
+            // deploy/run-java.sh: the Java heap's share of the container's memory, and further JVM options.
+            "JAVA_MAX_RAM_PERCENTAGE", "JAVA_OPTS",
+            // Read by the JVM itself (e.g. -XX:ActiveProcessorCount where a pod has no CPU limit).
+            "JAVA_TOOL_OPTIONS");
 
     private static final Pattern COMMENTED_KEY = Pattern.compile("^#\\s*([a-z][A-Za-z0-9_.\"-]+)\\s*=.*");
 
@@ -105,25 +107,66 @@ public final class AppConfig {
     /**
      * The key an environment variable sets, if it names one of ours: matched by SmallRye's EnvConfigSource. A map's
      * keys ({@code sapiens.execution.cuda-options.*}) are not: an environment variable cannot say where the map key
-     * starts, so SmallRye leaves such a variable unmatched (ModelRuntime.cudaOptions warns at start-up); here it names
-     * the key as ONNX Runtime spells it, the rest of the name in lower case.
+     * starts, so SmallRye leaves such a variable unmatched (ModelRuntime.cudaOptions warns at start-up) unless
+     * application.properties names the key or the variable quotes it ({@code SAPIENS_EXECUTION_CUDA_OPTIONS__GPU_MEM_LIMIT__}
+     * for {@code cuda-options."gpu_mem_limit"}); here either form names the key as ONNX Runtime spells it, the rest of
+     * the name in lower case.
      */
     public Optional<String> keyOf(String envName) {
-        Optional<String> named = known.keys().stream().filter(key -> !key.endsWith(".*")).filter(readsAs(envName))
-                .findFirst();
-        if (named.isPresent()) {
-            return named;
-        }
+        Optional<String> named = namedKey(envName);
+        return named.isPresent() ? named : mapEntryKey(envName).map(MapEntry::key);
+    }
+
+    private Optional<String> namedKey(String envName) {
+        return known.keys().stream().filter(key -> !key.endsWith(".*")).filter(readsAs(envName)).findFirst();
+    }
+
+    /** A variable under a map's prefix: the entry's key, the variable's prefix and entry, and whether it is quoted. */
+    private record MapEntry(String key, String envPrefix, String entry, boolean quoted) {
+    }
+
+    private Optional<MapEntry> mapEntryKey(String envName) {
         for (String key : known.keys()) {
             if (key.endsWith(".*")) {
                 String prefix = key.substring(0, key.length() - 1);
                 String envPrefix = StringUtil.replaceNonAlphanumericByUnderscores(prefix).toUpperCase(Locale.ROOT);
                 if (envName.startsWith(envPrefix) && envName.length() > envPrefix.length()) {
-                    return Optional.of(prefix + envName.substring(envPrefix.length()).toLowerCase(Locale.ROOT));
+                    String rest = envName.substring(envPrefix.length());
+                    boolean quoted = rest.length() > 3 && rest.startsWith("_") && rest.endsWith("__");
+                    String entry = quoted ? rest.substring(1, rest.length() - 2) : rest;
+                    return Optional.of(new MapEntry(prefix + entry.toLowerCase(Locale.ROOT), envPrefix, entry, quoted));
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Why a variable that names a map entry in the plain form ({@code SAPIENS_EXECUTION_CUDA_OPTIONS_GPU_MEM_LIMIT})
+     * reaches no setting: SmallRye matches it only to keys application.properties names; other entries need the quoted
+     * form. Empty when the variable is not such a one.
+     */
+    public Optional<String> ignoredMapVariable(String envName) {
+        if (namedKey(envName).isPresent()) {
+            return Optional.empty();
+        }
+        return mapEntryKey(envName).filter(entry -> !entry.quoted()).map(entry -> envName + " is ignored: SmallRye "
+                + "matches a plain variable only to keys application.properties names, and it does not name "
+                + entry.key() + "; quote the key: " + entry.envPrefix() + "_" + entry.entry() + "__");
+    }
+
+    /**
+     * An entry of a map-valued key ({@code sapiens.execution.cuda-options.gpu_mem_limit}) as the pod sets it: from a
+     * variable that names it (quoted, or plain where application.properties names the key), else application.properties'
+     * value; null when unset.
+     */
+    String mapEntry(String key) {
+        for (Map.Entry<String, String> e : environment.entrySet()) {
+            if (keyOf(e.getKey()).filter(key::equals).isPresent() && ignoredMapVariable(e.getKey()).isEmpty()) {
+                return e.getValue();
+            }
+        }
+        return config.getOptionalValue(key, String.class).orElse(null);
     }
 
     /** Why a variable a manifest sets is not configuration of this application, or empty when it is. */

@@ -53,6 +53,20 @@ final class BudgetRules {
         return Duration.ofSeconds(seconds).plus(LOAD_AND_WARM_UP);
     }
 
+    /**
+     * One TensorRT engine build for the 0.3b model, the top of an ESTIMATE of 5-15 minutes on an H100: never executed.
+     * The function gives ONNX Runtime's TensorRT provider one optimisation profile from batch 1 to the largest warmed
+     * batch (dev.sapienseg.model.SessionFactory), so one engine serves every batch size: one build, however many sizes
+     * are warmed. An engine found in the cache (on the model cache volume) skips its build.
+     */
+    static final Duration TENSORRT_ENGINE_BUILD = Duration.ofMinutes(15);
+
+    /** The model-load budget of a pod that warms up {@code batchProfiles} batch sizes: TensorRT adds its one build. */
+    static Duration modelLoadBudget(ExecutionProvider provider, int batchProfiles) {
+        Duration budget = modelLoadBudget(provider);
+        return provider == ExecutionProvider.TENSORRT && batchProfiles > 0 ? budget.plus(TENSORRT_ENGINE_BUILD) : budget;
+    }
+
     /** What progress-deadline must leave beyond the startup probe: GPU node scale-up and pulling a CUDA image. */
     static final Duration NODE_AND_PULL_MARGIN = Duration.ofMinutes(5);
     /** Knative's default max-revision-timeout-seconds (config-defaults); a larger timeoutSeconds is refused. */
@@ -81,10 +95,13 @@ final class BudgetRules {
         return timeout;
     }
 
-    /** Model loading: the startup window covers the budget, the progress deadline covers the window. */
+    /**
+     * Model loading: the startup window covers the budget (with TensorRT, the engine build of the one profile),
+     * the progress deadline covers the window.
+     */
     static void checkStartupWindow(String where, Probe startup, Map<String, String> annotations,
-            ExecutionProvider provider, List<String> problems) {
-        Duration budget = modelLoadBudget(provider);
+            ExecutionProvider provider, int batchProfiles, List<String> problems) {
+        Duration budget = modelLoadBudget(provider, batchProfiles);
         if (startup != null) {
             long period = startup.getPeriodSeconds() == null ? 10 : startup.getPeriodSeconds();
             long failures = startup.getFailureThreshold() == null ? 3 : startup.getFailureThreshold();
@@ -93,7 +110,9 @@ final class BudgetRules {
             if (window.compareTo(budget) < 0) {
                 problems.add(where + "startup probe window " + window + " is shorter than the model-load budget "
                         + budget + " (" + largestPreset(provider).id() + " at " + DOWNLOAD_FLOOR_BYTES_PER_SECOND / 1_000_000
-                        + " MB/s, then " + LOAD_AND_WARM_UP.toMinutes() + " min to load)");
+                        + " MB/s, then " + LOAD_AND_WARM_UP.toMinutes() + " min to load"
+                        + (provider == ExecutionProvider.TENSORRT ? ", then a TensorRT engine build of "
+                                + TENSORRT_ENGINE_BUILD.toMinutes() + " min for batches 1-" + batchProfiles : "") + ")");
             }
             String deadlineText = annotations.get("serving.knative.dev/progress-deadline");
             Duration deadline = deadlineText == null ? Duration.ofSeconds(600) : goDuration(deadlineText);
@@ -108,12 +127,15 @@ final class BudgetRules {
      * Host memory the model takes in a pod, per preset and provider. CPU 0.3b: the measured peak RSS of the whole
      * service (JVM included) serving 1080p pictures one after another with a Sapiens-0.3B-shaped model of the real size
      * in the export's own form (ConvTranspose, as the hf-0.3b preset's file): 5.98 GB (bench/real_scale_benchmark.py;
-     * 7.5 GB before memory patterns were turned off on the CPU). CUDA: an estimate (no GPU
-     * here): the weights as read from the file (1.36 GB) plus the CUDA, cuBLAS and cuDNN libraries (about 2 GB).
+     * 7.5 GB before memory patterns were turned off on the CPU). CUDA: ESTIMATES (no GPU here): the weights as read
+     * from the file (1.36 GB fp32, 0.68 GB fp16) plus the CUDA, cuBLAS and cuDNN libraries (about 2 GB). TensorRT: the
+     * CUDA estimate plus TensorRT 10's libraries and its builder (about 2.5 GB), never executed.
      */
     static final Map<String, Long> MODEL_HOST_BYTES = Map.of(
             "hf-0.3b/cpu", 6_100L << 20,
-            "hf-0.3b/cuda", 3_400L << 20);
+            "hf-0.3b/cuda", 3_400L << 20,
+            "hf-0.3b-fp16/cuda", 2_800L << 20,
+            "hf-0.3b-fp16/tensorrt", 5_400L << 20);
 
     /**
      * One model run, per preset and provider, as measured: CPU 0.3b, the export as the preset's file has it, 1080p
@@ -132,7 +154,8 @@ final class BudgetRules {
         if (run == null) {
             return;
         }
-        int devices = "cuda".equals(provider) ? cfg.get("sapiens.execution.device-ids").split(",").length : 1;
+        int devices = ExecutionProvider.valueOf(provider.toUpperCase(Locale.ROOT)).gpu()
+                ? cfg.get("sapiens.execution.device-ids").split(",").length : 1;
         dev.sapienseg.pipeline.Deadlines deadlines = new dev.sapienseg.pipeline.Deadlines(
                 new dev.sapienseg.pipeline.Deadlines.Settings(
                         cfg.getOptionalDuration("sapiens.limits.queue-timeout"),

@@ -2,6 +2,7 @@ package dev.sapienseg.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -10,11 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -55,12 +60,14 @@ class DockerfilesTest {
     @ParameterizedTest
     @ValueSource(strings = {"deploy/Dockerfile.jvm", "deploy/Dockerfile.native"})
     void variantsSelectExistingProfilesAndStages(String dockerfile) throws IOException {
-        String text = String.join("\n", instructions(dockerfile));
+        List<String> lines = instructions(dockerfile);
+        String text = String.join("\n", lines);
         String pom = Files.readString(ROOT.resolve("pom.xml"));
-        assertTrue(text.contains("-P${VARIANT}"), "the build uses the variant's Maven profile");
-        for (String variant : new String[] {"gpu", "cpu"}) {
-            assertTrue(pom.contains("<id>" + variant + "</id>"), "pom.xml has a " + variant + " profile");
-            assertTrue(text.contains(" AS runtime-" + variant), dockerfile + " has a runtime-" + variant + " stage");
+        List<String> variants = variants(lines);
+        assertTrue(variants.containsAll(List.of("gpu", "cpu")), dockerfile + " has runtime-gpu and -cpu: " + variants);
+        for (String variant : variants) {
+            String profile = mavenProfile(lines, variant);
+            assertTrue(pom.contains("<id>" + profile + "</id>"), "pom.xml has " + variant + "'s profile " + profile);
         }
         assertTrue(text.contains("FROM runtime-${VARIANT}"));
         assertTrue(text.contains("USER 1001"), "runs as non-root");
@@ -77,27 +84,128 @@ class DockerfilesTest {
     }
 
     /**
-     * The image build fails when ONNX Runtime's natives (the CUDA provider on GPU images) need a library the image lacks,
-     * after everything is in place; the JVM image ships the natives once (unpacked, and removed from the jar).
+     * The image build fails when ONNX Runtime's natives (the GPU providers on GPU images) need a library the image
+     * lacks, after everything is in place; the JVM image ships the natives once (unpacked, and removed from the jar).
      */
     @ParameterizedTest
     @ValueSource(strings = {"deploy/Dockerfile.jvm", "deploy/Dockerfile.native"})
     void nativesAreCheckedToResolveInTheRuntimeImage(String dockerfile) throws IOException {
         List<String> lines = instructions(dockerfile);
-        String gpuStage = stage(lines, "runtime-gpu");
-        String cpuStage = stage(lines, "runtime-cpu");
-        assertTrue(gpuStage.matches("(?s).*ORT_REQUIRED_NATIVES=\"[^\"]*libonnxruntime_providers_cuda\\.so[^\"]*\".*"),
-                gpuStage);
-        assertTrue(cpuStage.contains("ORT_REQUIRED_NATIVES=\"libonnxruntime.so libonnxruntime4j_jni.so\""), cpuStage);
-        assertTrue(gpuStage.contains("REQUIRED_SONAMES=\"libcudnn.so.9\""), "cuDNN is loaded with dlopen: ldd cannot see it");
+        for (String variant : variants(lines)) {
+            Map<String, String> env = env(lines, "runtime-" + variant);
+            List<String> natives = words(env.get("ORT_REQUIRED_NATIVES"));
+            if (variant.equals("cpu")) {
+                assertEquals(List.of("libonnxruntime.so", "libonnxruntime4j_jni.so"), natives);
+                assertFalse(env.containsKey("REQUIRED_SONAMES"), "the CPU build loads nothing with dlopen");
+                continue;
+            }
+            assertTrue(natives.containsAll(List.of("libonnxruntime.so", "libonnxruntime4j_jni.so",
+                    "libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so")), variant + natives);
+            assertTrue(words(env.get("REQUIRED_SONAMES")).contains("libcudnn.so.9"),
+                    variant + ": cuDNN is loaded with dlopen, ldd cannot see it");
+        }
         int check = lines.indexOf("RUN /opt/sapiens/check-natives-resolve.sh /opt/onnxruntime $ORT_REQUIRED_NATIVES");
         assertTrue(check > lines.indexOf("FROM runtime-${VARIANT}"), "checked in the runtime image");
         assertTrue(check > lines.stream().filter(l -> l.startsWith("COPY --from=") && l.contains("/opt/onnxruntime"))
                 .mapToInt(lines::indexOf).max().orElse(Integer.MAX_VALUE), "after the natives are copied in");
+        assertFalse(String.join("\n", lines.subList(lines.indexOf("FROM runtime-${VARIANT}"), check))
+                .matches("(?s).*(ORT_REQUIRED_NATIVES|REQUIRED_SONAMES)=.*"), "the variant's lists reach the check");
         if (dockerfile.endsWith(".jvm")) {
             assertTrue(lines.contains("RUN deploy/extract-onnxruntime-natives.sh target/quarkus-app /opt/onnxruntime"
                     + " --strip-jar"), "the natives are shipped once");
         }
+    }
+
+    /**
+     * The TensorRT variant: the GPU image (same jar, same CUDA 12 + cuDNN 9 base) plus TensorRT 10's runtime packages
+     * pinned to one CUDA 12 build, with every TensorRT library the provider links or loads checked at build time.
+     */
+    @Test
+    void tensorrtVariantIsTheGpuImagePlusTensorrt10() throws IOException {
+        List<String> lines = instructions("deploy/Dockerfile.jvm");
+        assertEquals("gpu", mavenProfile(lines, "tensorrt"), "the TensorRT provider ships in the onnxruntime_gpu jar");
+        String stage = stage(lines, "runtime-tensorrt");
+        assertTrue(stage.startsWith("FROM runtime-gpu AS runtime-tensorrt\n"), "on the GPU image: " + stage);
+        Map<String, String> env = env(lines, "runtime-tensorrt");
+        assertEquals("tensorrt", env.get("SAPIENS_EXECUTION_PROVIDER"));
+        assertTrue(words(env.get("ORT_REQUIRED_NATIVES")).containsAll(List.of("libonnxruntime_providers_tensorrt.so",
+                "libonnxruntime_providers_cuda.so")), "TensorRT, and CUDA for the nodes TensorRT does not take");
+        // soname -> the package of NVIDIA's CUDA repository that ships it
+        Map<String, String> packages = Map.of("libnvinfer.so.10", "libnvinfer10", "libnvinfer_plugin.so.10",
+                "libnvinfer-plugin10", "libnvonnxparser.so.10", "libnvonnxparsers10");
+        List<String> sonames = words(env.get("REQUIRED_SONAMES"));
+        assertTrue(sonames.contains("libcudnn.so.9"), "cuDNN 9, which the TensorRT provider links too");
+        for (Map.Entry<String, String> library : packages.entrySet()) {
+            assertTrue(sonames.contains(library.getKey()), library.getKey() + " is checked: " + sonames);
+            assertTrue(stage.contains(" " + library.getValue() + "=${TENSORRT_VERSION}"), library.getValue() + " pinned");
+        }
+        assertTrue(stage.contains("ARG TENSORRT_VERSION\n"), "the stage sees the version");
+        Matcher version = Pattern.compile("ARG TENSORRT_VERSION=(\\S+)").matcher(String.join("\n", lines));
+        assertTrue(version.find(), "a default TensorRT version");
+        assertTrue(version.group(1).matches("10\\.\\d+\\.\\d+\\.\\d+-1\\+cuda12\\.\\d+"),
+                "TensorRT 10 built for CUDA 12: " + version.group(1));
+    }
+
+    /** GPU images are for GPU nodes: no CPU fallback, and the batcher runs (and warms up) only the listed sizes. */
+    @ParameterizedTest
+    @ValueSource(strings = {"deploy/Dockerfile.jvm", "deploy/Dockerfile.native"})
+    void gpuVariantsFailWithoutAGpuAndRunOnlyTheirBatchSizes(String dockerfile) throws IOException {
+        List<String> lines = instructions(dockerfile);
+        Map<String, String> providers = Map.of("gpu", "cuda", "tensorrt", "tensorrt", "cpu", "cpu");
+        for (String variant : variants(lines)) {
+            Map<String, String> env = env(lines, "runtime-" + variant);
+            assertEquals(providers.get(variant), env.get("SAPIENS_EXECUTION_PROVIDER"), variant);
+            if (variant.equals("cpu")) {
+                continue;
+            }
+            assertEquals("fail", env.get("SAPIENS_EXECUTION_CUDA_FALLBACK"), variant + ": exits, never serves on CPU");
+            assertEquals("8", env.get("SAPIENS_BATCHING_MAX_BATCH_SIZE"), variant);
+            assertEquals("1,2,4,8", env.get("SAPIENS_BATCHING_BATCH_SIZES"), variant);
+            assertEquals("16", env.get("SAPIENS_LIMITS_MAX_IN_FLIGHT"), variant);
+            assertEquals("all", env.get("NVIDIA_VISIBLE_DEVICES"), variant);
+            assertEquals("compute,utility", env.get("NVIDIA_DRIVER_CAPABILITIES"), variant);
+        }
+    }
+
+    /** The variants a Dockerfile offers: its runtime-* stages. */
+    private static List<String> variants(List<String> lines) {
+        return lines.stream().map(Pattern.compile("^FROM \\S+ AS runtime-(\\w+)$")::matcher).filter(Matcher::find)
+                .map(m -> m.group(1)).toList();
+    }
+
+    /** The Maven profile a variant builds: its own name (-P${VARIANT}) or its maven-* stage's MAVEN_PROFILE. */
+    private static String mavenProfile(List<String> lines, String variant) {
+        String text = String.join("\n", lines);
+        if (text.contains(" -P${VARIANT} ")) {
+            return variant;
+        }
+        assertTrue(lines.contains("FROM maven-${VARIANT} AS build") && text.contains(" -P${MAVEN_PROFILE} "),
+                "the build takes its profile from the variant's maven-* stage");
+        String profile = env(lines, "maven-" + variant).get("MAVEN_PROFILE");
+        assertNotNull(profile, "maven-" + variant + " sets MAVEN_PROFILE");
+        return profile;
+    }
+
+    private static final Pattern ENV_PAIR = Pattern.compile("(\\w+)=(?:\"([^\"]*)\"|(\\S*))");
+
+    /** The environment a stage ends with: its parent's, when it is built FROM another stage, then its own ENV. */
+    private static Map<String, String> env(List<String> lines, String name) {
+        String stage = stage(lines, name);
+        assertFalse(stage.isEmpty(), "no stage " + name);
+        String parent = stage.substring("FROM ".length(), stage.indexOf(' ', "FROM ".length()));
+        Map<String, String> env = lines.stream().anyMatch(l -> l.startsWith("FROM ") && l.endsWith(" AS " + parent))
+                ? env(lines, parent) : new LinkedHashMap<>();
+        for (String line : stage.split("\n")) {
+            Matcher pair = ENV_PAIR.matcher(line.startsWith("ENV ") ? line.substring(4) : "");
+            while (pair.find()) {
+                env.put(pair.group(1), pair.group(2) != null ? pair.group(2) : pair.group(3));
+            }
+        }
+        return env;
+    }
+
+    private static List<String> words(String list) {
+        return list == null ? List.of() : Arrays.stream(list.trim().split("\\s+")).toList();
     }
 
     private static String stage(List<String> lines, String name) {

@@ -73,6 +73,7 @@ class ImageStartupIT {
         assertTrue(unresolved.output().contains("libonnxruntime.so.1 => not found"), unresolved.output());
         Result noCuda = run(env, "deploy/check-natives-resolve.sh", natives.toString(), "libonnxruntime_providers_cuda.so");
         assertEquals(1, noCuda.code(), noCuda.output());
+        requiredSonamesMustBeCachedAndResolve(env, natives, partial.resolve("libonnxruntime4j_jni.so"));
 
         Result training = run(env, "deploy/training-run.sh", SampleImages.FIGURE_JPG.toAbsolutePath().toString());
         assertEquals(0, training.code(), training.output());
@@ -105,6 +106,39 @@ class ImageStartupIT {
                 FixtureModels.PALETTE_DEMO.toAbsolutePath().toString(), "--input", in.toString(), "--output",
                 dir.resolve("out2").toString());
         assertNotEquals(0, broken.code(), broken.output());
+    }
+
+    /**
+     * REQUIRED_SONAMES, the libraries ONNX Runtime loads with dlopen (cuDNN; TensorRT's plugins): each must be in the
+     * dynamic linker's cache and resolve its own dependencies. The last case puts a stand-in ldconfig first on the PATH
+     * whose cache lists, as libnvinfer_plugin.so.10, a library that needs one that is not there.
+     */
+    private void requiredSonamesMustBeCachedAndResolve(Map<String, String> env, Path natives, Path unresolvable)
+            throws Exception {
+        Map<String, String> dlopened = new java.util.HashMap<>(env);
+        dlopened.put("REQUIRED_SONAMES", "libc.so.6");
+        Result cached = run(dlopened, "deploy/check-natives-resolve.sh", natives.toString(), "libonnxruntime.so");
+        assertEquals(0, cached.code(), cached.output());
+        assertTrue(cached.output().contains("so do libc.so.6"), cached.output());
+        dlopened.put("REQUIRED_SONAMES", "libc.so.6 libsapiens-not-installed.so.10");
+        Result uncached = run(dlopened, "deploy/check-natives-resolve.sh", natives.toString(), "libonnxruntime.so");
+        assertEquals(1, uncached.code(), uncached.output());
+        assertTrue(uncached.output().contains("libsapiens-not-installed.so.10 is not in the dynamic linker's cache"),
+                uncached.output());
+
+        Path alone = Files.createDirectories(dir.resolve("alone")); // no libonnxruntime.so to stand in for its soname
+        Files.copy(natives.resolve("libonnxruntime.so"), alone.resolve("libother.so"));
+        Path bin = Files.createDirectories(dir.resolve("stand-in-bin"));
+        Files.writeString(bin.resolve("ldconfig"), "#!/bin/sh\nprintf '1 libs found in cache\\n"
+                + "\\tlibnvinfer_plugin.so.10 (libc6,x86-64) => %s\\n' '" + unresolvable + "'\n");
+        assertTrue(bin.resolve("ldconfig").toFile().setExecutable(true));
+        dlopened.put("REQUIRED_SONAMES", "libnvinfer_plugin.so.10");
+        dlopened.put("PATH", bin + ":" + Path.of(System.getProperty("java.home"), "bin") + ":" + System.getenv("PATH"));
+        Result plugin = run(dlopened, "deploy/check-natives-resolve.sh", alone.toString());
+        assertEquals(1, plugin.code(), plugin.output());
+        assertTrue(plugin.output().contains("libnvinfer_plugin.so.10 (" + unresolvable + ") does not resolve"),
+                plugin.output());
+        assertTrue(plugin.output().contains("libonnxruntime.so.1 => not found"), plugin.output());
     }
 
     /**

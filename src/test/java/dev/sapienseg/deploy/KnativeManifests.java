@@ -32,11 +32,14 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.openshift.api.model.monitoring.v1.PodMonitor;
+import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 
 /**
  * knative/ as {@code kubectl apply -k} renders it, shared by the Knative*ManifestsTest classes: the overlays (rendered
  * once per test run), the application's configuration, {@link #check} of one rendered overlay (which runs every rule
- * family: {@link ServiceRules}, {@link BudgetRules}, {@link EventingRules}, {@link HardeningRules}), the cluster's
+ * family: {@link ServiceRules}, {@link BudgetRules}, {@link GpuSizingRules}, {@link EventingRules},
+ * {@link HardeningRules}, {@link MonitoringRules}), the cluster's
  * feature flags, and lookups and mutation helpers on rendered objects.
  */
 final class KnativeManifests {
@@ -127,6 +130,10 @@ final class KnativeManifests {
         for (HasMetadata o : objects) {
             if (o instanceof PodMonitor monitor) {
                 HardeningRules.checkPodMonitor(monitor, objects, functions, config, problems);
+            } else if (o instanceof ServiceMonitor monitor) {
+                MonitoringRules.checkServiceMonitor(monitor, problems);
+            } else if (o instanceof PrometheusRule rule) {
+                MonitoringRules.checkPrometheusRule(rule, objects, problems);
             }
         }
         BudgetRules.checkBodyLimits(nodes, config, problems);

@@ -65,7 +65,8 @@ class KnativeManifestsTest {
     void theDocumentedOverlaysExistAndRender() {
         Set<String> names = new TreeSet<>();
         overlays.keySet().forEach(p -> names.add(p.getFileName().toString()));
-        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "minio", "monitoring", "aws")), "overlays: " + names);
+        assertTrue(names.containsAll(Set.of("gpu", "cpu", "gpu-warm", "gpu-pvc", "gpu-mig", "gpu-tensorrt", "minio",
+                "monitoring", "aws")), "overlays: " + names);
         for (Map.Entry<Path, List<ObjectNode>> e : overlays.entrySet()) {
             assertFalse(functionServices(typed(e.getValue(), new ArrayList<>())).isEmpty(),
                     e.getKey() + " deploys no function Service");
@@ -243,6 +244,15 @@ class KnativeManifestsTest {
         assertEquals("sapiens.execution.cuda-options.gpu_mem_limit",
                 app.keyOf("SAPIENS_EXECUTION_CUDA_OPTIONS_GPU_MEM_LIMIT").orElseThrow());
         assertTrue(app.unknownVariable("SAPIENS_LIMITS_MAX_INFLIGHT").isPresent());
+        // A map entry from the environment: quoted, or plain where application.properties names the key.
+        assertEquals("sapiens.execution.cuda-options.gpu_mem_limit",
+                app.keyOf("SAPIENS_EXECUTION_CUDA_OPTIONS__GPU_MEM_LIMIT__").orElseThrow());
+        assertEquals(java.util.Optional.empty(), app.ignoredMapVariable("SAPIENS_EXECUTION_CUDA_OPTIONS__GPU_MEM_LIMIT__"));
+        assertEquals(java.util.Optional.empty(), app.ignoredMapVariable("SAPIENS_EXECUTION_CUDA_OPTIONS_ARENA_EXTEND_STRATEGY"));
+        assertTrue(app.ignoredMapVariable("SAPIENS_EXECUTION_CUDA_OPTIONS_GPU_MEM_LIMIT").orElseThrow()
+                .endsWith("quote the key: SAPIENS_EXECUTION_CUDA_OPTIONS__GPU_MEM_LIMIT__"));
+        assertEquals("sapiens.execution.tensorrt-options.trt_fp16_enable",
+                app.keyOf("SAPIENS_EXECUTION_TENSORRT_OPTIONS__TRT_FP16_ENABLE__").orElseThrow());
         assertEquals("photos", app.withEnvironment(Map.of("SAPIENS_STORAGE_ALLOWED_BUCKETS", "photos"))
                 .get("sapiens.storage.allowed-buckets"));
         assertEquals("", app.get("sapiens.storage.allowed-buckets"));

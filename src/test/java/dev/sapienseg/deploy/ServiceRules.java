@@ -34,9 +34,9 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 
 /**
  * The function's Knative Service and its pod: pod fields Knative accepts, one port (the application's), the SmallRye
- * Health probes, batching, concurrency and autoscaling that let batches fill, node selection, the GPU or CPU image
- * with its provider and limits, the model cache volume and the feature flags the pod spec needs; and the configuration
- * the pod ends up with. Timeouts, start-up window and memory are {@link BudgetRules}.
+ * Health probes, batching, concurrency and autoscaling that let batches fill, node selection, the model cache volume
+ * and the feature flags the pod spec needs; and the configuration the pod ends up with. Timeouts, start-up window and
+ * host memory are {@link BudgetRules}; the image variant, its device, GPU memory and CPU sizing {@link GpuSizingRules}.
  */
 final class ServiceRules {
 
@@ -158,33 +158,15 @@ final class ServiceRules {
         // Timeouts.
         long timeout = BudgetRules.checkTimeouts(where, pod, cfg, problems);
 
-        // GPU or CPU, from the image tag.
-        String image = c.getImage();
-        String tag = image.substring(Kustomize.imageName(image).length()).replaceFirst("^:", "").split("@")[0];
+        // The image variant with its provider and device, CPU and GPU memory sizing (GpuSizingRules); the start-up
+        // window for that provider (with TensorRT, one engine build per batch size).
         Map<String, Quantity> limits = c.getResources() == null || c.getResources().getLimits() == null ? Map.of()
                 : c.getResources().getLimits();
         String provider = cfg.get("sapiens.execution.provider").toLowerCase(Locale.ROOT);
-        // Model loading: the window covers the largest preset this provider can be given.
         BudgetRules.checkStartupWindow(where, c.getStartupProbe(), annotations,
-                provider.equals("cuda") ? ExecutionProvider.CUDA : ExecutionProvider.CPU, problems);
-        if (tag.equals("gpu")) {
-            Quantity gpus = limits.get("nvidia.com/gpu");
-            if (gpus == null || !gpus.getAmount().equals("1")) {
-                problems.add(where + "a GPU image needs limits nvidia.com/gpu: 1, found " + gpus);
-            }
-            if (!provider.equals("cuda")) {
-                problems.add(where + "a GPU image must run with SAPIENS_EXECUTION_PROVIDER=cuda, not " + provider);
-            }
-        } else if (tag.equals("cpu")) {
-            if (limits.keySet().stream().anyMatch(k -> k.startsWith("nvidia.com/"))) {
-                problems.add(where + "the CPU image asks for a GPU");
-            }
-            if (!provider.equals("cpu")) {
-                problems.add(where + "the CPU image must run with the cpu provider, not " + provider);
-            }
-        } else {
-            problems.add(where + "image tag must be gpu or cpu: " + image);
-        }
+                ExecutionProvider.valueOf(provider.toUpperCase(Locale.ROOT)), GpuSizingRules.batchSizes(cfg).size(),
+                problems);
+        GpuSizingRules.checkImageAndDevice(where, pod, c, cfg, problems);
         int intraOp = cfg.getInt("sapiens.execution.intra-op-threads");
         Quantity cpuRequest = c.getResources() == null || c.getResources().getRequests() == null ? null
                 : c.getResources().getRequests().get("cpu");
@@ -315,7 +297,7 @@ final class ServiceRules {
             }
         }
         for (String name : env.keySet()) {
-            app.unknownVariable(name).ifPresent(why -> problems.add(where + why));
+            app.unknownVariable(name).or(() -> app.ignoredMapVariable(name)).ifPresent(why -> problems.add(where + why));
         }
         return app.withEnvironment(env);
     }
