@@ -34,8 +34,9 @@ final class GpuSizingRules {
     static final Pattern MIG_SLICE = Pattern.compile("nvidia\\.com/mig-(\\d+)g\\.(\\d+)gb");
 
     /**
-     * The server's CPU per 1080p picture outside the model (decode, pre- and post-processing, encoding): 66 ms,
-     * measured on 2 cores with a near-free model at 2-4 concurrent clients (issue 27). A CPU request is derived from it.
+     * The server's CPU per 1080p picture with a class PNG reply (decode, pre- and post-processing, encoding, HTTP):
+     * 66 ms, the highest of FeedBenchmark's 62-66 ms at 2-16 clients with a near-free model (54-58 ms of it outside
+     * the model run; docs/performance.md#feeding-a-gpu). A CPU request is derived from it.
      */
     static final double CPU_MS_PER_PICTURE = 66;
     /** The derivation the manifests write beside the CPU request, in one comment block. */
