@@ -19,9 +19,15 @@ import io.smallrye.config.SmallRyeConfig;
 class ModelHealthChecksTest {
 
     private static SegmentationService service(String modelPath) {
+        return service(modelPath, Map.of());
+    }
+
+    private static SegmentationService service(String modelPath, Map<String, String> more) {
         // The application's own configuration (application.properties), as the batch command reads it.
-        SmallRyeConfig config = StandaloneConfig.load(Map.of("sapiens.model.path", modelPath,
-                "sapiens.model.cache-dir", System.getProperty("java.io.tmpdir")));
+        Map<String, String> settings = new java.util.HashMap<>(more);
+        settings.put("sapiens.model.path", modelPath);
+        settings.put("sapiens.model.cache-dir", System.getProperty("java.io.tmpdir"));
+        SmallRyeConfig config = StandaloneConfig.load(settings);
         return new SegmentationService(StandaloneConfig.sapiens(config), () -> {
             throw new IllegalStateException("no S3 client in this test");
         });
@@ -64,5 +70,24 @@ class ModelHealthChecksTest {
         SegmentationException e = assertThrows(SegmentationException.class, service::pipeline);
         assertEquals(FailureReason.NOT_READY, e.reason());
         assertTrue(e.getMessage().contains("model file not found"));
+    }
+
+    @Test
+    void readinessListsTheBatchSizesRunsTakeAndThoseWarmed() {
+        SegmentationService service = service("models/demo/sapiens-palette-demo.onnx", Map.of(
+                "sapiens.batching.max-batch-size", "8", "sapiens.batching.batch-sizes", "4,1,2"));
+        service.load();
+        Map<String, Object> ready = data(new ModelReadinessCheck(service).call());
+        assertEquals("1,2,4,8", ready.get("batch.sizes"), "sorted, with the largest batch");
+        assertEquals("1", ready.get("warmup.batches"), "a CPU session warms the first size only");
+        service.close();
+
+        SegmentationService wrong = service("models/demo/sapiens-palette-demo.onnx", Map.of(
+                "sapiens.batching.max-batch-size", "8", "sapiens.batching.batch-sizes", "1,16"));
+        wrong.load();
+        Map<String, Object> failed = data(new ModelReadinessCheck(wrong).call());
+        assertEquals("failed", failed.get("phase"));
+        assertTrue(String.valueOf(failed.get("reason")).startsWith("sapiens.batching.batch-sizes lists 16, outside 1..8"),
+                String.valueOf(failed.get("reason")));
     }
 }
