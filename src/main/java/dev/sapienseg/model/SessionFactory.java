@@ -26,6 +26,10 @@ final class SessionFactory {
 
     static OrtSession create(OrtEnvironment env, ModelSettings settings, ExecutionProvider provider)
             throws ModelLoadException {
+        if (provider == ExecutionProvider.TENSORRT && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.TENSOR_RT)) {
+            throw new GpuUnavailableException(GpuFailure.NOT_IN_BUILD, GpuFailure.NOT_IN_BUILD.explanation()
+                    + ": no TensorRT provider", null); // before the contract is read for nothing
+        }
         // TensorRT builds one engine per optimisation profile: its shapes come from the model's contract, read first.
         Map<String, String> tensorrt = provider == ExecutionProvider.TENSORRT ? tensorrtOptions(env, settings) : Map.of();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -102,10 +106,6 @@ final class SessionFactory {
 
     private static void addTensorrt(OrtSession.SessionOptions options, ModelSettings settings,
             Map<String, String> tensorrt) throws GpuUnavailableException {
-        if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.TENSOR_RT)) {
-            throw new GpuUnavailableException(GpuFailure.NOT_IN_BUILD, GpuFailure.NOT_IN_BUILD.explanation()
-                    + ": no TensorRT provider", null);
-        }
         try (OrtTensorRTProviderOptions trt = new OrtTensorRTProviderOptions(settings.cudaDeviceId())) {
             for (Map.Entry<String, String> option : tensorrt.entrySet()) {
                 trt.add(option.getKey(), option.getValue());
