@@ -146,8 +146,9 @@ public final class ModelRuntime {
         List<Integer> devices = execution.provider().gpu() ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
         int sessionCount = devices.size() * Math.max(1, execution.sessionsPerDevice());
-        int intraOp = intraOpThreads(execution.intraOpThreads(), Runtime.getRuntime().availableProcessors(), sessionCount,
-                execution.provider());
+        int cpus = Runtime.getRuntime().availableProcessors();
+        int intraOp = intraOpThreads(execution.intraOpThreads(), cpus, sessionCount, execution.provider());
+        int fallbackIntraOp = intraOpThreads(execution.intraOpThreads(), cpus, sessionCount, ExecutionProvider.CPU);
         Map<String, String> cuda = cudaOptions(execution, System.getenv());
         Map<String, String> tensorrt = tensorrtOptions(execution, Path.of(model.cacheDir()));
         try {
@@ -157,7 +158,8 @@ public final class ModelRuntime {
                             execution.provider(), device, cuda,
                             execution.cudaFallback() == SapiensConfig.CudaFallback.CPU, intraOp,
                             execution.interOpThreads(), provisioned.identity()).withWarmUp(execution.warmUp())
-                            .withWarmUpBatches(warmUpBatches).withTensorrtOptions(tensorrt);
+                            .withWarmUpBatches(warmUpBatches).withTensorrtOptions(tensorrt)
+                            .withCpuIntraOpThreads(fallbackIntraOp);
                     LOG.infof("loading model %s on %s (device %d, session %d, %d intra-op threads)", file,
                             execution.provider().label(), device, job + 1, intraOp);
                     sessions.add(SegmentationModel.load(settings));

@@ -16,8 +16,12 @@ public enum GpuFailure {
     LIBRARY_MISSING("a library of the GPU provider does not load"),
     NO_DEVICE("no GPU is visible to the process (does the pod request nvidia.com/gpu or a MIG slice, and run with"
             + " the NVIDIA container runtime?)"),
-    DRIVER_TOO_OLD("the node's NVIDIA driver is too old for CUDA 12 (ONNX Runtime 1.29's CUDA provider needs"
-            + " driver 525.60 or later)"),
+    /** A device id beyond the GPUs the process sees. */
+    INVALID_DEVICE("sapiens.execution.device-ids names a GPU the process does not have (a pod sees only the GPUs it"
+            + " requested, numbered from 0)"),
+    /** CUDA's error 35 also means that no driver is mounted into the container at all. */
+    DRIVER_TOO_OLD("the NVIDIA driver is missing from the container or too old for CUDA 12 (ONNX Runtime 1.29's CUDA"
+            + " provider needs driver 525.60 or later, mounted by the NVIDIA container runtime)"),
     OUT_OF_MEMORY("the GPU ran out of memory (another process on the GPU, a MIG slice too small for the model and"
             + " batch, or gpu_mem_limit too low)"),
     /** Anything else: the message is all there is. */
@@ -44,12 +48,15 @@ public enum GpuFailure {
         if (m.contains("no cuda-capable device") || m.contains("cudaerrornodevice") || m.contains("failure 100:")) {
             return NO_DEVICE;
         }
+        if (m.contains("invalid device ordinal") || m.contains("cudaerrorinvaliddevice") || m.contains("failure 101:")) {
+            return INVALID_DEVICE;
+        }
         if (m.contains("driver version is insufficient") || m.contains("cudaerrorinsufficientdriver")
                 || m.contains("failure 35:")) {
             return DRIVER_TOO_OLD;
         }
         if (m.contains("out of memory") || m.contains("cudaerrormemoryallocation") || m.contains("failure 2:")
-                || m.contains("failed to allocate memory")) {
+                || m.contains("failed to allocate memory") || m.contains("status_alloc_failed")) {
             return OUT_OF_MEMORY;
         }
         return OTHER;

@@ -13,11 +13,12 @@ import java.util.Map;
  * @param warmUp whether runs on zeros precede readiness
  * @param warmUpBatches the batch sizes warmed up, in this order (a fixed-batch model warms its batch only)
  * @param tensorrtOptions TensorRT provider options (provider {@code tensorrt}); profile shapes are added from the model
+ * @param cpuIntraOpThreads the intra-op threads of a CPU session after a fallback from the GPU (0: ONNX Runtime's)
  */
 public record ModelSettings(Path path, int defaultInputHeight, int defaultInputWidth, ExecutionProvider provider,
         int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
         int interOpThreads, ModelIdentity identity, WarmUp warmUp, List<Integer> warmUpBatches,
-        Map<String, String> tensorrtOptions) {
+        Map<String, String> tensorrtOptions, int cpuIntraOpThreads) {
 
     public ModelSettings {
         warmUpBatches = warmUpBatches == null || warmUpBatches.isEmpty() ? List.of(1) : List.copyOf(warmUpBatches);
@@ -29,22 +30,38 @@ public record ModelSettings(Path path, int defaultInputHeight, int defaultInputW
             int cudaDeviceId, Map<String, String> cudaOptions, boolean cudaFallbackToCpu, int intraOpThreads,
             int interOpThreads, ModelIdentity identity) {
         this(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions, cudaFallbackToCpu,
-                intraOpThreads, interOpThreads, identity, WarmUp.ALWAYS, List.of(1), Map.of());
+                intraOpThreads, interOpThreads, identity, WarmUp.ALWAYS, List.of(1), Map.of(), intraOpThreads);
     }
 
     public ModelSettings withWarmUp(WarmUp policy) {
         return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
-                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, policy, warmUpBatches, tensorrtOptions);
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, policy, warmUpBatches, tensorrtOptions,
+                cpuIntraOpThreads);
     }
 
     public ModelSettings withWarmUpBatches(List<Integer> batches) {
         return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
-                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, batches, tensorrtOptions);
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, batches, tensorrtOptions,
+                cpuIntraOpThreads);
     }
 
     public ModelSettings withTensorrtOptions(Map<String, String> options) {
         return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
-                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, warmUpBatches, options);
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, warmUpBatches, options,
+                cpuIntraOpThreads);
+    }
+
+    public ModelSettings withCpuIntraOpThreads(int threads) {
+        return new ModelSettings(path, defaultInputHeight, defaultInputWidth, provider, cudaDeviceId, cudaOptions,
+                cudaFallbackToCpu, intraOpThreads, interOpThreads, identity, warmUp, warmUpBatches, tensorrtOptions,
+                threads);
+    }
+
+    /** The same model on the CPU, with the CPU's threads: what a fallback from the GPU loads. */
+    public ModelSettings forCpuFallback() {
+        return new ModelSettings(path, defaultInputHeight, defaultInputWidth, ExecutionProvider.CPU, cudaDeviceId,
+                cudaOptions, cudaFallbackToCpu, cpuIntraOpThreads, interOpThreads, identity, warmUp, warmUpBatches,
+                tensorrtOptions, cpuIntraOpThreads);
     }
 
     /** Settings for a file whose identity was not established (tests, tools). */

@@ -71,12 +71,9 @@ public final class SegmentationModel implements AutoCloseable {
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
             throw new ModelLoadException("model path is not a readable file: " + path.toAbsolutePath());
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
         ExecutionProvider provider = settings.provider();
-        String providerNote = null;
-        OrtSession session;
         try {
-            session = SessionFactory.create(env, settings, provider);
+            return open(settings, provider, null);
         } catch (GpuUnavailableException e) {
             if (!settings.cudaFallbackToCpu()) {
                 throw new GpuUnavailableException(e.failure(), provider.label() + " requested but unavailable: "
@@ -84,10 +81,19 @@ public final class SegmentationModel implements AutoCloseable {
             }
             LOG.warnf("%s requested but unavailable (%s); serving on CPU as sapiens.execution.cuda-fallback=cpu allows",
                     provider.label(), e.getMessage());
-            providerNote = "fallback from " + provider.label() + ": " + e.getMessage();
-            provider = ExecutionProvider.CPU;
-            session = SessionFactory.create(env, settings, provider);
+            return open(settings.forCpuFallback(), ExecutionProvider.CPU,
+                    "fallback from " + provider.label() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * A session on {@code provider}, its contract checked and warmed up. A GPU that fails its warm-up runs (out of
+     * memory at the largest batch, an engine that does not build) is unavailable like one whose session cannot start.
+     */
+    private static SegmentationModel open(ModelSettings settings, ExecutionProvider provider, String providerNote)
+            throws ModelLoadException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession session = SessionFactory.create(env, settings, provider);
         try {
             ModelContract declared = ModelContract.read(session, settings.defaultInputHeight(), settings.defaultInputWidth());
             boolean halfInput = ModelContract.isHalf(session.getInputInfo(), declared.inputName());
@@ -102,15 +108,25 @@ public final class SegmentationModel implements AutoCloseable {
                 throw new ModelLoadException("the model leaves its output dimensions dynamic: only a warm-up run can"
                         + " settle them (set sapiens.execution.warm-up=auto or always)");
             }
-            // On the CPU a new batch shape costs nothing extra (no algorithm search): one run settles what it must.
+            // On the CPU a new batch shape searches nothing: one run of the smallest batch settles what it must.
             List<Integer> batches = !warm ? List.of() : declared.fixedBatch() > 0 ? List.of(declared.fixedBatch())
-                    : provider.gpu() ? settings.warmUpBatches() : settings.warmUpBatches().subList(0, 1);
-            WarmUpRuns runs = warm ? WarmUpRuns.run(env, session, declared, halfInput, batches) : WarmUpRuns.none(declared);
+                    : provider.gpu() ? settings.warmUpBatches() : List.of(1);
+            WarmUpRuns runs;
+            try {
+                runs = warm ? WarmUpRuns.run(env, session, declared, halfInput, batches) : WarmUpRuns.none(declared);
+            } catch (OrtException e) {
+                if (provider.gpu()) {
+                    String message = String.valueOf(e.getMessage());
+                    throw new GpuUnavailableException(GpuFailure.of(message), provider.label() + " warm-up run failed: "
+                            + GpuFailure.describe(message), e);
+                }
+                throw e;
+            }
             if (halfInput || halfOutput) {
-                LOG.infof("model %s has float16 %s: the batch buffers hold halves", path.getFileName(),
+                LOG.infof("model %s has float16 %s: the batch buffers hold halves", settings.path().getFileName(),
                         halfInput && halfOutput ? "input and output" : halfInput ? "input" : "output");
             }
-            return new SegmentationModel(env, session, runs.contract(), path, provider, providerNote,
+            return new SegmentationModel(env, session, runs.contract(), settings.path(), provider, providerNote,
                     Map.copyOf(metadata), runs, halfInput, halfOutput, settings.identity());
         } catch (ModelLoadException e) {
             closeQuietly(session);

@@ -68,6 +68,10 @@ final class SessionFactory {
                             + " (ONNX Runtime: " + message + ")", e);
                 }
                 if (provider.gpu()) { // e.g. cuDNN missing or no device: surfaces only when the session starts
+                    if (GpuFailure.of(message) == GpuFailure.OTHER) {
+                        // Not a GPU's words: if the file cannot open on the CPU either, the file is at fault.
+                        readContract(env, settings);
+                    }
                     throw unavailable(provider, "session creation failed: ", message, e);
                 }
                 throw new ModelLoadException("ONNX Runtime could not load " + settings.path().toAbsolutePath() + ": " + message, e);

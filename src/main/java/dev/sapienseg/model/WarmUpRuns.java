@@ -83,8 +83,11 @@ public record WarmUpRuns(ModelContract contract, List<Integer> batches, List<Lon
         return millis.stream().mapToLong(Long::longValue).sum();
     }
 
-    /** The slowest single run: a first estimate of a run's time before any is measured. */
-    public long longestMillis() {
-        return millis.stream().mapToLong(Long::longValue).max().orElse(0);
+    /**
+     * The last run, of the largest batch, after the first run's set-up (and cuDNN's search or TensorRT's engine build):
+     * a first estimate of a run's time before any is measured.
+     */
+    public long lastMillis() {
+        return millis.isEmpty() ? 0 : millis.get(millis.size() - 1);
     }
 }

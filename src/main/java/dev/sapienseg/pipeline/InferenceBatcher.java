@@ -123,7 +123,9 @@ public final class InferenceBatcher implements AutoCloseable {
         LinkedBlockingQueue<Batch> ready = new LinkedBlockingQueue<>();
         this.forming = new BatchForming(pool, capacity, settings.maxDelay(), ready::add);
         // Last: the threads call finished, which reads the fields above.
-        this.workers = new SessionWorkers(sessions, ready, this::finished, settings.sizes());
+        // A fixed-batch model runs its batch whatever the sizes say (a partial one padded).
+        BatchSizes runs = contract.fixedBatch() > 0 ? new BatchSizes(List.of(contract.fixedBatch())) : settings.sizes();
+        this.workers = new SessionWorkers(sessions, ready, this::finished, runs);
     }
 
     /** Watches the sessions' runs for liveness. */

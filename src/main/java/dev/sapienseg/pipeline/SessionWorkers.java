@@ -44,8 +44,8 @@ final class SessionWorkers {
         this.ready = ready;
         this.finished = finished;
         this.sizes = sizes;
-        // The first estimate of a run: the slowest warm-up run (the largest batch, or the first run's set-up).
-        long warmUp = sessions.stream().mapToLong(s -> s.warmUp().longestMillis()).max().orElse(0);
+        // The first estimate of a run: the last warm-up run (the largest batch, after the first run's set-up and search).
+        long warmUp = sessions.stream().mapToLong(s -> s.warmUp().lastMillis()).max().orElse(0);
         this.runTimes = new RunTimes(Duration.ofMillis(warmUp));
         this.watchdog = new RunWatchdog(sessions.size(), runTimes, System::nanoTime);
         for (SegmentationModel session : sessions) {

@@ -288,9 +288,13 @@ final class GpuSizingRules {
      * comment states, and request = limit = the comment's number, at least target x ms / 1000.
      */
     static List<String> checkCpuSizing(Service service, Optional<CpuSizing> sizing) {
+        return checkCpuSizing("Service " + KnativeManifests.name(service) + ": ",
+                service.getSpec().getTemplate().getSpec().getContainers().get(0), sizing);
+    }
+
+    /** The same for any GPU pod's container (KServe's predictor). */
+    static List<String> checkCpuSizing(String where, Container c, Optional<CpuSizing> sizing) {
         List<String> problems = new ArrayList<>();
-        String where = "Service " + KnativeManifests.name(service) + ": ";
-        Container c = service.getSpec().getTemplate().getSpec().getContainers().get(0);
         if (sizing.isEmpty()) {
             problems.add(where + "no CPU sizing comment (\"target <n> pictures/s x <ms> ms per picture = <c> CPUs"
                     + " ... request = limit = <cpus>\") beside its CPU request");

@@ -120,6 +120,8 @@ class KServeManifestTest {
             problems.add(where + "limits nvidia.com/gpu: 1");
         }
         BudgetRules.checkMemory(where, cfg, limits, "cuda", problems);
+        GpuSizingRules.checkCpuLimit(where, c, cfg, problems);
+        problems.addAll(GpuSizingRules.checkCpuSizing(where, c, GpuSizingRules.parse(FILE)));
 
         int batch = Integer.parseInt(cfg.get("sapiens.batching.max-batch-size"));
         int inFlight = Integer.parseInt(cfg.get("sapiens.limits.max-in-flight"));
@@ -171,6 +173,8 @@ class KServeManifestTest {
         mutations.put("containerConcurrency", i -> ((ObjectNode) i.at("/spec/predictor")).put("containerConcurrency", 4));
         mutations.put("timeout", i -> ((ObjectNode) i.at("/spec/predictor")).put("timeout", 10));
         mutations.put("memory", i -> setEnv(i, "SAPIENS_LIMITS_MEMORY_BUDGET", "64G"));
+        mutations.put("a GPU pod needs a CPU limit", i -> ((ObjectNode) container(i).at("/resources/limits")).remove("cpu"));
+        mutations.put("CPU request 4", i -> ((ObjectNode) container(i).at("/resources/requests")).put("cpu", "4"));
         mutations.put("SAPIENS_MODEL_NAME", i -> ((com.fasterxml.jackson.databind.node.ArrayNode) container(i).get("env"))
                 .addObject().put("name", "SAPIENS_MODEL_NAME").put("value", "x"));
         mutations.forEach((expected, change) -> {

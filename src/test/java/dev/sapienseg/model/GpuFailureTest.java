@@ -38,7 +38,10 @@ class GpuFailureTest {
         assertEquals(GpuFailure.OUT_OF_MEMORY, GpuFailure.of("CUDA failure 2: out of memory ; GPU=0"));
         assertEquals(GpuFailure.OUT_OF_MEMORY, GpuFailure.of("bfc_arena.cc:376 AllocateRawInternal Failed to allocate"
                 + " memory for requested buffer of size 1073741824"));
-        assertEquals(GpuFailure.OTHER, GpuFailure.of("something nobody foresaw"));
+        assertEquals(GpuFailure.INVALID_DEVICE, GpuFailure.of("CUDA failure 101: invalid device ordinal ; GPU=1"));
+        assertEquals(GpuFailure.OUT_OF_MEMORY, GpuFailure.of("CUBLAS failure 3: CUBLAS_STATUS_ALLOC_FAILED ; GPU=0"));
+        assertEquals(GpuFailure.OUT_OF_MEMORY, GpuFailure.of("CUDNN failure 2: CUDNN_STATUS_ALLOC_FAILED ; GPU=0"));
+        assertEquals(GpuFailure.OTHER, GpuFailure.of("CUDA failure 20: something nobody foresaw"), "20 is not 2");
         assertTrue(GpuFailure.describe(null).contains("ONNX Runtime: null"), "no message is still a line");
     }
 }

@@ -137,6 +137,16 @@ class SegmentationModelTest {
     }
 
     @Test
+    void aFallbackToTheCpuTakesTheCpusThreadsNotTheGpus() {
+        ModelSettings gpu = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.CUDA, 0,
+                Map.of(), true, 2, 0).withCpuIntraOpThreads(8);
+        ModelSettings fallback = gpu.forCpuFallback();
+        assertEquals(ExecutionProvider.CPU, fallback.provider());
+        assertEquals(8, fallback.intraOpThreads());
+        assertEquals(gpu.path(), fallback.path());
+    }
+
+    @Test
     void tensorrtFallsBackOrFailsLikeCudaNamingWhatIsMissing() throws Exception {
         ModelSettings fallback = new ModelSettings(FixtureModels.PALETTE_DEMO, 1024, 768, ExecutionProvider.TENSORRT, 0,
                 Map.of(), true, 0, 0).withTensorrtOptions(Map.of("trt_engine_cache_path", dir.resolve("trt").toString()));

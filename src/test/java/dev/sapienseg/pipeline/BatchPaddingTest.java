@@ -69,6 +69,30 @@ class BatchPaddingTest {
         }
     }
 
+    @Test
+    void aFixedBatchModelRunsItsBatchWhateverTheSizesSay(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path fixed = dev.sapienseg.fixtures.ModelFiles.write(dir, "fixed3.onnx",
+                FixtureModels.palette(dev.sapienseg.fixtures.OnnxGraphBuilder.Dim.of(3), 28, true, true, "fixed3"));
+        try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(fixed));
+                InferenceBatcher batcher = new InferenceBatcher(List.of(model),
+                        new InferenceBatcher.Settings(1, Duration.ofSeconds(30)))) {
+            assertEquals(3, batcher.capacity(), "the model's batch, not max-batch-size 1");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            InferenceBatcher.Slot first = batcher.claim(deadline);
+            InferenceBatcher.Slot second = batcher.claim(deadline);
+            batcher.ready(first);
+            batcher.ready(second);
+            batcher.flush();
+            for (InferenceBatcher.Slot slot : List.of(first, second)) {
+                slot.result().get(60, TimeUnit.SECONDS);
+                assertEquals(2, slot.batchSize());
+                assertEquals(3, slot.ranAs(), "padded to the fixed batch");
+                batcher.release(slot);
+            }
+        }
+    }
+
     private static float[] alone(SegmentationModel model, float[] picture) throws Exception {
         FloatBuffer input = SegmentationModel.directFloats(picture.length);
         input.put(0, picture);
