@@ -8,6 +8,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +33,8 @@ import dev.sapienseg.fixtures.PackagedApp;
  * </pre>
  *
  * The argument is the measured seconds per point (after 5 s of warm-up at the same concurrency). Linux only.
+ * {@code -Dfeed.jvm="-XX:StartFlightRecording=filename=/tmp/feed.jfr,settings=profile"} adds JVM options to the
+ * server (space-separated), for a profile of the same load.
  */
 public final class FeedBenchmark {
 
@@ -43,10 +47,16 @@ public final class FeedBenchmark {
         byte[] picture = StageBenchmark.photoLikeJpeg(1920, 1080, 7);
         System.out.printf("palette demo model, 1920x1080 JPEG (%d KB), class PNG reply, %d s per point, %d cores%n",
                 picture.length / 1024, seconds, Runtime.getRuntime().availableProcessors());
-        try (PackagedApp app = PackagedApp.start(PORT, "sapiens.batching.max-batch-size=8",
+        // -Dfeed.jvm="-XX:StartFlightRecording=..." profiles the server (JVM options, space-separated).
+        List<String> options = new ArrayList<>(List.of("sapiens.batching.max-batch-size=8",
                 "sapiens.batching.batch-sizes=1,2,4,8", "sapiens.batching.max-delay=5ms",
                 "sapiens.limits.max-in-flight=32", "sapiens.limits.queue-timeout=120s",
-                "sapiens.execution.intra-op-threads=1", "quarkus.log.level=WARN")) {
+                "sapiens.execution.intra-op-threads=1", "quarkus.log.level=WARN"));
+        String jvm = System.getProperty("feed.jvm", "").strip();
+        if (!jvm.isEmpty()) {
+            options.addAll(List.of(jvm.split("\\s+")));
+        }
+        try (PackagedApp app = PackagedApp.start(PORT, options.toArray(String[]::new))) {
             app.awaitReady(Duration.ofSeconds(120));
             System.out.println("| clients | pictures/s | server CPU per picture | of it outside the model run | pictures/s per core at that cost |");
             System.out.println("|---|---|---|---|---|");
