@@ -37,7 +37,10 @@ public final class SegmentationModel implements AutoCloseable {
     private final Map<String, String> metadata;
     private final WarmUpRuns warmUp;
     private final ModelIdentity identity;
-    /** Float16 model input or output (some fp16 exports): converted here, at the model's boundary. */
+    /**
+     * Float16 model input or output (some fp16 exports): the pipeline's buffers hold halves ({@link #runAsIs}); only
+     * {@link #run}, for tools and tests, converts here.
+     */
     private final boolean halfInput;
     private final boolean halfOutput;
     private final ThreadLocal<ShortBuffer> halfInputScratch = new ThreadLocal<>();
@@ -113,7 +116,7 @@ public final class SegmentationModel implements AutoCloseable {
                     : provider.gpu() ? settings.warmUpBatches() : List.of(1);
             WarmUpRuns runs;
             try {
-                runs = warm ? WarmUpRuns.run(env, session, declared, halfInput, batches) : WarmUpRuns.none(declared);
+                runs = WarmUpRuns.run(env, session, declared, halfInput, batches); // none: the declared contract
             } catch (OrtException e) {
                 if (provider.gpu()) {
                     String message = String.valueOf(e.getMessage());

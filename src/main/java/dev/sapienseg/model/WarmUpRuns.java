@@ -34,11 +34,6 @@ public record WarmUpRuns(ModelContract contract, List<Integer> batches, List<Lon
         millis = List.copyOf(millis);
     }
 
-    /** No warm-up: the declared contract as it is. */
-    static WarmUpRuns none(ModelContract declared) {
-        return new WarmUpRuns(declared, List.of(), List.of());
-    }
-
     static WarmUpRuns run(OrtEnvironment env, OrtSession session, ModelContract declared, boolean halfInput,
             List<Integer> batches) throws OrtException, ModelLoadException {
         ModelContract contract = declared;
