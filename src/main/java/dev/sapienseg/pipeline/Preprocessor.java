@@ -6,7 +6,6 @@ import dev.sapienseg.model.Normalization;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_CUBIC;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
-import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -61,17 +60,13 @@ public final class Preprocessor {
 
     /** Writes one image into {@code input} at float offset {@code offset}. */
     public void write(DecodedImage image, FloatBuffer input, int offset) {
-        try (Size size = new Size(inputWidth, inputHeight); Mat resized = new Mat()) {
-            resize(image.bgr(), resized, size, 0, 0, interpolation(image.width()));
+        try (Mat resized = new Mat()) {
+            ByteBuffer bgr = resize(image, resized);
             int plane = inputHeight * inputWidth;
-            ByteBuffer bgr = resized.data().capacity((long) plane * 3).asByteBuffer();
             float[] r = tables[0];
             float[] g = tables[1];
             float[] b = tables[2];
-            int red = offset;
-            int green = offset + plane;
-            int blue = offset + 2 * plane;
-            for (int i = 0, p = 0; i < plane; i++, p += 3) {
+            for (int i = 0, p = 0, red = offset, green = offset + plane, blue = offset + 2 * plane; i < plane; i++, p += 3) {
                 input.put(blue + i, b[bgr.get(p) & 0xFF]);
                 input.put(green + i, g[bgr.get(p + 1) & 0xFF]);
                 input.put(red + i, r[bgr.get(p + 2) & 0xFF]);
@@ -81,24 +76,30 @@ public final class Preprocessor {
 
     /**
      * Writes one image as float16 values into {@code input} at offset {@code offset} (in halves): the same values the
-     * float path writes, each rounded to the nearest half, on the caller's thread.
+     * float path writes, each rounded to the nearest half, on the caller's thread. (The loop is the float one over
+     * other primitive types: a shared one would cost a call per value.)
      */
     public void writeHalf(DecodedImage image, ShortBuffer input, int offset) {
-        try (Size size = new Size(inputWidth, inputHeight); Mat resized = new Mat()) {
-            resize(image.bgr(), resized, size, 0, 0, interpolation(image.width()));
+        try (Mat resized = new Mat()) {
+            ByteBuffer bgr = resize(image, resized);
             int plane = inputHeight * inputWidth;
-            ByteBuffer bgr = resized.data().capacity((long) plane * 3).asByteBuffer();
             short[] r = halfTables[0];
             short[] g = halfTables[1];
             short[] b = halfTables[2];
-            int red = offset;
-            int green = offset + plane;
-            int blue = offset + 2 * plane;
-            for (int i = 0, p = 0; i < plane; i++, p += 3) {
+            for (int i = 0, p = 0, red = offset, green = offset + plane, blue = offset + 2 * plane; i < plane; i++, p += 3) {
                 input.put(blue + i, b[bgr.get(p) & 0xFF]);
                 input.put(green + i, g[bgr.get(p + 1) & 0xFF]);
                 input.put(red + i, r[bgr.get(p + 2) & 0xFF]);
             }
         }
+    }
+
+    /** Stretches the picture to the model's input size into {@code resized}; its interleaved BGR bytes. */
+    private ByteBuffer resize(DecodedImage image, Mat resized) {
+        try (Size size = new Size(inputWidth, inputHeight)) {
+            org.bytedeco.opencv.global.opencv_imgproc.resize(image.bgr(), resized, size, 0, 0,
+                    interpolation(image.width()));
+        }
+        return resized.data().capacity((long) inputHeight * inputWidth * 3).asByteBuffer();
     }
 }
