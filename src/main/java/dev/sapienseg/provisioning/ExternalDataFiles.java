@@ -2,14 +2,14 @@ package dev.sapienseg.provisioning;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.TreeSet;
 
 import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.WireFormat;
+
+import dev.sapienseg.onnx.OnnxWire;
 
 /**
  * Lists the external-data files an ONNX model refers to (models over 2 GB keep their weights beside the graph). Walks
@@ -27,9 +27,8 @@ public final class ExternalDataFiles {
     public static Set<String> of(Path model) throws IOException {
         Set<String> locations = new TreeSet<>();
         try (InputStream in = Files.newInputStream(model)) {
-            CodedInputStream stream = CodedInputStream.newInstance(in, 1 << 16);
-            stream.setSizeLimit(Integer.MAX_VALUE);
-            fields(stream, field -> field == 7 ? () -> graph(stream, locations) : null);
+            CodedInputStream stream = OnnxWire.open(in);
+            OnnxWire.fields(stream, field -> field == 7 ? () -> graph(stream, locations) : null);
         }
         for (String location : locations) {
             if (location.startsWith("/") || location.contains("\\") || Path.of(location).normalize().startsWith("..")
@@ -40,45 +39,17 @@ public final class ExternalDataFiles {
         return locations;
     }
 
-    private interface Body {
-        void read() throws IOException;
-    }
-
-    /** What to do with a length-delimited field of a message: read its body, or null to skip it. */
-    private interface Fields {
-        Body of(int field) throws IOException;
-    }
-
-    /**
-     * Reads the fields of the message at the stream's position up to its end (or the limit pushed for it); the
-     * length-delimited fields {@code handler} names are read as nested messages, everything else is skipped.
-     */
-    private static void fields(CodedInputStream stream, Fields handler) throws IOException {
-        while (!stream.isAtEnd()) {
-            int tag = stream.readTag();
-            Body body = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED
-                    ? handler.of(WireFormat.getTagFieldNumber(tag)) : null;
-            if (body == null) {
-                stream.skipField(tag);
-                continue;
-            }
-            int old = stream.pushLimit(stream.readRawVarint32());
-            body.read();
-            stream.popLimit(old);
-        }
-    }
-
     private static void graph(CodedInputStream stream, Set<String> out) throws IOException {
-        fields(stream, field -> switch (field) {
+        OnnxWire.fields(stream, field -> switch (field) {
             case 5 -> () -> tensor(stream, out);
-            case 15 -> () -> fields(stream, f -> f == 1 || f == 2 ? () -> tensor(stream, out) : null); // sparse
-            case 1 -> () -> fields(stream, f -> f == 5 ? () -> attribute(stream, out) : null); // node
+            case 15 -> () -> OnnxWire.fields(stream, f -> f == 1 || f == 2 ? () -> tensor(stream, out) : null); // sparse
+            case 1 -> () -> OnnxWire.fields(stream, f -> f == 5 ? () -> attribute(stream, out) : null); // node
             default -> null;
         });
     }
 
     private static void attribute(CodedInputStream stream, Set<String> out) throws IOException {
-        fields(stream, field -> switch (field) {
+        OnnxWire.fields(stream, field -> switch (field) {
             case 5, 10 -> () -> tensor(stream, out);
             case 6, 11 -> () -> graph(stream, out); // subgraphs (If, Loop, Scan)
             default -> null;
@@ -86,10 +57,9 @@ public final class ExternalDataFiles {
     }
 
     private static void tensor(CodedInputStream stream, Set<String> out) throws IOException {
-        fields(stream, field -> field != 13 ? null : () -> {
+        OnnxWire.fields(stream, field -> field != 13 ? null : () -> {
             String[] entry = new String[2];
-            fields(stream, f -> f == 1 || f == 2 ? () -> entry[f - 1] = new String(
-                    stream.readRawBytes(stream.getBytesUntilLimit()), StandardCharsets.UTF_8) : null);
+            OnnxWire.fields(stream, f -> f == 1 || f == 2 ? () -> entry[f - 1] = OnnxWire.text(stream) : null);
             if ("location".equals(entry[0]) && entry[1] != null && !entry[1].isBlank()) {
                 out.add(entry[1]);
             }
