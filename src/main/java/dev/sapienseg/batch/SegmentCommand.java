@@ -215,8 +215,8 @@ public final class SegmentCommand implements Callable<Integer> {
     private List<SegmentationModel> load(ModelChoice choice, SapiensConfig config, SmallRyeConfig settings)
             throws CannotRun {
         try {
-            ProvisionedModel file = ModelRuntime.provision(choice, config.model(), () -> StandaloneConfig.s3Client(settings),
-                    new DownloadProgress());
+            ProvisionedModel file = ModelRuntime.provision(choice, config.model(), config.execution().provider(),
+                    () -> StandaloneConfig.s3Client(settings), new DownloadProgress());
             // Every run but a folder's last takes the full batch: that one shape is warmed.
             return ModelRuntime.loadSessions(file, config.model(), config.execution(), List.of(perRun(choice)));
         } catch (ModelLoadException e) {

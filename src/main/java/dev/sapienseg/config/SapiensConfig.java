@@ -8,6 +8,7 @@ import java.util.Optional;
 import dev.sapienseg.model.WarmUp;
 
 import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.model.FastFormsPolicy;
 import dev.sapienseg.model.Normalization;
 import dev.sapienseg.output.OutputSet;
 import io.quarkus.runtime.configuration.MemorySize;
@@ -90,6 +91,15 @@ public interface SapiensConfig {
 
         /** Where downloaded models are kept and found again by later starts. Env: SAPIENS_MODEL_CACHE_DIR. */
         String cacheDir();
+
+        /**
+         * Whether a downloaded model is served in its faster form, rewritten once beside the download
+         * (ConvTranspose 4×4 stride 2 as four 2×2 Conv + DepthToSpace; the same logits within float rounding):
+         * {@code auto} on the CPU, {@code always}, {@code never}. Local files are served as they are.
+         * Env: SAPIENS_MODEL_FAST_FORMS.
+         */
+        @WithDefault("auto")
+        FastFormsPolicy fastForms();
 
         /** The pipeline demo model, served only when no path, URI or preset is set; empty: refuse to start. */
         @WithConverter(BlankIsUnset.class)

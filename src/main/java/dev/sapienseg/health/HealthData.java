@@ -63,6 +63,10 @@ final class HealthData {
         data.withData("model.demo", model.isDemo());
         model.identity().sha256Value().ifPresent(sha -> data.withData("model.sha256", sha));
         model.identity().revisionValue().ifPresent(revision -> data.withData("model.revision", revision));
+        String rewrite = model.metadata().get("sapiens.fast-forms"); // written by provisioning.FastForms
+        if (rewrite != null) {
+            data.withData("model.fast-forms", rewrite);
+        }
         data.withData("provider", model.provider().label());
         if (model.providerNote() != null) {
             data.withData("provider.note", model.providerNote());

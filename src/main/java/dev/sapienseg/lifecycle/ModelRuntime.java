@@ -11,13 +11,15 @@ import org.jboss.logging.Logger;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.model.ExecutionProvider;
+import dev.sapienseg.model.GpuUnavailableException;
 import dev.sapienseg.model.ModelLoadException;
 import dev.sapienseg.model.ModelSettings;
 import dev.sapienseg.model.SegmentationModel;
 import dev.sapienseg.provisioning.DownloadProgress;
 import dev.sapienseg.provisioning.ModelChoice;
-import dev.sapienseg.provisioning.ProvisionedModel;
+import dev.sapienseg.provisioning.FastForms;
 import dev.sapienseg.provisioning.ModelProvisioner;
+import dev.sapienseg.provisioning.ProvisionedModel;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -50,13 +52,19 @@ public final class ModelRuntime {
         }
     }
 
-    /** The local model file for the choice (in place, or downloaded into the cache), verified, with its identity. */
-    public static ProvisionedModel provision(ModelChoice choice, SapiensConfig.Model model, Supplier<S3Client> s3,
-            DownloadProgress progress) throws ModelLoadException {
+    /**
+     * The local model file for the choice (in place, or downloaded into the cache), verified, with its identity; a
+     * download is served in its faster form where {@code sapiens.model.fast-forms} wants it for {@code provider}.
+     */
+    public static ProvisionedModel provision(ModelChoice choice, SapiensConfig.Model model,
+            ExecutionProvider provider, Supplier<S3Client> s3, DownloadProgress progress)
+            throws ModelLoadException {
         SapiensConfig.Download downloads = model.download();
-        return ModelProvisioner.standard(new ModelProvisioner.Settings(Path.of(model.cacheDir()), downloads.attempts(),
-                downloads.stallTimeout(), downloads.backoff(), downloads.progressInterval()), model.hub().endpoint(),
-                model.hub().token(), s3, progress).provision(choice.source(), choice.sha256());
+        ProvisionedModel file = ModelProvisioner.standard(new ModelProvisioner.Settings(Path.of(model.cacheDir()),
+                downloads.attempts(), downloads.stallTimeout(), downloads.backoff(), downloads.progressInterval()),
+                model.hub().endpoint(), model.hub().token(), s3, progress).provision(choice.source(), choice.sha256());
+        // A local file is the user's: served as it is (deploy/export writes the faster form ahead of time).
+        return choice.remote() ? FastForms.serve(file, model.fastForms(), provider) : file;
     }
 
     static final String CUDA_OPTIONS_ENV = "SAPIENS_EXECUTION_CUDA_OPTIONS_";
@@ -142,7 +150,24 @@ public final class ModelRuntime {
      */
     public static List<SegmentationModel> loadSessions(ProvisionedModel provisioned, SapiensConfig.Model model,
             SapiensConfig.Execution execution, List<Integer> warmUpBatches) throws ModelLoadException {
-        Path file = provisioned.file();
+        try {
+            return loadSessions(provisioned.file(), provisioned, model, execution, warmUpBatches);
+        } catch (GpuUnavailableException e) {
+            throw e; // the GPU's fault, not the file's
+        } catch (ModelLoadException e) {
+            if (!provisioned.rewritten()) {
+                throw e;
+            }
+            LOG.warnf("the faster form %s did not load (%s): loading the published file %s instead. Set"
+                    + " sapiens.model.fast-forms=never to skip the faster form", provisioned.file(), e.getMessage(),
+                    provisioned.published());
+            return loadSessions(provisioned.published(), provisioned, model, execution, warmUpBatches);
+        }
+    }
+
+    private static List<SegmentationModel> loadSessions(Path file, ProvisionedModel provisioned,
+            SapiensConfig.Model model, SapiensConfig.Execution execution, List<Integer> warmUpBatches)
+            throws ModelLoadException {
         List<Integer> devices = execution.provider().gpu() ? execution.deviceIds() : List.of(0);
         List<SegmentationModel> sessions = new ArrayList<>();
         int sessionCount = devices.size() * Math.max(1, execution.sessionsPerDevice());

@@ -120,7 +120,7 @@ public class SegmentationService {
             chosen.preset().ifPresent(p -> LOG.infof("preset %s: %s; licence: %s (%s)", p.id(), p.description(),
                     p.licence().summary(), p.licence().url()));
             advance(chosen.remote() ? new ModelState.Downloading(chosen) : new ModelState.Loading(Optional.of(chosen)));
-            ProvisionedModel file = ModelRuntime.provision(chosen, settings, s3, download);
+            ProvisionedModel file = ModelRuntime.provision(chosen, settings, config.execution().provider(), s3, download);
             advance(new ModelState.Loading(Optional.of(chosen)));
             BatchSizes sizes = PipelineAssembly.batchSizes(config.batching(), chosen);
             List<SegmentationModel> sessions = ModelRuntime.loadSessions(file, settings, config.execution(), sizes.sizes());

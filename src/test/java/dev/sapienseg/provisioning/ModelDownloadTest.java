@@ -25,7 +25,7 @@ import io.quarkus.test.junit.QuarkusTest;
 
 /**
  * A pod whose model is at a URL: readiness is DOWN with the download's progress while a slow server trickles the file
- * in, requests meanwhile get a retryable 503, then the downloaded model serves.
+ * in, requests meanwhile get a retryable 503, then the downloaded model serves, in its faster form.
  */
 @QuarkusTest
 @QuarkusTestResource(value = ModelDownloadTest.SlowModelServer.class, restrictToAnnotatedClass = true)
@@ -84,7 +84,9 @@ class ModelDownloadTest {
                 .until(() -> given().get("/q/health/ready").statusCode() == 200);
         given().get("/q/health/ready").then()
                 .body(CHECK + ".model", equalTo("sapiens-tiny-vit"))
-                .body(CHECK + ".phase", equalTo("ready"));
+                .body(CHECK + ".phase", equalTo("ready"))
+                // Served in its faster form, written beside the download (FastFormsTest covers the cache).
+                .body(CHECK + ".'model.fast-forms'", containsString("of sapiens-tiny-vit.onnx sha256 "));
         CloudEvents.binary(CloudEvents.IMAGE, "after", CloudEvents.SOURCE).contentType("image/png")
                 .body(Files.readAllBytes(SampleImages.FIGURE_PNG))
                 .post("/").then().statusCode(200)
