@@ -119,7 +119,7 @@ public record Initializer(String name, int dataType, List<Long> dims, Optional<P
             }
         }
         if (external) {
-            file = location == null ? null : beside(model, location);
+            file = location == null ? null : OnnxWire.beside(model, location).orElse(null);
             if (file != null && length < 0) {
                 length = Files.size(file) - offset;
             }
@@ -128,12 +128,6 @@ public record Initializer(String name, int dataType, List<Long> dims, Optional<P
             return new Initializer(name, dataType, List.copyOf(dims), Optional.empty(), 0, 0);
         }
         return new Initializer(name, dataType, List.copyOf(dims), Optional.of(file), offset, length);
-    }
-
-    private static Path beside(Path model, String location) {
-        Path folder = model.toAbsolutePath().getParent();
-        Path file = folder.resolve(location).normalize();
-        return file.startsWith(folder) && !location.contains(":") ? file : null;
     }
 
     /** A new initializer's TensorProto bytes: dimensions, type, name and raw little-endian values. */

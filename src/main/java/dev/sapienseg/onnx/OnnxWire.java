@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Optional;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
@@ -73,6 +75,19 @@ public final class OnnxWire {
     /** The rest of the current (limited) field as UTF-8 text. */
     public static String text(CodedInputStream stream) throws IOException {
         return new String(stream.readRawBytes(stream.getBytesUntilLimit()), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The file an external-data {@code location} names, beside {@code model}; empty for a location outside the model's
+     * folder (absolute, a drive or URL, a backslash, or one that climbs out).
+     */
+    public static Optional<Path> beside(Path model, String location) {
+        if (location.startsWith("/") || location.contains("\\") || location.contains(":")) {
+            return Optional.empty();
+        }
+        Path folder = model.toAbsolutePath().getParent();
+        Path file = folder.resolve(location).normalize();
+        return file.startsWith(folder) ? Optional.of(file) : Optional.empty();
     }
 
     /** One message's bytes, as {@code writer} writes its fields. */

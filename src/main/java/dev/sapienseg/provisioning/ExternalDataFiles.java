@@ -31,8 +31,7 @@ public final class ExternalDataFiles {
             OnnxWire.fields(stream, field -> field == 7 ? () -> graph(stream, locations) : null);
         }
         for (String location : locations) {
-            if (location.startsWith("/") || location.contains("\\") || Path.of(location).normalize().startsWith("..")
-                    || location.contains(":")) {
+            if (OnnxWire.beside(model, location).isEmpty()) {
                 throw new IOException("external data location '" + location + "' is outside the model's folder");
             }
         }

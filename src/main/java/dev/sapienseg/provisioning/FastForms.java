@@ -79,9 +79,8 @@ public final class FastForms {
             StringBuilder data = new StringBuilder();
             for (String location : ExternalDataFiles.of(model)) {
                 Path file = model.resolveSibling(location).normalize();
-                Path marker = file.resolveSibling(file.getFileName() + ".sha256");
-                String sha = Files.isRegularFile(marker) ? Files.readString(marker, StandardCharsets.UTF_8).strip()
-                        : FileSha256.of(file);
+                Optional<String> recorded = ModelProvisioner.recorded(file); // verified by this start's provisioning
+                String sha = recorded.isPresent() ? recorded.get() : FileSha256.of(file);
                 data.append(data.length() == 0 ? "" : " ").append(location).append('=').append(sha);
             }
             return new Source(sha256, data.toString());

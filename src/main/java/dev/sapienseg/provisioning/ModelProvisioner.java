@@ -150,7 +150,7 @@ public final class ModelProvisioner {
     }
 
     /** The verified SHA-256 recorded for a complete cached file. */
-    private static Optional<String> recorded(Path file) throws IOException {
+    static Optional<String> recorded(Path file) throws IOException {
         Path marker = marker(file);
         if (!Files.isRegularFile(file) || !Files.isRegularFile(marker)) {
             return Optional.empty();
