@@ -137,4 +137,79 @@ class UpsampleArgmaxTest {
         }
         assertTrue(!java.util.Arrays.equals(fused, nearestOfArgmax));
     }
+
+    /**
+     * The classes left out at a boundary must never change the answer: classes crowded within a few roundings of
+     * each other (so that many sit just at the pruning margin), at magnitudes from 1e-35 to 1e30, must give exactly
+     * the reference's map, which interpolates every class with the same arithmetic.
+     */
+    @ParameterizedTest(name = "scale {0}")
+    @CsvSource({"1", "1e-35", "1e-3", "1e4", "1e30"})
+    void leavingClassesOutNeverChangesTheAnswer(float scale) {
+        Random random = new Random(Float.floatToIntBits(scale));
+        int channels = 28;
+        int h = 24;
+        int w = 20;
+        float[] logits = new float[channels * h * w];
+        for (int c = 0; c < channels; c++) {
+            for (int p = 0; p < h * w; p++) {
+                // A shared field, and per class a step of a few ulps or of the margin (1e-5) itself.
+                double shared = Math.sin(p * 0.37) * 2;
+                double step = random.nextInt(4) * (random.nextBoolean() ? 1e-7 : 1e-5)
+                        * (random.nextBoolean() ? 1 : -1);
+                logits[c * h * w + p] = (float) ((shared + step) * scale);
+            }
+        }
+        for (int[] size : new int[][] {{97, 83}, {24, 20}, {13, 11}}) {
+            assertArrayEquals(reference(logits, channels, h, w, size[0], size[1]),
+                    fused(logits, channels, h, w, size[0], size[1]), "scale " + scale + ", " + size[0] + "x" + size[1]);
+        }
+    }
+
+    /**
+     * A class tied with the winner at three corners and one rounding below it at the fourth sits exactly at the
+     * pruning floor: it must stay a candidate, and win the pixels where the two tie (first index), at any magnitude
+     * (down to subnormal values).
+     */
+    @ParameterizedTest(name = "value {0}")
+    @CsvSource({"1", "3e-40", "-2.5", "7e30"})
+    void aClassAtTheFloorStaysACandidate(float value) {
+        int channels = 28;
+        int h = 4;
+        int w = 4;
+        float[] logits = new float[channels * h * w];
+        java.util.Arrays.fill(logits, -Math.abs(value) * 4 - 1);
+        for (int p = 0; p < h * w; p++) {
+            logits[2 * h * w + p] = value;
+            logits[7 * h * w + p] = value;
+        }
+        logits[7 * h * w + w + 1] = Math.nextUp(value); // class 7 wins one source pixel by one rounding
+        byte[] expected = reference(logits, channels, h, w, 15, 13);
+        assertArrayEquals(expected, fused(logits, channels, h, w, 15, 13));
+        int sevens = 0;
+        for (byte b : expected) {
+            sevens += b == 7 ? 1 : 0;
+        }
+        assertTrue(sevens > 0 && sevens < expected.length, "both classes win somewhere: " + sevens);
+    }
+
+    /** NaN and infinite logits (a broken model) get the answer of interpolating every class, not another. */
+    @Test
+    void nonFiniteLogitsGetTheAnswerOfEveryClass() {
+        Random random = new Random(11);
+        int channels = 28;
+        int h = 12;
+        int w = 10;
+        float[] logits = randomLogits(random, channels, h, w, false);
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MAX_VALUE,
+            -Float.MAX_VALUE};
+        for (int i = 0; i < 60; i++) {
+            logits[random.nextInt(logits.length)] = specials[random.nextInt(specials.length)];
+        }
+        for (int c = 0; c < 3; c++) { // and whole corners of the first classes, which win ties
+            logits[c * h * w + 5 * w + 4] = Float.NaN;
+            logits[c * h * w + 7 * w + 2] = Float.NEGATIVE_INFINITY;
+        }
+        assertArrayEquals(reference(logits, channels, h, w, 41, 37), fused(logits, channels, h, w, 41, 37));
+    }
 }
