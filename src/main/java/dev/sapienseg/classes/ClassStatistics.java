@@ -2,7 +2,8 @@ package dev.sapienseg.classes;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.IntStream;
+
+import dev.sapienseg.util.PictureLoops;
 
 /** Per-class pixel counts and bounding boxes of a class map, computed in one pass (parallel by row blocks). */
 public final class ClassStatistics {
@@ -32,7 +33,7 @@ public final class ClassStatistics {
         int classes = classNames.size();
         int blockRows = 64;
         int blocks = (height + blockRows - 1) / blockRows;
-        long[][] partial = IntStream.range(0, blocks).parallel().mapToObj(b -> {
+        long[][] partial = PictureLoops.map(blocks, (long) width * height, b -> {
             // per class: count, minX, minY, maxX, maxY
             long[] acc = new long[classes * 5];
             for (int c = 0; c < classes; c++) {
@@ -60,7 +61,7 @@ public final class ClassStatistics {
                 }
             }
             return acc;
-        }).toArray(long[][]::new);
+        }, long[][]::new);
 
         double total = (double) width * height;
         List<ClassRegion> regions = new ArrayList<>();

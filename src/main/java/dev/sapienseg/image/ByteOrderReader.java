@@ -60,6 +60,17 @@ final class ByteOrderReader {
         }
     }
 
+    /** The first offset at or after {@code from} holding {@code value}, or {@link #length()} if none does. */
+    int indexOf(int value, int from) {
+        byte wanted = (byte) value;
+        for (int i = Math.max(0, from); i < data.length; i++) { // a plain array scan: entropy data runs to megabytes
+            if (data[i] == wanted) {
+                return i;
+            }
+        }
+        return data.length;
+    }
+
     int u8(long at) {
         require(at, 1);
         return data[(int) at] & 0xFF;

@@ -143,10 +143,7 @@ final class JpegReader {
 
     /** The next marker after entropy-coded data: 0xFF is stuffed as FF 00 there, and RSTn (FF D0–D7) may occur. */
     private static int endOfEntropyData(ByteOrderReader in, int from) {
-        for (int i = from; i + 1 < in.length(); i++) {
-            if (in.u8(i) != MARKER_PREFIX) {
-                continue;
-            }
+        for (int i = in.indexOf(MARKER_PREFIX, from); i + 1 < in.length(); i = in.indexOf(MARKER_PREFIX, i + 1)) {
             int next = in.u8(i + 1);
             if (next == STUFFED_ZERO || (next >= RST0 && next <= RST7) || next == MARKER_PREFIX) {
                 if (next != MARKER_PREFIX) {

@@ -1,18 +1,17 @@
 package dev.sapienseg.output;
 
-import dev.sapienseg.classes.Vocabulary;
-
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 
 import java.nio.ByteBuffer;
-import java.util.stream.IntStream;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.util.PictureLoops;
 
 /**
  * Sapiens' visualisation: the original picture on the left, on the right the picture blended with the class
@@ -38,7 +37,7 @@ public final class OverlayRenderer {
         Mat out = new Mat(h, 2 * w, CV_8UC3);
         ByteBuffer src = image.bgr().data().capacity((long) w * h * 3).asByteBuffer();
         ByteBuffer dst = out.data().capacity((long) w * h * 6).asByteBuffer();
-        IntStream.range(0, h).parallel().forEach(y -> {
+        PictureLoops.forEach(h, (long) w * h, y -> {
             int srcRow = y * w * 3;
             int dstRow = y * w * 6;
             for (int x = 0; x < w; x++) {

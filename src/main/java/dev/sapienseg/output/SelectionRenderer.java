@@ -4,13 +4,13 @@ import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC4;
 
 import java.nio.ByteBuffer;
-import java.util.stream.IntStream;
 
 import org.bytedeco.opencv.opencv_core.Mat;
 
 import dev.sapienseg.classes.Selection;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.util.PictureLoops;
 
 /**
  * The pictures of a {@link Selection}, at the picture's original (oriented) size, both PNG:
@@ -31,7 +31,7 @@ public final class SelectionRenderer {
         byte[] table = selection.lookup();
         Mat out = new Mat(height, width, CV_8UC1);
         ByteBuffer dst = out.data().capacity((long) width * height).asByteBuffer();
-        IntStream.range(0, height).parallel().forEach(y -> {
+        PictureLoops.forEach(height, (long) width * height, y -> {
             int row = y * width;
             for (int x = 0; x < width; x++) {
                 dst.put(row + x, table[classMap[row + x] & 0xFF]);
@@ -48,7 +48,7 @@ public final class SelectionRenderer {
         Mat out = new Mat(h, w, CV_8UC4);
         ByteBuffer src = image.bgr().data().capacity((long) w * h * 3).asByteBuffer();
         ByteBuffer dst = out.data().capacity((long) w * h * 4).asByteBuffer();
-        IntStream.range(0, h).parallel().forEach(y -> {
+        PictureLoops.forEach(h, (long) w * h, y -> {
             for (int x = 0, i = y * w; x < w; x++, i++) {
                 byte alpha = table[classMap[i] & 0xFF];
                 if (alpha == 0) {

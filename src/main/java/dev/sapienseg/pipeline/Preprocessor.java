@@ -66,10 +66,20 @@ public final class Preprocessor {
             float[] r = tables[0];
             float[] g = tables[1];
             float[] b = tables[2];
-            for (int i = 0, p = 0, red = offset, green = offset + plane, blue = offset + 2 * plane; i < plane; i++, p += 3) {
-                input.put(blue + i, b[bgr.get(p) & 0xFF]);
-                input.put(green + i, g[bgr.get(p + 1) & 0xFF]);
-                input.put(red + i, r[bgr.get(p + 2) & 0xFF]);
+            // Row by row through arrays: bulk copies in and out instead of a checked buffer access per value.
+            byte[] row = new byte[inputWidth * 3];
+            float[] red = new float[inputWidth];
+            float[] green = new float[inputWidth];
+            float[] blue = new float[inputWidth];
+            for (int y = 0; y < inputHeight; y++) {
+                bgr.get(y * row.length, row);
+                for (int x = 0, p = 0; x < inputWidth; x++, p += 3) {
+                    blue[x] = b[row[p] & 0xFF];
+                    green[x] = g[row[p + 1] & 0xFF];
+                    red[x] = r[row[p + 2] & 0xFF];
+                }
+                int at = offset + y * inputWidth;
+                input.put(at, red).put(at + plane, green).put(at + 2 * plane, blue);
             }
         }
     }
@@ -86,10 +96,19 @@ public final class Preprocessor {
             short[] r = halfTables[0];
             short[] g = halfTables[1];
             short[] b = halfTables[2];
-            for (int i = 0, p = 0, red = offset, green = offset + plane, blue = offset + 2 * plane; i < plane; i++, p += 3) {
-                input.put(blue + i, b[bgr.get(p) & 0xFF]);
-                input.put(green + i, g[bgr.get(p + 1) & 0xFF]);
-                input.put(red + i, r[bgr.get(p + 2) & 0xFF]);
+            byte[] row = new byte[inputWidth * 3];
+            short[] red = new short[inputWidth];
+            short[] green = new short[inputWidth];
+            short[] blue = new short[inputWidth];
+            for (int y = 0; y < inputHeight; y++) {
+                bgr.get(y * row.length, row);
+                for (int x = 0, p = 0; x < inputWidth; x++, p += 3) {
+                    blue[x] = b[row[p] & 0xFF];
+                    green[x] = g[row[p + 1] & 0xFF];
+                    red[x] = r[row[p + 2] & 0xFF];
+                }
+                int at = offset + y * inputWidth;
+                input.put(at, red).put(at + plane, green).put(at + 2 * plane, blue);
             }
         }
     }

@@ -1,7 +1,8 @@
 package dev.sapienseg.pipeline;
 
 import java.util.Arrays;
-import java.util.stream.IntStream;
+
+import dev.sapienseg.util.PictureLoops;
 
 /**
  * Sapiens' post-processing, fused: bilinear upsampling of the logits to the original image size
@@ -27,7 +28,6 @@ public final class UpsampleArgmax {
     public static final float BINARY_THRESHOLD = 0.3f;
 
     private static final int ROWS_PER_TASK = 16;
-    private static final long PARALLEL_MIN_PIXELS = 64 * 1024;
 
     private UpsampleArgmax() {
     }
@@ -67,11 +67,7 @@ public final class UpsampleArgmax {
         byte[] out = new byte[Math.multiplyExact(outHeight, outWidth)];
 
         int tasks = (outHeight + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        IntStream range = IntStream.range(0, tasks);
-        if ((long) outHeight * outWidth >= PARALLEL_MIN_PIXELS) {
-            range = range.parallel();
-        }
-        range.forEach(task -> {
+        PictureLoops.forEach(tasks, (long) outHeight * outWidth, task -> {
             CellRows rows = new CellRows(logits);
             byte[] cell = new byte[w];
             int cachedY0 = -1;
