@@ -19,8 +19,9 @@ import dev.sapienseg.util.PictureLoops;
  *
  * <p>Coordinates, weights and the order of the sums follow PyTorch's CPU kernel ({@code UpSample.h},
  * {@code UpSampleKernel.cpp}), so results agree with it except where two class scores tie to within float rounding
- * ({@code TorchParityTest} checks this against PyTorch itself). Extra memory per task of 16 output rows: two source
- * rows of logits ({@code C × W} floats each) and their classes; the output is one byte per pixel.
+ * ({@code TorchParityTest} checks this against PyTorch itself). Extra memory per task (16 output rows when split,
+ * else the whole picture): two source rows of logits ({@code C × W} floats each) and their classes; the output is
+ * one byte per pixel.
  */
 public final class UpsampleArgmax {
 
@@ -66,13 +67,11 @@ public final class UpsampleArgmax {
         float scaleY = (float) h / outHeight;
         byte[] out = new byte[Math.multiplyExact(outHeight, outWidth)];
 
-        int tasks = (outHeight + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        PictureLoops.forEach(tasks, (long) outHeight * outWidth, task -> {
+        PictureLoops.forEachRange(outHeight, ROWS_PER_TASK, (long) outHeight * outWidth, (fromRow, toRow) -> {
             CellRows rows = new CellRows(logits);
             byte[] cell = new byte[w];
             int cachedY0 = -1;
-            int endRow = Math.min(outHeight, (task + 1) * ROWS_PER_TASK);
-            for (int oy = task * ROWS_PER_TASK; oy < endRow; oy++) {
+            for (int oy = fromRow; oy < toRow; oy++) {
                 double real = sourceIndex(scaleY, oy);
                 int y0 = (int) real;
                 int y1 = y0 < h - 1 ? y0 + 1 : y0;

@@ -31,6 +31,30 @@ public final class PictureLoops {
         }
     }
 
+    /** Rows {@code [from, to)} of a picture, handed to one task. */
+    @FunctionalInterface
+    public interface RowRange {
+        void accept(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, rows)}: in ranges of {@code chunk} rows on the pool when split, else in one
+     * range, so that a loop with per-task set-up (buffers) sets up once when it runs alone on its thread.
+     */
+    public static void forEachRange(int rows, int chunk, long pixels, RowRange body) {
+        int running = RUNNING.incrementAndGet();
+        try {
+            if (running == 1 && pixels >= SPLIT_MIN_PIXELS && rows > chunk) {
+                IntStream.range(0, (rows + chunk - 1) / chunk).parallel()
+                        .forEach(task -> body.accept(task * chunk, Math.min(rows, (task + 1) * chunk)));
+            } else {
+                body.accept(0, rows);
+            }
+        } finally {
+            RUNNING.decrementAndGet();
+        }
+    }
+
     /** The results of {@code body} for each of {@code count} blocks, in block order. */
     public static <T> T[] map(int count, long pixels, IntFunction<T> body, IntFunction<T[]> array) {
         int running = RUNNING.incrementAndGet();

@@ -212,4 +212,30 @@ class UpsampleArgmaxTest {
         }
         assertArrayEquals(reference(logits, channels, h, w, 41, 37), fused(logits, channels, h, w, 41, 37));
     }
+
+    /** Alone, a large picture is split over the pool; while another picture's loop runs it is one task: same map. */
+    @Test
+    void sameMapSplitOrInOneTask() throws Exception {
+        float[] logits = randomLogits(new Random(5), 28, 32, 24, true);
+        byte[] expected = reference(logits, 28, 32, 24, 400, 300);
+        assertArrayEquals(expected, fused(logits, 28, 32, 24, 400, 300), "split");
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread other = new Thread(() -> dev.sapienseg.util.PictureLoops.forEach(1, 1, i -> {
+            inside.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        other.start();
+        try {
+            inside.await();
+            assertArrayEquals(expected, fused(logits, 28, 32, 24, 400, 300), "one task");
+        } finally {
+            release.countDown();
+            other.join();
+        }
+    }
 }
