@@ -35,10 +35,10 @@ final class GpuSizingRules {
 
     /**
      * The server's CPU per 1080p picture with a class PNG reply (decode, pre- and post-processing, encoding, HTTP):
-     * 66 ms, the highest of FeedBenchmark's 62-66 ms at 2-16 clients with a near-free model (54-58 ms of it outside
+     * 55 ms, the highest of FeedBenchmark's 50-55 ms at 2-16 clients with a near-free model (42-47 ms of it outside
      * the model run; docs/performance.md#feeding-a-gpu). A CPU request is derived from it.
      */
-    static final double CPU_MS_PER_PICTURE = 66;
+    static final double CPU_MS_PER_PICTURE = 55;
     /** The derivation the manifests write beside the CPU request, in one comment block. */
     static final Pattern CPU_SIZING = Pattern.compile("target (\\d+(?:\\.\\d+)?) pictures/s x (\\d+(?:\\.\\d+)?) ms per"
             + " picture.*?= (\\d+(?:\\.\\d+)?) CPUs?\\b.*?request = limit = (\\d+(?:\\.\\d+)?)", Pattern.DOTALL);

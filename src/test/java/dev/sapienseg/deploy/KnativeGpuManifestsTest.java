@@ -85,9 +85,9 @@ class KnativeGpuManifestsTest {
                 gpuOverlays.toString());
         assertFalse(gpuOverlays.contains("cpu"));
 
-        // knative/gpu: 100 pictures/s x 66 ms = 6.6 CPUs, request = limit = 8; its overlays inherit the line.
+        // knative/gpu: 100 pictures/s x 55 ms = 5.5 CPUs, request = limit = 7; its overlays inherit the line.
         GpuSizingRules.CpuSizing gpu = GpuSizingRules.cpuSizing(ROOT.resolve("gpu")).orElseThrow();
-        assertEquals(new GpuSizingRules.CpuSizing(ROOT.resolve("gpu/service-gpu.yaml").normalize(), 100, 66, 6.6, 8), gpu);
+        assertEquals(new GpuSizingRules.CpuSizing(ROOT.resolve("gpu/service-gpu.yaml").normalize(), 100, 55, 5.5, 7), gpu);
         assertEquals(gpu, GpuSizingRules.cpuSizing(ROOT.resolve("gpu-tensorrt")).orElseThrow());
         // knative/gpu-mig: a seventh of a GPU, its own derivation in its patch.
         GpuSizingRules.CpuSizing mig = GpuSizingRules.cpuSizing(ROOT.resolve("gpu-mig")).orElseThrow();
@@ -104,16 +104,16 @@ class KnativeGpuManifestsTest {
 
         List<String> faster = GpuSizingRules.checkCpuSizing(gpu, GpuSizingRules.parse(file,
                 text.replace("target 100 pictures/s", "target 200 pictures/s")));
-        assertTrue(faster.stream().anyMatch(p -> p.contains("CPU request 8 is below 200.0 pictures/s")), faster.toString());
-        assertTrue(faster.stream().anyMatch(p -> p.contains("is 13.2 CPUs, not 6.6")), faster.toString());
+        assertTrue(faster.stream().anyMatch(p -> p.contains("CPU request 7 is below 200.0 pictures/s")), faster.toString());
+        assertTrue(faster.stream().anyMatch(p -> p.contains("is 11.0 CPUs, not 5.5")), faster.toString());
 
         List<String> guessed = GpuSizingRules.checkCpuSizing(gpu, GpuSizingRules.parse(file,
-                text.replace("x 66 ms per picture", "x 30 ms per picture")));
-        assertTrue(guessed.stream().anyMatch(p -> p.contains("30.0 ms per picture is not the measured 66.0 ms")),
+                text.replace("x 55 ms per picture", "x 30 ms per picture")));
+        assertTrue(guessed.stream().anyMatch(p -> p.contains("30.0 ms per picture is not the measured 55.0 ms")),
                 guessed.toString());
 
         List<String> drifted = GpuSizingRules.checkCpuSizing(gpu, GpuSizingRules.parse(file,
-                text.replace("request = limit = 8", "request = limit = 10")));
+                text.replace("request = limit = 7", "request = limit = 10")));
         assertTrue(drifted.stream().anyMatch(p -> p.contains("are not the 10.0 its derivation states")), drifted.toString());
 
         List<String> none = GpuSizingRules.checkCpuSizing(gpu, GpuSizingRules.parse(file, "cpu: \"8\"\n"));
@@ -128,7 +128,7 @@ class KnativeGpuManifestsTest {
         List<Mutation> mutations = List.of(
                 new Mutation("a GPU pod without a CPU limit", "gpu", "a GPU pod needs a CPU limit",
                         nodes -> ((ObjectNode) container(nodes).at("/resources/limits")).remove("cpu")),
-                new Mutation("a CPU request above the limit", "gpu", "CPU request 12 exceeds the CPU limit 8",
+                new Mutation("a CPU request above the limit", "gpu", "CPU request 12 exceeds the CPU limit 7",
                         nodes -> ((ObjectNode) container(nodes).at("/resources/requests")).put("cpu", "12")),
                 new Mutation("a batch size above the maximum", "gpu", "batch-sizes lists 16, outside 1..",
                         nodes -> env(nodes, "SAPIENS_BATCHING_BATCH_SIZES").put("value", "1,2,4,8,16")),
