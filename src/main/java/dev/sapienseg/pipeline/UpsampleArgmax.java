@@ -19,8 +19,8 @@ import dev.sapienseg.util.PictureLoops;
  *
  * <p>Coordinates, weights and the order of the sums follow PyTorch's CPU kernel ({@code UpSample.h},
  * {@code UpSampleKernel.cpp}), so results agree with it except where two class scores tie to within float rounding
- * ({@code TorchParityTest} checks this against PyTorch itself). Extra memory per task (16 output rows when split,
- * else the whole picture): two source rows of logits ({@code C × W} floats each) and their classes; the output is
+ * ({@code TorchParityTest} checks this against PyTorch itself). Extra memory per task (a range of at least 16 output
+ * rows): two source rows of logits ({@code C × W} floats each) and their classes; the output is
  * one byte per pixel.
  */
 public final class UpsampleArgmax {

@@ -1,5 +1,6 @@
 package dev.sapienseg.util;
 
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
@@ -38,12 +39,14 @@ public final class PictureLoops {
     }
 
     /**
-     * Runs {@code body} over {@code [0, rows)}: in ranges of {@code chunk} rows on the pool when split, else in one
-     * range, so that a loop with per-task set-up (buffers) sets up once when it runs alone on its thread.
+     * Runs {@code body} over {@code [0, rows)}: when split, in about four ranges per pool thread of at least
+     * {@code minChunk} rows; else in one range. A loop with per-task set-up (buffers) sets up once per range.
      */
-    public static void forEachRange(int rows, int chunk, long pixels, RowRange body) {
+    public static void forEachRange(int rows, int minChunk, long pixels, RowRange body) {
         int running = RUNNING.incrementAndGet();
         try {
+            int tasks = 4 * (ForkJoinPool.getCommonPoolParallelism() + 1); // the caller helps too
+            int chunk = Math.max(minChunk, (rows + tasks - 1) / tasks);
             if (running == 1 && pixels >= SPLIT_MIN_PIXELS && rows > chunk) {
                 IntStream.range(0, (rows + chunk - 1) / chunk).parallel()
                         .forEach(task -> body.accept(task * chunk, Math.min(rows, (task + 1) * chunk)));
