@@ -193,7 +193,7 @@ class UpsampleArgmaxTest {
         assertTrue(sevens > 0 && sevens < expected.length, "both classes win somewhere: " + sevens);
     }
 
-    /** NaN and infinite logits (a broken model) get the answer of interpolating every class, not another. */
+    /** NaN and infinite logits (a broken model) at boundaries: every class is interpolated, as by the reference. */
     @Test
     void nonFiniteLogitsGetTheAnswerOfEveryClass() {
         Random random = new Random(11);
