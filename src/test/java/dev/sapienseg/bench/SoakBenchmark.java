@@ -43,7 +43,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 public final class SoakBenchmark {
 
-    private static final int PORT = 18094;
+    /** {@code -Dsoak.port}: two soaks can run side by side (an A/B of an environment setting) on other ports. */
+    private static final int PORT = Integer.getInteger("soak.port", 18094);
     private static final int CALLERS = 4;
     private static final int STORED_OBJECTS = 20;
 
