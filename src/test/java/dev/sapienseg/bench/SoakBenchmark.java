@@ -22,6 +22,7 @@ import dev.sapienseg.fixtures.CloudEvents;
 import dev.sapienseg.fixtures.PackagedApp;
 import dev.sapienseg.fixtures.StructuralAttacks;
 import dev.sapienseg.storage.S3ProxyResource;
+import dev.sapienseg.storage.StoredOutputs;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -146,10 +147,7 @@ public final class SoakBenchmark {
                 }
                 String key = "soak/" + random.nextInt(STORED_OBJECTS) + ".jpg";
                 request = HttpRequest.newBuilder(app.uri("/storage/notifications")).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"EventName\":\"s3:ObjectCreated:Put\",\"Key\":\"photos/"
-                                + key + "\",\"Records\":[{\"eventVersion\":\"2.0\",\"eventSource\":\"minio:s3\",\"eventName\":"
-                                + "\"s3:ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"photos\"},\"object\":{\"key\":\""
-                                + key + "\",\"size\":10}}}]}"))
+                        .POST(HttpRequest.BodyPublishers.ofString(StoredOutputs.minioNotification("photos", key)))
                         .build();
             }
             String outcome;

@@ -11,20 +11,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.fixtures.PackagedApp;
 import dev.sapienseg.fixtures.SampleImages;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * The packaged function killed with SIGKILL at random points while it handles a storage notification, then started
@@ -36,7 +32,6 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 class StorageKillIT {
 
     private static final int PORT = 18097;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
     void aKilledStorageWriteIsRedeliveredIntoExactlyTheListedOutputs() throws Exception {
@@ -55,7 +50,7 @@ class StorageKillIT {
                 s3.putObject(b -> b.bucket("photos").key(key), RequestBody.fromBytes(figure));
                 HttpRequest notification = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + PORT + "/storage/notifications"))
                         .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(StorageTriggerTest.minioNotification("photos", key)))
+                        .POST(HttpRequest.BodyPublishers.ofString(StoredOutputs.minioNotification("photos", key)))
                         .build();
                 try (PackagedApp app = PackagedApp.start(PORT, properties.toArray(String[]::new))) {
                     app.awaitReady(Duration.ofSeconds(60));
@@ -73,19 +68,15 @@ class StorageKillIT {
                     app.awaitExit(Duration.ofSeconds(30));
                     sent.handle((r, e) -> null).join();
                 }
-                Map<String, String> left = listed(s3, "sapiens-seg/" + key);
+                Map<String, String> left = StoredOutputs.listed(s3, key);
                 boolean summary = left.keySet().stream().anyMatch(k -> k.endsWith(".json"));
                 midWrite += !left.isEmpty() && !summary ? 1 : 0;
                 try (PackagedApp app = PackagedApp.start(PORT, properties.toArray(String[]::new))) {
                     app.awaitReady(Duration.ofSeconds(60));
                     HttpResponse<String> redelivered = http.send(notification, HttpResponse.BodyHandlers.ofString());
                     assertEquals(200, redelivered.statusCode(), redelivered.body());
-                    Map<String, String> listedInSummary = new TreeMap<>();
-                    for (JsonNode object : JSON.readTree(redelivered.body()).get("results").get(0).get("objects")) {
-                        listedInSummary.put(object.get("key").asText(), object.get("eTag").asText());
-                    }
-                    assertEquals(listedInSummary, listed(s3, "sapiens-seg/" + key), "after a kill that left "
-                            + left.keySet() + " (-Dkill.seed=" + seed + ")");
+                    assertEquals(StoredOutputs.replied(redelivered.body()), StoredOutputs.listed(s3, key),
+                            "after a kill that left " + left.keySet() + " (-Dkill.seed=" + seed + ")");
                 }
             }
         } finally {
@@ -93,17 +84,5 @@ class StorageKillIT {
         }
         System.out.printf("storage kills: %d of 4 left objects without a summary (a delivery takes %d ms; seed %d)%n",
                 midWrite, whole / 1_000_000, seed);
-    }
-
-    /** The outputs of one source (its name's keys only) with their ETags. */
-    private static Map<String, String> listed(S3Client s3, String name) {
-        Map<String, String> keys = new TreeMap<>();
-        OutputKeys outputs = new OutputKeys(name);
-        for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket("photos").prefix(name)).contents()) {
-            if (outputs.all().contains(o.key())) {
-                keys.put(o.key(), o.eTag().replace("\"", ""));
-            }
-        }
-        return keys;
     }
 }

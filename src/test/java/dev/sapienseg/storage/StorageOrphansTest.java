@@ -79,7 +79,7 @@ class StorageOrphansTest {
         put(sibling, "{}".getBytes(StandardCharsets.UTF_8));
 
         JsonPath reply = given().contentType("application/json")
-                .body(StorageTriggerTest.minioNotification("photos", source)).post("/storage/notifications")
+                .body(StoredOutputs.minioNotification("photos", source)).post("/storage/notifications")
                 .then().statusCode(200).body("results[0].reused", equalTo(false)).extract().jsonPath();
         Map<String, String> stored = new TreeMap<>();
         List<Map<String, Object>> objects = reply.getList("results[0].objects");

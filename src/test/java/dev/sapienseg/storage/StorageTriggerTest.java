@@ -81,14 +81,6 @@ class StorageTriggerTest {
                 .formatted(eventName, bucket, bucket, URLEncoder.encode(key, StandardCharsets.UTF_8));
     }
 
-    /** A MinIO webhook/Kafka notification. */
-    static String minioNotification(String bucket, String key) {
-        return """
-                {"EventName":"s3:ObjectCreated:Put","Key":"%s/%s","Records":[{"eventVersion":"2.0","eventSource":"minio:s3",
-                 "eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"%s"},"object":{"key":"%s","size":10}}}]}"""
-                .formatted(bucket, key, bucket, URLEncoder.encode(key, StandardCharsets.UTF_8));
-    }
-
     private static Response event(String type, String json) {
         return CloudEvents.binary(type, UUID.randomUUID().toString(), "/tests/storage")
                 .contentType("application/json").body(json).post("/");
@@ -179,7 +171,8 @@ class StorageTriggerTest {
     @Test
     void minioCloudEventsFormAndGcsShapes() {
         upload("minio/one.jpg", figure);
-        event("dev.knative.kafka.event", minioNotification("photos", "minio/one.jpg")).then().statusCode(200)
+        event("dev.knative.kafka.event", StoredOutputs.minioNotification("photos", "minio/one.jpg")).then()
+                .statusCode(200)
                 .header("ce-subject", "minio/one.jpg").body("results[0].objects.size()", equalTo(5));
 
         upload("adapter/two.jpg", figure);
@@ -198,7 +191,7 @@ class StorageTriggerTest {
     @Test
     void plainJsonWebhookFromMinio() {
         upload("webhook/five.jpg", figure);
-        given().contentType("application/json").body(minioNotification("photos", "webhook/five.jpg"))
+        given().contentType("application/json").body(StoredOutputs.minioNotification("photos", "webhook/five.jpg"))
                 .post("/storage/notifications").then().statusCode(200)
                 .contentType(startsWith("application/json"))
                 .body("results[0].source.key", equalTo("webhook/five.jpg"))

@@ -43,7 +43,7 @@ class StorageWebhookSecretTest {
         try (S3Client s3 = S3ProxyResource.client()) {
             s3.putObject(b -> b.bucket("photos").key("secret/one.jpg"), RequestBody.fromBytes(figure));
         }
-        String body = StorageTriggerTest.minioNotification("photos", "secret/one.jpg");
+        String body = StoredOutputs.minioNotification("photos", "secret/one.jpg");
         given().contentType("application/json").body(body).post("/storage/notifications")
                 .then().statusCode(401).body("error", equalTo("unauthorized"));
         given().contentType("application/json").header("Authorization", "Bearer wrong").body(body)
