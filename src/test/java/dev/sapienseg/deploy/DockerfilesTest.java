@@ -167,6 +167,24 @@ class DockerfilesTest {
         }
     }
 
+    /**
+     * Every image runs with glibc limited to 2 malloc arenas: with the default, native memory outside the JVM grew with
+     * every request in the soak (docs/performance.md#soak).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deploy/Dockerfile.jvm", "deploy/Dockerfile.native"})
+    void imagesLimitGlibcToTwoMallocArenas(String dockerfile) throws IOException {
+        List<String> lines = instructions(dockerfile);
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String line : lines.subList(lines.indexOf("FROM runtime-${VARIANT}"), lines.size())) {
+            Matcher pair = ENV_PAIR.matcher(line.startsWith("ENV ") ? line.substring(4) : "");
+            while (pair.find()) {
+                env.put(pair.group(1), pair.group(3));
+            }
+        }
+        assertEquals("2", env.get("MALLOC_ARENA_MAX"), "set in the image every variant ends as");
+    }
+
     /** The variants a Dockerfile offers: its runtime-* stages. */
     private static List<String> variants(List<String> lines) {
         return lines.stream().map(Pattern.compile("^FROM \\S+ AS runtime-(\\w+)$")::matcher).filter(Matcher::find)
