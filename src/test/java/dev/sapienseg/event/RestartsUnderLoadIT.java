@@ -62,6 +62,7 @@ class RestartsUnderLoadIT {
     private volatile boolean crashing;
     private final AtomicInteger picturesCutByCrash = new AtomicInteger();
     private final AtomicInteger deliveriesCutByCrash = new AtomicInteger();
+    private final AtomicInteger deliveriesInFlight = new AtomicInteger();
     /** Per delivered object, the outputs its 200 reply lists. */
     private final Map<String, Map<String, String>> delivered = new ConcurrentHashMap<>();
 
@@ -74,7 +75,8 @@ class RestartsUnderLoadIT {
         s3proxy.start().forEach((key, value) -> settings.add(key + "=" + value));
         PackagedApp pod = PackagedApp.start(PORT, settings.toArray(String[]::new));
         List<Thread> threads = new ArrayList<>();
-        Random random = new Random(Long.getLong("restarts.seed", System.nanoTime()));
+        long seed = Long.getLong("restarts.seed", System.nanoTime());
+        Random random = new Random(seed);
         try (S3Client s3 = S3ProxyResource.client()) {
             pod.awaitReady(Duration.ofSeconds(60));
             threads.add(daemon(this::endpoints));
@@ -98,7 +100,11 @@ class RestartsUnderLoadIT {
                     }
                     assertTrue(pod.log().contains("every request in flight answered"), pod.log());
                 } else {
-                    Thread.sleep(random.nextInt(1000));
+                    // a random moment while a storage delivery runs (the brokers are nearly always delivering)
+                    for (int waited = 0; deliveriesInFlight.get() == 0 && waited < 10_000; waited += 10) {
+                        Thread.sleep(10);
+                    }
+                    Thread.sleep(random.nextInt(200));
                     crashing = true;
                     pod.kill();
                     pod.awaitExit(GRACE);
@@ -120,9 +126,9 @@ class RestartsUnderLoadIT {
                 assertEquals(object.getValue(), StoredOutputs.listed(s3, object.getKey()), object.getKey());
             }
             System.out.printf("restarts under load: %d answered 200, %d refused 429/503, %d not connected; crash cut %d"
-                    + " pictures and %d storage deliveries; %d objects delivered complete%n", answered.get(),
-                    refusedRetryable.get(), notConnected.get(), picturesCutByCrash.get(), deliveriesCutByCrash.get(),
-                    delivered.size());
+                    + " pictures and %d storage deliveries; %d objects delivered complete (-Drestarts.seed=%d)%n",
+                    answered.get(), refusedRetryable.get(), notConnected.get(), picturesCutByCrash.get(),
+                    deliveriesCutByCrash.get(), delivered.size(), seed);
         } finally {
             running = false;
             pod.close();
@@ -214,7 +220,13 @@ class RestartsUnderLoadIT {
                         Thread.sleep(20);
                         continue;
                     }
-                    HttpResponse<String> answer = client.send(notification, HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> answer;
+                    deliveriesInFlight.incrementAndGet();
+                    try {
+                        answer = client.send(notification, HttpResponse.BodyHandlers.ofString());
+                    } finally {
+                        deliveriesInFlight.decrementAndGet();
+                    }
                     if (answer.statusCode() == 200) {
                         delivered.put(key, StoredOutputs.replied(answer.body()));
                     } else if (answer.statusCode() == 429 || answer.statusCode() == 503) {
