@@ -8,6 +8,7 @@ import org.jboss.logging.Logger;
 
 import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
 import dev.sapienseg.pipeline.Deadlines;
 import dev.sapienseg.pipeline.MemoryBound;
 import dev.sapienseg.pipeline.SegmentationPipeline;
@@ -26,8 +27,8 @@ final class StartupAdvice {
     /** Says at start-up what the memory settings allow, and warns when they cannot be met. */
     static void memory(SapiensConfig.Limits limits, MemoryBound memory) {
         long pixels = limits.maxImagePixels();
-        long largest = MemoryBound.estimate(pixels, limits.maxImageBytes().asLongValue(), EnumSet.of(OutputKind.CLASS_PNG,
-                OutputKind.OVERLAY));
+        long largest = MemoryBound.estimate(pixels, limits.maxImageBytes().asLongValue(), new OutputPlan(EnumSet.of(
+                OutputKind.CLASS_PNG, OutputKind.OVERLAY), null));
         long heap = Runtime.getRuntime().maxMemory();
         LOG.infof("memory: budget %d MB for requests in flight (a picture at the %d-pixel limit with class PNG and overlay"
                 + " needs up to %d MB), Java heap up to %d MB", memory.budget() >> 20, pixels, largest >> 20, heap >> 20);

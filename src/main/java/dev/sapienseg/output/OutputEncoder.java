@@ -4,10 +4,12 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 
+import dev.sapienseg.classes.ClassStatistics;
 import dev.sapienseg.classes.Selection;
 import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.image.ImageFormat;
+import dev.sapienseg.shapes.PictureShapes;
 
 /**
  * Encodes the outputs asked for from a picture and its class map: the one place that knows how each
@@ -16,20 +18,26 @@ import dev.sapienseg.image.ImageFormat;
  */
 public final class OutputEncoder {
 
+    /** The encoded outputs, in {@link OutputKind} order, and the shapes they were made of (for the report). */
+    public record Encoded(Map<OutputKind, OutputFile> files, PictureShapes shapes) {
+    }
+
     private OutputEncoder() {
     }
 
     /**
-     * @param plan the kinds to encode and the selection of the selective ones
+     * @param plan the kinds to encode, the selection of the selective ones and how shapes are made
+     * @param statistics the class map's classes present and their boxes
      * @param overlayFormat the overlay's format ({@link OutputLayout#overlayFormat}, or the picture's own)
      * @param vocabulary the served model's classes: the palette and the overlay's blend
-     * @return the encoded outputs, in {@link OutputKind} order
      */
-    public static Map<OutputKind, OutputFile> encode(OutputPlan plan, DecodedImage image, byte[] classMap,
+    public static Encoded encode(OutputPlan plan, DecodedImage image, byte[] classMap, ClassStatistics statistics,
             ImageFormat overlayFormat, Vocabulary vocabulary) {
         Selection selection = plan.selection();
         int w = image.width();
         int h = image.height();
+        PictureShapes shapes = PictureShapes.of(classMap, w, h, statistics, vocabulary.names().size(), plan.shapes(),
+                plan.has(OutputKind.RLE), plan.has(OutputKind.POLYGONS), plan.has(OutputKind.INSTANCES));
         Map<OutputKind, OutputFile> files = new EnumMap<>(OutputKind.class);
         for (OutputKind kind : plan.kinds()) {
             switch (kind) {
@@ -43,10 +51,15 @@ public final class OutputEncoder {
                         SelectionRenderer.maskPng(classMap, w, h, selection)));
                 case CUTOUT -> files.put(kind, OutputFile.of(kind,
                         SelectionRenderer.cutoutPng(image, classMap, selection)));
-                case SUMMARY -> {
+                case RLE -> files.put(kind, OutputFile.of(kind, ShapeFiles.rle(shapes, statistics, w, h)));
+                case POLYGONS -> files.put(kind, OutputFile.of(kind,
+                        ShapeFiles.polygons(shapes, statistics, w, h, plan.shapes().polygonTolerance())));
+                case INSTANCES -> files.put(kind, OutputFile.of(kind,
+                        SelectionRenderer.greyPng(shapes.persons().map(), w, h)));
+                case COCO, SUMMARY -> {
                 }
             }
         }
-        return Collections.unmodifiableMap(files);
+        return new Encoded(Collections.unmodifiableMap(files), shapes);
     }
 }

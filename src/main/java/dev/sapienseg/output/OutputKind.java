@@ -23,6 +23,17 @@ public enum OutputKind {
     SELECTION_MASK("selection-mask", "_selection.png", "image/png", "selection mask PNG; 255 = selected, 0 = not"),
     /** The picture cut out by the selection: an RGBA PNG, alpha 255 where selected, transparent black elsewhere. */
     CUTOUT("cutout", "_cutout.png", "image/png", "RGBA PNG of the picture; alpha = selection"),
+    /** COCO run-length encoding of every class present ({@code dev.sapienseg.shapes.Rle}), exact. */
+    RLE("rle", "_rle.json", "application/json", "COCO RLE of each class present"),
+    /** Every class present as a GeoJSON MultiPolygon along pixel edges ({@code dev.sapienseg.shapes.MultiPolygon}). */
+    POLYGONS("polygons", "_polygons.json", "application/json", "polygons of each class present, GeoJSON MultiPolygon"),
+    /** One mask per person ({@code dev.sapienseg.shapes.Persons}): 8-bit grey PNG, 0 background, k = person k. */
+    INSTANCES("instances", "_instances.png", "image/png", "grey PNG; 0 = background, k = person k"),
+    /**
+     * The batch command's COCO dataset of the whole run, {@code coco.json} beside the outputs (it needs {@link #RLE}
+     * per picture, which it adds): not a per-picture output, so no reply, protocol or bucket carries it.
+     */
+    COCO("coco", null, "application/json", "COCO dataset of a folder run"),
     /** The JSON report; written last where outputs are stored, so its presence marks the set complete. */
     SUMMARY("summary", ".json", "application/json", "segmentation report");
 
@@ -79,6 +90,11 @@ public enum OutputKind {
                     + " ('mask' names only the foreground mask, 'mask-npy'); use " + ids());
         }
         throw new IllegalArgumentException("unknown output '" + name.trim() + "'; use " + ids());
+    }
+
+    /** False for {@link #COCO}, made once per batch run from every picture's {@link #RLE}. */
+    public boolean perPicture() {
+        return this != COCO;
     }
 
     /** True for the outputs made from a selection of classes. */

@@ -41,12 +41,16 @@ public enum OutputLayout {
      *        as Sapiens' {@code cv2.imwrite} does) or of its decoded format (storage); an unknown one counts as PNG
      */
     public String fileName(OutputKind kind, String base, String pictureExtension) {
+        if (!kind.perPicture()) {
+            throw new IllegalArgumentException(kind.id() + " is not a per-picture output");
+        }
         return kind == OutputKind.OVERLAY ? overlay(base, pictureExtension) : base + kind.suffix();
     }
 
-    /** The names of every kind, in {@link OutputKind} order. */
+    /** The names of every per-picture kind, in {@link OutputKind} order. */
     public List<String> fileNames(String base, String pictureExtension) {
-        return java.util.Arrays.stream(OutputKind.values()).map(k -> fileName(k, base, pictureExtension)).toList();
+        return java.util.Arrays.stream(OutputKind.values()).filter(OutputKind::perPicture)
+                .map(k -> fileName(k, base, pictureExtension)).toList();
     }
 
     /** The overlay's format for a picture with this extension: {@link ImageFormat#overlayFormat()} of its format. */

@@ -5,6 +5,7 @@ import java.util.EnumSet;
 import java.util.Set;
 
 import dev.sapienseg.classes.Selection;
+import dev.sapienseg.shapes.ShapeOptions;
 
 /**
  * What one segmentation makes besides its report, resolved once by {@link OutputPlanner} against the served model's
@@ -13,13 +14,20 @@ import dev.sapienseg.classes.Selection;
  *
  * @param kinds iterated in {@link OutputKind} order
  * @param selection the classes of the selection mask and the cutout; null when neither is planned
+ * @param shapes how the shape outputs are made and bounded ({@code sapiens.shapes.*})
  */
-public record OutputPlan(Set<OutputKind> kinds, Selection selection) {
+public record OutputPlan(Set<OutputKind> kinds, Selection selection, ShapeOptions shapes) {
 
     /** The report only. */
     public static final OutputPlan REPORT_ONLY = new OutputPlan(EnumSet.noneOf(OutputKind.class), null);
 
+    /** With {@link ShapeOptions#DEFAULTS}. */
+    public OutputPlan(Set<OutputKind> kinds, Selection selection) {
+        this(kinds, selection, ShapeOptions.DEFAULTS);
+    }
+
     public OutputPlan {
+        java.util.Objects.requireNonNull(shapes, "shapes");
         EnumSet<OutputKind> copy = kinds.isEmpty() ? EnumSet.noneOf(OutputKind.class) : EnumSet.copyOf(kinds);
         copy.remove(OutputKind.SUMMARY);
         if (copy.stream().anyMatch(OutputKind::selective) != (selection != null)) {

@@ -7,6 +7,7 @@ import dev.sapienseg.classes.Selection;
 import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
+import dev.sapienseg.shapes.ShapeOptions;
 
 /**
  * The one place where a caller's choice of outputs and selection becomes an {@link OutputPlan}, for every adapter
@@ -18,6 +19,7 @@ import dev.sapienseg.failure.SegmentationException;
  * ({@code sapiens.selection.*}); one that names only {@code invert} inverts the default's classes;</li>
  * <li>a selection named without a selective kind adds {@link OutputKind#SELECTION_MASK}: a selection only says what
  * the selective outputs show;</li>
+ * <li>{@link OutputKind#COCO} adds {@link OutputKind#RLE}: the dataset is made from every picture's RLE file;</li>
  * <li>a selection the vocabulary cannot meet is {@link FailureReason#BAD_OPTION}, naming the entry and what this
  * model accepts (each adapter says where in its own request it was).</li>
  * </ul>
@@ -27,15 +29,23 @@ public final class OutputPlanner {
 
     private final Vocabulary vocabulary;
     private final Selection defaultSelection;
+    private final ShapeOptions shapes;
+
+    /** With {@link ShapeOptions#DEFAULTS}. */
+    public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert) {
+        this(vocabulary, defaultExpression, defaultInvert, ShapeOptions.DEFAULTS);
+    }
 
     /**
      * @param defaultExpression {@code sapiens.selection.classes}
      * @param defaultInvert {@code sapiens.selection.invert}
+     * @param shapes {@code sapiens.shapes.*}
      * @throws IllegalArgumentException when the default cannot be met by {@code vocabulary}
      */
-    public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert) {
+    public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert, ShapeOptions shapes) {
         this.vocabulary = vocabulary;
         this.defaultSelection = Selection.parse(defaultExpression, defaultInvert, vocabulary);
+        this.shapes = shapes;
     }
 
     /** The served model's classes. */
@@ -60,14 +70,17 @@ public final class OutputPlanner {
      */
     public OutputPlan plan(Set<OutputKind> kinds, String select, Boolean invert) {
         EnumSet<OutputKind> planned = kinds.isEmpty() ? EnumSet.noneOf(OutputKind.class) : EnumSet.copyOf(kinds);
+        if (planned.contains(OutputKind.COCO)) {
+            planned.add(OutputKind.RLE);
+        }
         boolean named = select != null || invert != null;
         if (named && planned.stream().noneMatch(OutputKind::selective)) {
             planned.add(OutputKind.SELECTION_MASK);
         }
         if (planned.stream().noneMatch(OutputKind::selective)) {
-            return new OutputPlan(planned, null);
+            return new OutputPlan(planned, null, shapes);
         }
-        return new OutputPlan(planned, named ? selection(select, invert) : defaultSelection);
+        return new OutputPlan(planned, named ? selection(select, invert) : defaultSelection, shapes);
     }
 
     private Selection selection(String select, Boolean invert) {

@@ -70,6 +70,14 @@ public final class SelectionRenderer {
         }
     }
 
+    /** An 8-bit grey PNG of {@code values} (the instances picture). */
+    public static byte[] greyPng(byte[] values, int width, int height) {
+        try (Mat grey = new Mat(height, width, CV_8UC1)) {
+            grey.data().capacity((long) width * height).put(values);
+            return OverlayRenderer.encode(grey, ImageFormat.PNG);
+        }
+    }
+
     public static byte[] cutoutPng(DecodedImage image, byte[] classMap, Selection selection) {
         try (Mat cutout = cutout(image, classMap, selection)) {
             return OverlayRenderer.encode(cutout, ImageFormat.PNG);

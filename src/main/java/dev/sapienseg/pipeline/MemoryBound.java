@@ -4,6 +4,7 @@ import dev.sapienseg.failure.SegmentationException;
 
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
 
 import java.util.Set;
 
@@ -22,6 +23,15 @@ import java.util.Set;
  * <li>the selection mask, if asked for: 10 P (the grey picture, 1 P, counted through the same steps as the
  * overlay);</li>
  * <li>the cutout, if asked for: 38 P (the RGBA picture, 4 P, counted the same way).</li>
+ * <li>the RLE, if asked for: the column-major copy (1 P) and {@value #BYTES_PER_RUN} bytes per run (its two counts,
+ * their array's growth, about four characters of text through the builder, the string, the JSON and the reply), the
+ * runs being at most P and at most {@code sapiens.shapes.max-runs};</li>
+ * <li>the polygons, if asked for: a class's mask and its component labels (5 P), the traced edges, and
+ * {@value #BYTES_PER_VERTEX} bytes per vertex ({@code [x,y],} of JSON through the same steps), at most P and at most
+ * {@code sapiens.shapes.max-vertices};</li>
+ * <li>the instances, if asked for: 15 P of working pictures (the foreground, its component labels, the person map, the
+ * distance transform's input, distances and labels), the grey PNG through the steps of the selection mask (10 P), and
+ * the persons' runs as for the RLE.</li>
  * </ul>
  * So 76 P with the class PNG and the overlay (3.8 GB for a 50 MP picture, 230 MB for a 3 MP one), 124 P with
  * everything. The request body itself (at most
@@ -43,6 +53,11 @@ public final class MemoryBound {
     static final long OVERLAY_BYTES_PER_PIXEL = 56;
     static final long SELECTION_MASK_BYTES_PER_PIXEL = 10;
     static final long CUTOUT_BYTES_PER_PIXEL = 38;
+    static final long RLE_BYTES_PER_PIXEL = 1;
+    static final long BYTES_PER_RUN = 48;
+    static final long POLYGONS_BYTES_PER_PIXEL = 6;
+    static final long BYTES_PER_VERTEX = 48;
+    static final long INSTANCES_BYTES_PER_PIXEL = 25;
 
     private final long budget;
     private long reserved;
@@ -55,13 +70,21 @@ public final class MemoryBound {
     }
 
     /** The worst-case bytes of one request for a picture of {@code pixels} encoded in {@code encodedBytes}. */
-    public static long estimate(long pixels, long encodedBytes, Set<OutputKind> outputs) {
+    public static long estimate(long pixels, long encodedBytes, OutputPlan plan) {
         // The .npy outputs are generated from the class map while they are written: no memory of their own.
+        Set<OutputKind> outputs = plan.kinds();
         long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.contains(OutputKind.CLASS_PNG) ? CLASS_PNG_BYTES_PER_PIXEL : 0)
                 + (outputs.contains(OutputKind.OVERLAY) ? OVERLAY_BYTES_PER_PIXEL : 0)
                 + (outputs.contains(OutputKind.SELECTION_MASK) ? SELECTION_MASK_BYTES_PER_PIXEL : 0)
-                + (outputs.contains(OutputKind.CUTOUT) ? CUTOUT_BYTES_PER_PIXEL : 0);
-        return Math.multiplyExact(pixels, perPixel) + encodedBytes;
+                + (outputs.contains(OutputKind.CUTOUT) ? CUTOUT_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.RLE) ? RLE_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.POLYGONS) ? POLYGONS_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.INSTANCES) ? INSTANCES_BYTES_PER_PIXEL : 0);
+        long runs = Math.min(pixels, plan.shapes().maxRuns()) * BYTES_PER_RUN;
+        long shapes = (outputs.contains(OutputKind.RLE) ? runs : 0) + (outputs.contains(OutputKind.INSTANCES) ? runs : 0)
+                + (outputs.contains(OutputKind.POLYGONS)
+                        ? Math.min(pixels, plan.shapes().maxVertices()) * BYTES_PER_VERTEX : 0);
+        return Math.addExact(Math.multiplyExact(pixels, perPixel) + encodedBytes, shapes);
     }
 
     public long budget() {

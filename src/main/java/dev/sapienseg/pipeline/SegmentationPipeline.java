@@ -107,7 +107,7 @@ public final class SegmentationPipeline implements AutoCloseable {
             long t0 = System.nanoTime();
             byte[] encoded = request.picture();
             ImageHeader header = decoder.inspect(encoded);
-            reserved = memory.reserve(MemoryBound.estimate(header.pixels(), encoded.length, request.plan().kinds())
+            reserved = memory.reserve(MemoryBound.estimate(header.pixels(), encoded.length, request.plan())
                     + Math.multiplyExact(header.pixels(), request.replyBytesPerPixel()));
             image = decoder.decode(encoded, header);
             long t1 = System.nanoTime();

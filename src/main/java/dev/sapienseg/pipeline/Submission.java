@@ -1,7 +1,6 @@
 package dev.sapienseg.pipeline;
 
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
@@ -12,8 +11,6 @@ import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.image.DecodedImage;
 import dev.sapienseg.output.OutputEncoder;
-import dev.sapienseg.output.OutputFile;
-import dev.sapienseg.output.OutputKind;
 
 /**
  * One admitted picture between {@link SegmentationPipeline#submit} and its {@link Segmentation}: it holds the
@@ -109,10 +106,11 @@ public final class Submission implements AutoCloseable {
             throw SegmentationPipeline.allocationFailure(e, "post-processing");
         }
         long t4 = System.nanoTime();
-        Map<OutputKind, OutputFile> files;
+        OutputEncoder.Encoded encoded;
         try {
-            files = OutputEncoder.encode(request.plan(), image, classMap.ids(), request.overlayFormat() != null
-                    ? request.overlayFormat() : image.format().overlayFormat(), pipeline.planner().vocabulary());
+            encoded = OutputEncoder.encode(request.plan(), image, classMap.ids(), classMap.statistics(),
+                    request.overlayFormat() != null ? request.overlayFormat() : image.format().overlayFormat(),
+                    pipeline.planner().vocabulary());
         } catch (OutOfMemoryError e) {
             throw SegmentationPipeline.allocationFailure(e, "encoding");
         }
@@ -120,7 +118,8 @@ public final class Submission implements AutoCloseable {
         StageTimings timings = new StageTimings(ms(decodedNanos - startNanos), ms(submitted.preprocessNanos()),
                 ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - startNanos));
         return new Segmentation(image.width(), image.height(), image.format(), pipeline.planner().vocabulary().names(),
-                classMap.ids(), classMap.statistics(), timings, files, submitted.batchSize(), request.plan().selection());
+                classMap.ids(), classMap.statistics(), timings, encoded.files(), submitted.batchSize(),
+                request.plan().selection(), encoded.shapes());
     }
 
     /** Releases the slot (once its batch has run), the picture, the memory and the admission permit. */

@@ -13,17 +13,25 @@ import dev.sapienseg.output.OutputFile;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.pipeline.Segmentation;
 import dev.sapienseg.pipeline.StageTimings;
+import dev.sapienseg.shapes.MultiPolygon;
+import dev.sapienseg.shapes.Person;
+import dev.sapienseg.shapes.PictureShapes;
+import dev.sapienseg.shapes.Rle;
 
 /**
  * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the summary that the batch command
  * and the storage path write beside the other outputs (without pictures). Pictures are base64, named as their
  * {@link OutputKind}: {@code classPng} (class-png: an 8-bit palette PNG whose pixel values are the class ids, in the
- * family's colours), {@code overlay}, {@code selectionMask} and {@code cutout}. Class names are the served family's.
+ * family's colours), {@code overlay}, {@code selectionMask}, {@code cutout} and {@code instances}. Class names are the
+ * served family's. Shapes: each class carries its {@code rle} and {@code polygons} when asked for, and
+ * {@code persons} lists the people of {@code instances}. A summary holds no shapes but the people without their masks:
+ * the shapes are files of their own.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
         double foregroundShare, List<ClassSummary> classes, SelectionSummary selection, StageTimings timings,
-        int batchSize, Picture classPng, Picture overlay, Picture selectionMask, Picture cutout) {
+        int batchSize, List<Person> persons, Picture classPng, Picture overlay, Picture selectionMask, Picture cutout,
+        Picture instances) {
 
     /**
      * The selection of the selection mask and the cutout: what was asked for, the classes it took in the served
@@ -44,7 +52,9 @@ public record SegmentationReport(String requestId, int width, int height, String
     }
 
     /** One class present in the picture; the box is in pixels of the original picture. */
-    public record ClassSummary(int id, String name, long pixels, double share, BoundingBox bbox) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ClassSummary(int id, String name, long pixels, double share, BoundingBox bbox, Rle rle,
+            MultiPolygon polygons) {
     }
 
     public record BoundingBox(int x, int y, int width, int height) {
@@ -72,15 +82,22 @@ public record SegmentationReport(String requestId, int width, int height, String
                 model.providerNote(), model.contract().family().label(), model.contract().classes(),
                 normalization.name().toLowerCase(java.util.Locale.ROOT),
                 model.identity().sha256(), model.identity().revision());
+        PictureShapes shapes = pictures ? s.shapes() : PictureShapes.NONE;
         List<ClassSummary> classes = s.statistics().regions().stream()
-                .map(SegmentationReport::summary)
+                .map(r -> summary(r, shapes))
                 .toList();
+        List<Person> persons = s.shapes().people();
+        if (persons != null && !pictures) {
+            persons = persons.stream().map(Person::withoutRle).toList();
+        }
         return new SegmentationReport(requestId, s.width(), s.height(), s.format().name().toLowerCase(java.util.Locale.ROOT),
                 modelInfo, round(s.statistics().foregroundShare()), classes, selection(s), s.timings(), s.batchSize(),
+                persons,
                 pictures ? picture(s.output(OutputKind.CLASS_PNG)) : null,
                 pictures ? picture(s.output(OutputKind.OVERLAY)) : null,
                 pictures ? picture(s.output(OutputKind.SELECTION_MASK)) : null,
-                pictures ? picture(s.output(OutputKind.CUTOUT)) : null);
+                pictures ? picture(s.output(OutputKind.CUTOUT)) : null,
+                pictures ? picture(s.output(OutputKind.INSTANCES)) : null);
     }
 
     /** Counted from the class statistics (each pixel has one class): no second pass over the class map. */
@@ -103,9 +120,11 @@ public record SegmentationReport(String requestId, int width, int height, String
         return file == null ? null : new Picture(file.contentType(), file.kind().description(), file.data());
     }
 
-    private static ClassSummary summary(ClassStatistics.ClassRegion r) {
+    private static ClassSummary summary(ClassStatistics.ClassRegion r, PictureShapes shapes) {
         return new ClassSummary(r.id(), r.name(), r.pixels(), round(r.share()),
-                new BoundingBox(r.x(), r.y(), r.width(), r.height()));
+                new BoundingBox(r.x(), r.y(), r.width(), r.height()),
+                shapes.rle() == null ? null : shapes.rle().get(r.id()),
+                shapes.polygons() == null ? null : shapes.polygons().get(r.id()));
     }
 
     private static double round(double share) {

@@ -94,8 +94,9 @@ public final class BatchBenchmark {
                 Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
                         postprocessor.classNames(), map.ids(), map.statistics(), null, OutputEncoder.encode(outputs.plan(),
-                                decoded, map.ids(), OutputLayout.overlayFormat(image.extension()), postprocessor.vocabulary()),
-                        1, null);
+                                decoded, map.ids(), map.statistics(), OutputLayout.overlayFormat(image.extension()),
+                                postprocessor.vocabulary()).files(),
+                        1, null, dev.sapienseg.shapes.PictureShapes.NONE);
                 outputs.write(image, segmentation, SegmentationReport.summary(image.label(), segmentation, model,
                         Normalization.LITE));
             }

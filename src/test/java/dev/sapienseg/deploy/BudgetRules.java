@@ -218,7 +218,8 @@ final class BudgetRules {
         }
         long pixels = Long.parseLong(cfg.get("sapiens.limits.max-image-pixels"));
         long oneAtTheLimit = dev.sapienseg.pipeline.MemoryBound.estimate(pixels,
-                cfg.getBytes("sapiens.limits.max-image-bytes"), java.util.EnumSet.of(dev.sapienseg.output.OutputKind.CLASS_PNG));
+                cfg.getBytes("sapiens.limits.max-image-bytes"), new dev.sapienseg.output.OutputPlan(
+                        java.util.EnumSet.of(dev.sapienseg.output.OutputKind.CLASS_PNG), null));
         if (budget < oneAtTheLimit) {
             problems.add(where + "memory-budget " + (budget >> 20) + " MiB cannot admit one picture at the pixel limit"
                     + " with its mask (" + (oneAtTheLimit >> 20) + " MiB): such pictures would always get 413");

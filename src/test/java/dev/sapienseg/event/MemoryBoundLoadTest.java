@@ -102,7 +102,9 @@ class MemoryBoundLoadTest {
         try (Mat noise = LargeImages.noise(side, side, 11)) {
             png = TestImages.png(noise);
         }
-        long perRequest = MemoryBound.estimate((long) side * side, png.length, outputs);
+        long perRequest = MemoryBound.estimate((long) side * side, png.length,
+                new dev.sapienseg.output.OutputPlanner(dev.sapienseg.classes.Vocabulary.GOLIATH_28, null, false)
+                        .plan(outputs));
         assertEquals(admitted, BUDGET / perRequest, "the budget admits " + admitted + " of these at once");
         String names = String.join(",", outputs.stream().map(OutputKind::id).toList());
 

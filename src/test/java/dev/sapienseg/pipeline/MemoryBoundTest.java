@@ -2,7 +2,11 @@ package dev.sapienseg.pipeline;
 
 import java.util.EnumSet;
 
+import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
+import dev.sapienseg.output.OutputPlanner;
+import dev.sapienseg.shapes.ShapeOptions;
 
 import dev.sapienseg.failure.SegmentationException;
 
@@ -18,11 +22,30 @@ class MemoryBoundTest {
     @Test
     void theEstimateGrowsWithTheOutputsAskedFor() {
         long pixels = 1_000_000;
-        assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.noneOf(OutputKind.class)));
-        assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG)));
-        assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY)));
-        assertEquals(124 * pixels + 500, MemoryBound.estimate(pixels, 500, EnumSet.of(OutputKind.CLASS_PNG,
-                OutputKind.OVERLAY, OutputKind.SELECTION_MASK, OutputKind.CUTOUT)));
+        assertEquals(16 * pixels + 500, MemoryBound.estimate(pixels, 500, plan(EnumSet.noneOf(OutputKind.class))));
+        assertEquals(20 * pixels + 500, MemoryBound.estimate(pixels, 500, plan(EnumSet.of(OutputKind.CLASS_PNG))));
+        assertEquals(76 * pixels + 500, MemoryBound.estimate(pixels, 500, plan(EnumSet.of(OutputKind.CLASS_PNG,
+                OutputKind.OVERLAY))));
+        assertEquals(124 * pixels + 500, MemoryBound.estimate(pixels, 500, plan(EnumSet.of(OutputKind.CLASS_PNG,
+                OutputKind.OVERLAY, OutputKind.SELECTION_MASK, OutputKind.CUTOUT))));
+    }
+
+    @Test
+    void shapesCountTheirRunsAndVerticesUpToTheirCaps() {
+        long pixels = 1_000_000;
+        ShapeOptions caps = new ShapeOptions(10_000, 20_000, 0, 0.002);
+        assertEquals(17 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps)), "1 P and 48 bytes per run, runs capped");
+        assertEquals(22 * pixels + 20_000 * 48, MemoryBound.estimate(pixels, 0,
+                new OutputPlan(EnumSet.of(OutputKind.POLYGONS), null, caps)));
+        assertEquals(41 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
+                new OutputPlan(EnumSet.of(OutputKind.INSTANCES), null, caps)));
+        assertEquals(16 * 100 + 100 * 48, MemoryBound.estimate(100, 0,
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps)) - 100, "no more runs than pixels");
+    }
+
+    private static OutputPlan plan(EnumSet<OutputKind> kinds) {
+        return new OutputPlanner(Vocabulary.GOLIATH_28, null, false).plan(kinds);
     }
 
     @Test
