@@ -54,7 +54,7 @@ public final class BatchOutputs {
         this.root = root;
         this.plan = plan;
         this.kinds = EnumSet.of(OutputKind.SUMMARY);
-        this.kinds.addAll(plan.kinds());
+        plan.kinds().stream().filter(OutputKind::perPicture).forEach(this.kinds::add);
     }
 
     /** What every picture is made into. */
@@ -115,11 +115,11 @@ public final class BatchOutputs {
     }
 
     @FunctionalInterface
-    private interface Content {
+    interface Content {
         void writeTo(OutputStream out) throws IOException;
     }
 
-    private static void atomically(Path target, Content content) throws IOException {
+    static void atomically(Path target, Content content) throws IOException {
         Path temporary = target.resolveSibling("." + target.getFileName() + ".tmp");
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(temporary), 1 << 16)) {
             content.writeTo(out);

@@ -13,7 +13,9 @@ import java.util.stream.Collectors;
 
 import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.config.ShapeSettings;
 import dev.sapienseg.config.StandaloneConfig;
+import dev.sapienseg.shapes.ShapeOptions;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageFormat;
@@ -105,7 +107,9 @@ public final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--outputs", defaultValue = "mask-npy,class-npy,class-png,overlay,summary", description = "Files per"
             + " picture, comma-separated: mask-npy (<stem>.npy), class-npy (<stem>_seg.npy), class-png (<stem>_seg.png),"
             + " overlay (the visualisation), selection-mask (<stem>_selection.png), cutout (<stem>_cutout.png),"
-            + " summary (<stem>.json, always written). Default: ${DEFAULT-VALUE}.")
+            + " instances (<stem>_instances.png), rle (<stem>_rle.json), polygons (<stem>_polygons.json),"
+            + " coco (one coco.json for the run, with rle), summary (<stem>.json, always written)."
+            + " Default: ${DEFAULT-VALUE}.")
     String outputKinds;
 
     @Option(names = "--select", description = "Classes of the selection-mask and cutout outputs: groups (person, face,"
@@ -227,9 +231,15 @@ public final class SegmentCommand implements Callable<Integer> {
     /** The outputs and selection of every picture, for the loaded model's classes. */
     private OutputPlan plan(Set<OutputKind> kinds, List<SegmentationModel> sessions, SapiensConfig config)
             throws CannotRun {
+        ShapeOptions shapes;
+        try {
+            shapes = ShapeSettings.options(config.shapes());
+        } catch (IllegalArgumentException e) {
+            throw new CannotRun("invalid setting: " + e.getMessage());
+        }
         try {
             OutputPlanner planner = new OutputPlanner(Vocabulary.of(sessions.get(0).contract().family()),
-                    config.selection().classes(), config.selection().invert());
+                    config.selection().classes(), config.selection().invert(), shapes);
             return planner.plan(kinds, select, invert ? Boolean.TRUE : null);
         } catch (IllegalArgumentException | SegmentationException e) {
             throw new CannotRun("invalid --select: " + e.getMessage());
@@ -245,9 +255,10 @@ public final class SegmentCommand implements Callable<Integer> {
             BatchInputs.Found found) throws InterruptedException {
         int workers = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
         int perRun = perRun(choice);
+        BatchOutputs outputs = new BatchOutputs(output, plan);
         BatchRunner runner = new BatchRunner(sessions, new BatchRunner.Settings(perRun, workers, force,
                 choice.normalizationFor(sessions.get(0).contract().family())),
-                new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), new BatchOutputs(output, plan));
+                new ImageDecoder(new ImageLimits(Long.MAX_VALUE, maxPixels)), outputs);
         SegmentationModel first = sessions.get(0);
         int pictures = found.images().size() + found.problems().size();
         err.printf("model %s on %s%s, %d session(s), batch %d, %d picture(s) -> %s%n", first.name(),
@@ -261,7 +272,11 @@ public final class SegmentCommand implements Callable<Integer> {
             progress.failed(problem.entry(), problem.reason());
         }
         runner.run(found.images(), progress);
-        return summarise(progress);
+        int status = summarise(progress);
+        if (plan.has(OutputKind.COCO) && !CocoDataset.writeAfterRun(output, found.images(), outputs, first, out, err)) {
+            return FAILURES;
+        }
+        return status;
     }
 
     /**

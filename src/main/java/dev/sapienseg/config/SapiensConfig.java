@@ -263,6 +263,9 @@ public interface SapiensConfig {
     /** The selection of the selection-mask and cutout outputs when a request does not name one. */
     Selection selection();
 
+    /** The shape outputs: rle, polygons, instances. */
+    ShapeSettings shapes();
+
     interface Selection {
         /**
          * Groups, class names or ids joined with {@code +} ({@code dev.sapienseg.classes.Selection}); checked against the

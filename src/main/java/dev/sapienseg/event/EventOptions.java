@@ -20,9 +20,10 @@ import io.quarkus.runtime.StartupEvent;
 /**
  * What an image event asks for, read from its CloudEvent extension attributes (binary mode: headers {@code ce-…}):
  * {@value #OUTPUTS}, a comma-separated list of output names ({@link OutputKind}) — {@code class-png},
- * {@code overlay}, {@code selection-mask} and {@code cutout} —, or {@code none} for the report only ({@code summary}
- * adds nothing: the reply is the summary; the {@code .npy} outputs are too large for a JSON reply and are refused with
- * a pointer to the storage path and the batch command); {@value #SELECT} (groups, class names or ids joined with
+ * {@code overlay}, {@code selection-mask}, {@code cutout}, {@code instances}, {@code rle} and {@code polygons} —, or
+ * {@code none} for the report only ({@code summary} adds nothing: the reply is the summary; the {@code .npy} outputs
+ * are too large for a JSON reply and {@code coco} is a folder run's dataset: both are refused with a pointer to where
+ * they are made); {@value #SELECT} (groups, class names or ids joined with
  * {@code +}) and {@value #INVERT} ({@code true} takes every other class) for the selection mask and the cutout. The
  * rules that combine them with the defaults are {@link OutputPlanner}'s.
  */
@@ -34,7 +35,8 @@ public final class EventOptions {
 
     /** What a reply can carry. */
     static final Set<OutputKind> IN_REPLIES = EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY,
-            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.SUMMARY);
+            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES,
+            OutputKind.SUMMARY);
 
     private EventOptions() {
     }
@@ -101,10 +103,14 @@ public final class EventOptions {
     /** Why a reply cannot carry one of {@code kinds}, or null. */
     static String refused(Iterable<OutputKind> kinds) {
         for (OutputKind kind : kinds) {
+            if (kind == OutputKind.COCO) {
+                return "output 'coco' is the dataset of a folder run, written by the batch command (--outputs coco);"
+                        + " a reply carries each class's COCO RLE with " + OUTPUTS + ": rle";
+            }
             if (!IN_REPLIES.contains(kind)) {
                 return "output '" + kind.id() + "' is not sent in replies (" + OUTPUTS + " takes class-png, overlay,"
-                        + " selection-mask, cutout, none); the .npy files are written by the storage path"
-                        + " (sapiens.storage.outputs) and the batch command (--outputs)";
+                        + " selection-mask, cutout, instances, rle, polygons, none); the .npy files are written by the"
+                        + " storage path (sapiens.storage.outputs) and the batch command (--outputs)";
             }
         }
         return null;

@@ -4,6 +4,7 @@ import java.util.List;
 
 import dev.sapienseg.classes.Vocabulary;
 import dev.sapienseg.config.SapiensConfig;
+import dev.sapienseg.config.ShapeSettings;
 import dev.sapienseg.image.ImageDecoder;
 import dev.sapienseg.image.ImageLimits;
 import dev.sapienseg.model.BatchSizes;
@@ -44,10 +45,11 @@ final class PipelineAssembly {
         OutputPlanner planner;
         try {
             planner = new OutputPlanner(Vocabulary.of(model.contract().family()), config.selection().classes(),
-                    config.selection().invert());
+                    config.selection().invert(), ShapeSettings.options(config.shapes()));
         } catch (IllegalArgumentException e) {
             sessions.forEach(SegmentationModel::close);
-            throw new ModelLoadException("sapiens.selection.classes does not fit the model served: " + e.getMessage());
+            throw new ModelLoadException(e.getMessage().startsWith("sapiens.shapes") ? e.getMessage()
+                    : "sapiens.selection.classes does not fit the model served: " + e.getMessage());
         }
         SapiensConfig.Limits limits = config.limits();
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(limits.maxImageBytes().asLongValue(),

@@ -119,7 +119,7 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         boolean invert = bool(parameters.path("invert"), "parameters.invert");
         Map<Output, Boolean> outputs = outputs(root.get("outputs"), allBinary);
         boolean named = root.get("outputs") != null && root.get("outputs").isArray() && !root.get("outputs").isEmpty();
-        boolean selective = outputs.keySet().stream().anyMatch(o -> !o.byDefault());
+        boolean selective = outputs.keySet().stream().anyMatch(Output::selective);
         if ((select != null || invert) && !selective && named) {
             throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
                     + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");

@@ -7,8 +7,9 @@ import dev.sapienseg.output.OutputKind;
 
 /**
  * The model's outputs as Open Inference Protocol tensors, for N pictures of H × W: the class ids, the foreground mask
- * ("mask" means the foreground everywhere, as in {@link OutputKind}), the two pictures, each an encoded file, and the
- * two pictures of a selection (request parameters {@code select} and {@code invert}), sent only when asked for.
+ * ("mask" means the foreground everywhere, as in {@link OutputKind}), the two pictures, each an encoded file, and,
+ * sent only when asked for, the two pictures of a selection (request parameters {@code select} and {@code invert}),
+ * the instances picture and the shape documents.
  */
 enum Output {
     /** Class id per pixel, {@code UINT8 [N, H, W]} (all pictures of the request the same size). */
@@ -22,7 +23,13 @@ enum Output {
     /** The selection as an 8-bit grey PNG (255 selected), {@code BYTES [N]}. */
     SELECTION_MASK("selection_mask", "BYTES", OutputKind.SELECTION_MASK, 0, 0),
     /** The picture cut out by the selection, an RGBA PNG, {@code BYTES [N]}. */
-    CUTOUT("cutout", "BYTES", OutputKind.CUTOUT, 0, 0);
+    CUTOUT("cutout", "BYTES", OutputKind.CUTOUT, 0, 0),
+    /** One mask per person, an 8-bit grey PNG (0 background, k = person k), {@code BYTES [N]}. */
+    INSTANCES("instances", "BYTES", OutputKind.INSTANCES, 0, 0),
+    /** The COCO RLE of each class present, the {@code _rle.json} document, {@code BYTES [N]}. */
+    RLE("rle", "BYTES", OutputKind.RLE, 0, 0),
+    /** The polygons of each class present, the {@code _polygons.json} document, {@code BYTES [N]}. */
+    POLYGONS("polygons", "BYTES", OutputKind.POLYGONS, 0, 0);
 
     private final String tensorName;
     private final String datatype;
@@ -60,9 +67,14 @@ enum Output {
         return binary ? binaryBytesPerPixel : jsonBytesPerPixel;
     }
 
-    /** Sent when a request names no outputs: all but the selection's pictures. */
+    /** Sent when a request names no outputs: the class map, the mask, the class PNG and the overlay. */
     boolean byDefault() {
-        return kind == null || !kind.selective();
+        return kind == null || kind == OutputKind.CLASS_PNG || kind == OutputKind.OVERLAY;
+    }
+
+    /** Shows a selection ({@code select}, {@code invert}). */
+    boolean selective() {
+        return kind != null && kind.selective();
     }
 
     static Output named(String name) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.sapienseg.classes.ClassStatistics;
+import dev.sapienseg.shapes.Box;
 import dev.sapienseg.shapes.MultiPolygon;
 import dev.sapienseg.shapes.PictureShapes;
 import dev.sapienseg.shapes.Rle;
@@ -15,8 +16,10 @@ import dev.sapienseg.shapes.Rle;
  * The JSON files of the shape outputs: {@code <name>_rle.json} and {@code <name>_polygons.json}, one document per
  * picture (an Open Inference Protocol {@code BYTES} element carries the same bytes):
  * <pre>
- * {"width": W, "height": H, "classes": [{"id": 0, "name": "Background", "pixels": n, "rle": {"size": [H, W], "counts": "…"}}, …]}
- * {"width": W, "height": H, "tolerance": 0.0, "classes": [{"id": …, "name": …, "pixels": n, "polygons": {"type": "MultiPolygon", …}}, …]}
+ * {"width": W, "height": H, "classes": [{"id": 0, "name": "Background", "pixels": n, "bbox": {…},
+ *     "rle": {"size": [H, W], "counts": "…"}}, …]}
+ * {"width": W, "height": H, "tolerance": 0.0, "classes": [{"id": …, "name": …, "pixels": n, "bbox": {…},
+ *     "polygons": {"type": "MultiPolygon", "coordinates": […]}}, …]}
  * </pre>
  */
 public final class ShapeFiles {
@@ -25,7 +28,7 @@ public final class ShapeFiles {
 
     /** One class of a shape file. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ClassShape(int id, String name, long pixels, Rle rle, MultiPolygon polygons) {
+    public record ClassShape(int id, String name, long pixels, Box bbox, Rle rle, MultiPolygon polygons) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -37,12 +40,17 @@ public final class ShapeFiles {
 
     static byte[] rle(PictureShapes shapes, ClassStatistics statistics, int width, int height) {
         return write(new Document(width, height, null, statistics.regions().stream()
-                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), shapes.rle().get(r.id()), null)).toList()));
+                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), shapes.rle().get(r.id()), null)).toList()));
     }
 
     static byte[] polygons(PictureShapes shapes, ClassStatistics statistics, int width, int height, double tolerance) {
         return write(new Document(width, height, tolerance, statistics.regions().stream()
-                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), null, shapes.polygons().get(r.id()))).toList()));
+                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), null,
+                        shapes.polygons().get(r.id()))).toList()));
+    }
+
+    private static Box box(ClassStatistics.ClassRegion r) {
+        return new Box(r.x(), r.y(), r.width(), r.height());
     }
 
     private static byte[] write(Document document) {

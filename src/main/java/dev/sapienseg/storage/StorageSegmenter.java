@@ -274,4 +274,16 @@ public class StorageSegmenter {
     private String outputBucket(String sourceBucket) {
         return config.storage().outputBucket().orElse(sourceBucket);
     }
+
+    /** {@code coco} is a folder run's dataset, not an output of one object: naming it stops the start. */
+    @ApplicationScoped
+    static class OutputsCheck {
+        void check(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event,
+                dev.sapienseg.config.SapiensConfig config) {
+            if (config.storage().outputs().kinds().contains(dev.sapienseg.output.OutputKind.COCO)) {
+                throw new IllegalStateException("sapiens.storage.outputs: 'coco' is the dataset of a batch run"
+                        + " (segment --outputs coco); the storage path writes each object's RLE with 'rle'");
+            }
+        }
+    }
 }

@@ -32,8 +32,11 @@ class OutputKeysTest {
         assertEquals("out/a.b/c/photo.final.JPG_overlay.png", keys.key(OutputKind.OVERLAY, ImageFormat.WEBP));
         assertEquals("out/a.b/c/photo.final.JPG_selection.png", keys.key(OutputKind.SELECTION_MASK, ImageFormat.JPEG));
         assertEquals("out/a.b/c/photo.final.JPG_cutout.png", keys.key(OutputKind.CUTOUT, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_rle.json", keys.key(OutputKind.RLE, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_polygons.json", keys.key(OutputKind.POLYGONS, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_instances.png", keys.key(OutputKind.INSTANCES, ImageFormat.JPEG));
         assertEquals("out/a.b/c/photo.final.JPG.json", keys.summary());
-        assertEquals(8, keys.all().size());
+        assertEquals(11, keys.all().size());
         assertEquals("out/dir.v2/noext.src.json", OutputKeys.derive("out/", null, "dir.v2/noext").summary());
         assertEquals("out/.hidden.src.json", OutputKeys.derive("out/", null, ".hidden").summary());
         assertEquals("out/photos/a.jpg.json", OutputKeys.derive("out/", "photos", "a.jpg").summary());
