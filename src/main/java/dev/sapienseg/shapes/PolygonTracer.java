@@ -25,9 +25,9 @@ import dev.sapienseg.failure.SegmentationException;
  *
  * <p>Each ring follows the boundary edges with the label on its right (crack following); where two of the label's
  * pixels touch only at a corner, the ring turns away, so a polygon is a 4-connected component and rings never cross.
- * Rings that start on a top edge (label below) are exterior rings, those that start on a bottom edge of the label
- * (label above) are holes; a hole belongs to the polygon of the 4-connected component (OpenCV's
- * {@code connectedComponents}) of the pixel above its first edge. Vertices are the corners where the ring turns.
+ * A ring that passes a corner twice is split there into simple loops (OGC's rule, which shapely and GEOS check);
+ * counter-clockwise loops are exteriors, clockwise ones holes, and a hole belongs to the polygon of its 4-connected
+ * component (OpenCV's {@code connectedComponents}) around it. Vertices are the corners where the ring turns.
  * A tolerance above 0 simplifies each ring with OpenCV's Douglas–Peucker ({@code approxPolyDP}); rings that collapse
  * below three vertices are dropped (with their holes, for an exterior ring).
  */
@@ -99,8 +99,9 @@ public final class PolygonTracer {
     }
 
     private List<List<int[]>> rings(Budget budget, int offsetX, int offsetY) {
-        Map<Integer, List<int[]>> byComponent = new HashMap<>();
+        Map<Integer, List<List<int[]>>> byComponent = new HashMap<>();
         List<List<int[]>> polygons = new ArrayList<>();
+        List<int[]> holes = new ArrayList<>(); // each: component, then the ring
         try (Mat mask = new Mat(height, width, CV_8UC1); Mat components = new Mat()) {
             mask.data().put(inside);
             connectedComponents(mask, components, 4, CV_32S);
@@ -110,19 +111,107 @@ public final class PolygonTracer {
                     boolean above = in(x, y - 1);
                     boolean below = in(x, y);
                     int edge = y * width + x;
+                    int[] ring;
+                    int owner;
                     if (below && !above && !isSet(visitedEast, edge)) {
-                        List<int[]> polygon = new ArrayList<>();
-                        polygon.add(ring(x, y, EAST, budget, offsetX, offsetY));
-                        polygons.add(polygon);
-                        byComponent.put(component.get(y * width + x), polygon);
+                        ring = ring(x, y, EAST, budget, offsetX, offsetY);
+                        owner = component.get(y * width + x);
                     } else if (above && !below && !isSet(visitedWest, edge)) {
-                        int[] hole = ring(x + 1, y, WEST, budget, offsetX, offsetY);
-                        byComponent.get(component.get((y - 1) * width + x)).add(hole);
+                        ring = ring(x + 1, y, WEST, budget, offsetX, offsetY);
+                        owner = component.get((y - 1) * width + x);
+                    } else {
+                        continue;
+                    }
+                    for (int[] loop : simpleLoops(ring)) {
+                        if (doubleArea(loop) > 0) {
+                            List<int[]> polygon = new ArrayList<>();
+                            polygon.add(loop);
+                            polygons.add(polygon);
+                            byComponent.computeIfAbsent(owner, k -> new ArrayList<>()).add(polygon);
+                        } else {
+                            int[] hole = new int[loop.length + 1];
+                            hole[0] = owner;
+                            System.arraycopy(loop, 0, hole, 1, loop.length);
+                            holes.add(hole);
+                        }
                     }
                 }
             }
         }
+        for (int[] hole : holes) {
+            int[] loop = Arrays.copyOfRange(hole, 1, hole.length);
+            List<List<int[]>> candidates = byComponent.get(hole[0]);
+            List<int[]> parent = candidates.get(0);
+            if (candidates.size() > 1) { // a component whose exterior touched itself: the one around the hole's edge
+                double[] pixel = besideFirstEdge(loop);
+                for (List<int[]> candidate : candidates) {
+                    if (contains(candidate.get(0), pixel[0], pixel[1])) {
+                        parent = candidate;
+                    }
+                }
+            }
+            parent.add(loop);
+        }
         return polygons;
+    }
+
+    /**
+     * A ring that passes a corner twice (where two of its pixels touch diagonally) split there into loops that pass
+     * each corner once: OGC simple rings, as GeoJSON tools check. The edges stay the same, so the pixels inside do.
+     */
+    static List<int[]> simpleLoops(int[] ring) {
+        Map<Long, Integer> at = new HashMap<>();
+        int[] stack = new int[ring.length];
+        int top = 0; // vertices on the stack
+        List<int[]> loops = new ArrayList<>();
+        for (int i = 0; i < ring.length; i += 2) {
+            long key = ((long) ring[i] << 32) | (ring[i + 1] & 0xFFFFFFFFL);
+            Integer seen = at.get(key);
+            if (seen == null) {
+                at.put(key, top);
+                stack[2 * top] = ring[i];
+                stack[2 * top + 1] = ring[i + 1];
+                top++;
+            } else {
+                loops.add(Arrays.copyOfRange(stack, 2 * seen, 2 * top));
+                for (int k = seen + 1; k < top; k++) {
+                    at.remove(((long) stack[2 * k] << 32) | (stack[2 * k + 1] & 0xFFFFFFFFL));
+                }
+                top = seen + 1;
+            }
+        }
+        loops.add(Arrays.copyOf(stack, 2 * top));
+        return loops;
+    }
+
+    /** Twice the signed area: positive for an exterior (counter-clockwise in its own numbers). */
+    static long doubleArea(int[] ring) {
+        long sum = 0;
+        for (int i = 0; i < ring.length; i += 2) {
+            int j = (i + 2) % ring.length;
+            sum += (long) ring[i] * ring[j + 1] - (long) ring[j] * ring[i + 1];
+        }
+        return sum;
+    }
+
+    /** The centre of the pixel on the right of the ring's first edge: one of the label's. */
+    private static double[] besideFirstEdge(int[] ring) {
+        int dx = Integer.signum(ring[2] - ring[0]);
+        int dy = Integer.signum(ring[3] - ring[1]);
+        return new double[] {ring[0] + 0.5 * dx - 0.5 * dy, ring[1] + 0.5 * dy + 0.5 * dx};
+    }
+
+    /** Even-odd test of a point against one ring. */
+    private static boolean contains(int[] ring, double x, double y) {
+        boolean in = false;
+        for (int i = 0; i < ring.length; i += 2) {
+            int j = (i + 2) % ring.length;
+            if ((ring[i + 1] <= y) != (ring[j + 1] <= y)
+                    && x < ring[i] + (y - ring[i + 1]) * (ring[j] - ring[i]) / (double) (ring[j + 1] - ring[i + 1])) {
+                in = !in;
+            }
+        }
+        return in;
     }
 
     /** One ring from corner {@code (sx, sy)}, first heading {@code start}. */

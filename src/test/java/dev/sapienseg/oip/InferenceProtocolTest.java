@@ -77,15 +77,8 @@ class InferenceProtocolTest {
         return indices(Base64.getDecoder().decode(JSON.readTree(reply.asByteArray()).get("classPng").get("data").asText()));
     }
 
-    static byte[] indices(byte[] palettePng) throws Exception {
-        BufferedImage image = ImageIO.read(new ByteArrayInputStream(palettePng));
-        byte[] ids = new byte[image.getWidth() * image.getHeight()];
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                ids[y * image.getWidth() + x] = (byte) image.getRaster().getSample(x, y, 0);
-            }
-        }
-        return ids;
+    static byte[] indices(byte[] palettePng) {
+        return dev.sapienseg.fixtures.TestImages.values(palettePng);
     }
 
     static void assertProtocolError(Response response, int status, String code, String... fragments) {

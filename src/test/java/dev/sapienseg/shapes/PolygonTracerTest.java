@@ -43,6 +43,12 @@ class PolygonTracerTest {
                 assertArrayEquals(LabelRunsTest.expected(map, label), CocoMasks.rasterize(geometry, w, h),
                         "trial " + trial + " class " + label);
                 for (JsonNode polygon : geometry.get("coordinates")) {
+                    for (JsonNode ring : polygon) {
+                        java.util.Set<String> corners = new java.util.HashSet<>();
+                        for (int v = 0; v + 1 < ring.size(); v++) {
+                            assertTrue(corners.add(ring.get(v).toString()), "a simple ring passes a corner once");
+                        }
+                    }
                     assertTrue(CocoMasks.doubleArea(polygon.get(0)) > 0, "the exterior ring is counter-clockwise");
                     for (int r = 1; r < polygon.size(); r++) {
                         assertTrue(CocoMasks.doubleArea(polygon.get(r)) < 0, "holes are clockwise");
@@ -65,6 +71,19 @@ class PolygonTracerTest {
         assertEquals(2, coordinates.size(), "the frame and the island");
         assertEquals(2, coordinates.get(0).size(), "the frame has its hole");
         assertEquals(1, coordinates.get(1).size());
+    }
+
+    @Test
+    void aRingThatTouchesItselfAtACornerIsSplitIntoAnExteriorAndAHole() {
+        byte[] map = { // a C whose tips touch diagonally at the corner (3, 1): the gap is a hole touching the exterior
+            1, 1, 1, 0,
+            1, 0, 0, 1,
+            1, 1, 1, 1};
+        JsonNode coordinates = trace(map, 4, 3, 1).get("coordinates");
+        assertEquals(1, coordinates.size());
+        assertEquals(2, coordinates.get(0).size(), "the exterior and the hole");
+        assertEquals("[[3,1],[1,1],[1,2],[3,2],[3,1]]", coordinates.get(0).get(1).toString());
+        assertArrayEquals(LabelRunsTest.expected(map, 1), CocoMasks.rasterize(trace(map, 4, 3, 1), 4, 3));
     }
 
     @Test
