@@ -38,12 +38,12 @@ public final class ShapeFiles {
     private ShapeFiles() {
     }
 
-    static byte[] rle(PictureShapes shapes, ClassStatistics statistics, int width, int height) {
+    public static byte[] rle(PictureShapes shapes, ClassStatistics statistics, int width, int height) {
         return write(new Document(width, height, null, statistics.regions().stream()
                 .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), shapes.rle().get(r.id()), null)).toList()));
     }
 
-    static byte[] polygons(PictureShapes shapes, ClassStatistics statistics, int width, int height, double tolerance) {
+    public static byte[] polygons(PictureShapes shapes, ClassStatistics statistics, int width, int height, double tolerance) {
         return write(new Document(width, height, tolerance, statistics.regions().stream()
                 .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), null,
                         shapes.polygons().get(r.id()))).toList()));

@@ -94,14 +94,16 @@ public final class StageBenchmark {
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(FixtureModels.PALETTE_DEMO));
                 SegmentationPipeline pipeline = Pipelines.of(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5))) {
-            System.out.println("| picture | class-png | overlay | selection-mask | cutout | (encode ms, medians; KB) |");
-            System.out.println("|---|---|---|---|---|---|");
+            List<OutputKind> kinds = List.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK,
+                    OutputKind.CUTOUT, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES);
+            System.out.println("| picture | " + String.join(" | ", kinds.stream().map(OutputKind::id).toList())
+                    + " | (encode ms, medians; KB) |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|");
             for (int[] size : new int[][] {{1920, 1080}, {4032, 3024}}) {
                 byte[] jpeg = figureJpeg(size[0], size[1]);
                 StringBuilder row = new StringBuilder("| " + size[0] + "x" + size[1] + " JPEG |");
                 StringBuilder kb = new StringBuilder();
-                for (OutputKind kind : List.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK,
-                        OutputKind.CUTOUT)) {
+                for (OutputKind kind : kinds) {
                     for (int i = 0; i < 2; i++) {
                         Pipelines.segment(pipeline, jpeg, EnumSet.of(kind));
                     }

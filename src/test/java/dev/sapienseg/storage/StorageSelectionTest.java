@@ -31,7 +31,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The storage path writes the configured selection's mask and cutout beside the class map, pixel-exact to it, records
- * the selection in the summary and in the outputs' identity (a redelivery is answered from the stored set).
+ * the selection in the summary and in the outputs' identity (a redelivery is answered from the stored set); and the
+ * shape outputs (RLE, polygons, instances), exact against the same class map.
  */
 @QuarkusTest
 @TestProfile(StorageSelectionTest.Profile.class)
@@ -41,7 +42,7 @@ class StorageSelectionTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("sapiens.storage.outputs", "class-npy,selection-mask,cutout",
+            return Map.of("sapiens.storage.outputs", "class-npy,selection-mask,cutout,rle,polygons,instances",
                     "sapiens.selection.classes", "clothing+hair", "sapiens.selection.invert", "true");
         }
     }
@@ -60,7 +61,7 @@ class StorageSelectionTest {
         try (S3Client s3 = S3ProxyResource.client()) {
             s3.putObject(b -> b.bucket("photos").key(key).contentType("image/jpeg"), RequestBody.fromBytes(figure));
             notify(key).then().statusCode(200).body("results[0].reused", equalTo(false))
-                    .body("results[0].objects.size()", equalTo(4))
+                    .body("results[0].objects.size()", equalTo(7))
                     .body("results[0].segmentation.selection.expression", equalTo("clothing+hair"))
                     .body("results[0].segmentation.selection.invert", equalTo(true));
             String prefix = "sapiens-seg/" + key;
@@ -85,6 +86,20 @@ class StorageSelectionTest {
             }
             assertEquals(selected, summary.get("pixels").asLong());
             assertEquals(480 * 640, ids.length);
+            byte[] classes = new byte[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                classes[i] = (byte) ids[i];
+            }
+            for (String shapes : new String[] {"_rle.json", "_polygons.json"}) {
+                JsonNode document = new ObjectMapper().readTree(
+                        s3.getObjectAsBytes(b -> b.bucket("photos").key(prefix + shapes)).asByteArray());
+                dev.sapienseg.fixtures.CocoMasks.assertExact(document.get("classes"), classes, w, 640);
+            }
+            byte[] persons = dev.sapienseg.fixtures.TestImages.values(
+                    s3.getObjectAsBytes(b -> b.bucket("photos").key(prefix + "_instances.png")).asByteArray());
+            for (int i = 0; i < ids.length; i++) {
+                assertEquals(ids[i] != 0, persons[i] != 0, "pixel " + i);
+            }
             // A redelivery finds the same selection's outputs complete.
             notify(key).then().statusCode(200).body("results[0].reused", equalTo(true));
         }
