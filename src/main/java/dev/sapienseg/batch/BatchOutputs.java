@@ -103,7 +103,7 @@ public final class BatchOutputs {
         atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, summary));
     }
 
-    /** Selective outputs made with another selection (the summary records it) are not this run's outputs. */
+    /** Selective outputs made with another selection or edges (the summary records both) are not this run's. */
     private boolean sameSelection(Path summary) throws IOException {
         Selection selection = plan.selection();
         if (selection == null) {
@@ -111,7 +111,8 @@ public final class BatchOutputs {
         }
         JsonNode recorded = new ObjectMapper().readTree(summary.toFile()).path("selection");
         return recorded.path("expression").asText("").equals(selection.expression())
-                && recorded.path("invert").asBoolean(false) == selection.invert();
+                && recorded.path("invert").asBoolean(false) == selection.invert()
+                && recorded.path("edges").asText("hard").equals(plan.edges().id());
     }
 
     @FunctionalInterface

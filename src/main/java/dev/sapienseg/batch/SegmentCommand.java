@@ -107,8 +107,9 @@ public final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--outputs", defaultValue = "mask-npy,class-npy,class-png,overlay,summary", description = "Files per"
             + " picture, comma-separated: mask-npy (<stem>.npy), class-npy (<stem>_seg.npy), class-png (<stem>_seg.png),"
             + " overlay (the visualisation), selection-mask (<stem>_selection.png), cutout (<stem>_cutout.png),"
-            + " instances (<stem>_instances.png), rle (<stem>_rle.json), polygons (<stem>_polygons.json),"
-            + " coco (one coco.json for the run, with rle), summary (<stem>.json, always written)."
+            + " alpha (<stem>_alpha.png), instances (<stem>_instances.png), rle (<stem>_rle.json), polygons"
+            + " (<stem>_polygons.json), logits-npy (<stem>_logits.npy), coco (one coco.json for the run, with rle),"
+            + " summary (<stem>.json, always written)."
             + " Default: ${DEFAULT-VALUE}.")
     String outputKinds;
 
@@ -119,6 +120,10 @@ public final class SegmentCommand implements Callable<Integer> {
 
     @Option(names = "--invert", description = "Select every class but those of --select (say, everything but the face).")
     boolean invert;
+
+    @Option(names = "--edges", description = "The cutout's edges: hard (the class map's) or soft (the selection's"
+            + " alpha). Default: sapiens.selection.edges (hard).")
+    String edges;
 
     @Option(names = "--force", description = "Redo pictures whose outputs are already complete.")
     boolean force;
@@ -239,7 +244,7 @@ public final class SegmentCommand implements Callable<Integer> {
         }
         try {
             OutputPlanner planner = new OutputPlanner(Vocabulary.of(sessions.get(0).contract().family()),
-                    config.selection().classes(), config.selection().invert(), shapes);
+                    config.selection().classes(), config.selection().invert(), config.selection().edges(), shapes);
             return planner.plan(kinds, select, invert ? Boolean.TRUE : null);
         } catch (IllegalArgumentException | SegmentationException e) {
             throw new CannotRun("invalid --select: " + e.getMessage());
@@ -295,6 +300,7 @@ public final class SegmentCommand implements Callable<Integer> {
         putIfSet(keys, "sapiens.model.sha256", sha256);
         putIfSet(keys, "sapiens.model.cache-dir", cacheDir);
         putIfSet(keys, "sapiens.model.normalization", normalization);
+        putIfSet(keys, "sapiens.selection.edges", edges);
         putIfSet(keys, "sapiens.execution.provider", provider);
         putIfSet(keys, "sapiens.execution.cuda-fallback", cudaFallback);
         putIfSet(keys, "sapiens.execution.sessions-per-device", jobs);

@@ -275,6 +275,9 @@ public interface SapiensConfig {
 
         /** Take every class but those. */
         boolean invert();
+
+        /** The cutout's edges: {@code hard} (the class map's) or {@code soft} (the selection's alpha). */
+        dev.sapienseg.output.Edges edges();
     }
 
     interface Events {

@@ -11,6 +11,7 @@ import dev.sapienseg.config.SapiensConfig;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.logging.LogSafe;
+import dev.sapienseg.output.Edges;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.output.OutputPlan;
 import dev.sapienseg.output.OutputPlanner;
@@ -20,22 +21,25 @@ import io.quarkus.runtime.StartupEvent;
 /**
  * What an image event asks for, read from its CloudEvent extension attributes (binary mode: headers {@code ce-…}):
  * {@value #OUTPUTS}, a comma-separated list of output names ({@link OutputKind}) — {@code class-png},
- * {@code overlay}, {@code selection-mask}, {@code cutout}, {@code instances}, {@code rle} and {@code polygons} —, or
+ * {@code overlay}, {@code selection-mask}, {@code cutout}, {@code alpha}, {@code instances}, {@code rle} and
+ * {@code polygons} —, or
  * {@code none} for the report only ({@code summary} adds nothing: the reply is the summary; the {@code .npy} outputs
  * are too large for a JSON reply and {@code coco} is a folder run's dataset: both are refused with a pointer to where
  * they are made); {@value #SELECT} (groups, class names or ids joined with
- * {@code +}) and {@value #INVERT} ({@code true} takes every other class) for the selection mask and the cutout. The
- * rules that combine them with the defaults are {@link OutputPlanner}'s.
+ * {@code +}) and {@value #INVERT} ({@code true} takes every other class) for the selection mask, the cutout and the
+ * alpha; {@value #EDGES} ({@code hard} or {@code soft}) for the cutout's edges. The rules that combine them with the
+ * defaults are {@link OutputPlanner}'s.
  */
 public final class EventOptions {
 
     public static final String OUTPUTS = "sapiensoutputs";
     public static final String SELECT = "sapiensselect";
     public static final String INVERT = "sapiensinvert";
+    public static final String EDGES = "sapiensedges";
 
     /** What a reply can carry. */
     static final Set<OutputKind> IN_REPLIES = EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY,
-            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES,
+            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.ALPHA, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES,
             OutputKind.SUMMARY);
 
     private EventOptions() {
@@ -58,8 +62,9 @@ public final class EventOptions {
      */
     public static OutputPlan plan(Set<OutputKind> kinds, Map<String, String> extensions, OutputPlanner planner) {
         Boolean invert = invert(extensions.get(INVERT));
+        Edges edges = edges(extensions.get(EDGES));
         try {
-            return planner.plan(kinds, extensions.get(SELECT), invert);
+            return planner.plan(kinds, extensions.get(SELECT), invert, edges);
         } catch (SegmentationException e) {
             throw new SegmentationException(FailureReason.BAD_OPTION, e.getMessage() + " (in " + SELECT + ")");
         }
@@ -100,6 +105,19 @@ public final class EventOptions {
                 + LogSafe.of(invert, 40) + "'");
     }
 
+    /** {@value #EDGES}: null when absent or blank; anything but hard/soft is refused. */
+    private static Edges edges(String edges) {
+        if (edges == null || edges.isBlank()) {
+            return null;
+        }
+        try {
+            return Edges.of(edges);
+        } catch (IllegalArgumentException e) {
+            throw new SegmentationException(FailureReason.BAD_OPTION, EDGES + ": " + e.getMessage().replace(
+                    edges.trim(), LogSafe.of(edges.trim(), 40)));
+        }
+    }
+
     /** Why a reply cannot carry one of {@code kinds}, or null. */
     static String refused(Iterable<OutputKind> kinds) {
         for (OutputKind kind : kinds) {
@@ -109,7 +127,7 @@ public final class EventOptions {
             }
             if (!IN_REPLIES.contains(kind)) {
                 return "output '" + kind.id() + "' is not sent in replies (" + OUTPUTS + " takes class-png, overlay,"
-                        + " selection-mask, cutout, instances, rle, polygons, none); the .npy files are written by the"
+                        + " selection-mask, cutout, alpha, instances, rle, polygons, none); the .npy files are written by the"
                         + " storage path (sapiens.storage.outputs) and the batch command (--outputs)";
             }
         }

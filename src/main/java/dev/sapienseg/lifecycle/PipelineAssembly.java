@@ -45,7 +45,7 @@ final class PipelineAssembly {
         OutputPlanner planner;
         try {
             planner = new OutputPlanner(Vocabulary.of(model.contract().family()), config.selection().classes(),
-                    config.selection().invert(), ShapeSettings.options(config.shapes()));
+                    config.selection().invert(), config.selection().edges(), ShapeSettings.options(config.shapes()));
         } catch (IllegalArgumentException e) {
             sessions.forEach(SegmentationModel::close);
             throw new ModelLoadException(e.getMessage().startsWith("sapiens.shapes") ? e.getMessage()

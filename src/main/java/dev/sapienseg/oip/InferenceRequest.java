@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.logging.LogSafe;
+import dev.sapienseg.output.Edges;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.output.OutputPlan;
 import dev.sapienseg.output.OutputPlanner;
@@ -39,10 +40,11 @@ import dev.sapienseg.output.OutputPlanner;
  *        pictures ({@link #covering} adds the selection mask's when the request names a selection)
  * @param select the request's {@code parameters.select} (groups, class names or ids joined with {@code +}), or null
  * @param invert the request's {@code parameters.invert}
+ * @param edges the request's {@code parameters.edges} ({@code hard} or {@code soft}: the cutout's), or null
  * @param binaryByDefault {@code parameters.binary_data_output}: how outputs not named are sent
  */
 record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> outputs, String select, boolean invert,
-        boolean binaryByDefault) {
+        Edges edges, boolean binaryByDefault) {
 
     static final String INPUT = "image";
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
@@ -117,6 +119,14 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         JsonNode parameters = root.path("parameters");
         String select = parameters.hasNonNull("select") ? text(parameters.get("select"), "parameters.select") : null;
         boolean invert = bool(parameters.path("invert"), "parameters.invert");
+        Edges edges = null;
+        if (parameters.hasNonNull("edges")) {
+            try {
+                edges = Edges.of(text(parameters.get("edges"), "parameters.edges"));
+            } catch (IllegalArgumentException e) {
+                throw bad("parameters.edges must be hard or soft");
+            }
+        }
         Map<Output, Boolean> outputs = outputs(root.get("outputs"), allBinary);
         boolean named = root.get("outputs") != null && root.get("outputs").isArray() && !root.get("outputs").isEmpty();
         boolean selective = outputs.keySet().stream().anyMatch(Output::selective);
@@ -124,7 +134,7 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
             throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
                     + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");
         }
-        return new InferenceRequest(id, pictures, outputs, select, invert, allBinary);
+        return new InferenceRequest(id, pictures, outputs, select, invert, edges, allBinary);
     }
 
     /**
@@ -137,7 +147,7 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         Set<OutputKind> kinds = EnumSet.noneOf(OutputKind.class);
         outputs.keySet().stream().map(Output::kind).filter(Objects::nonNull).forEach(kinds::add);
         try {
-            return planner.plan(kinds, select, invert ? Boolean.TRUE : null);
+            return planner.plan(kinds, select, invert ? Boolean.TRUE : null, edges);
         } catch (SegmentationException e) {
             throw bad(e.getMessage() + " (in parameters.select)");
         }
@@ -151,7 +161,7 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
                 tensors.putIfAbsent(output, binaryByDefault);
             }
         }
-        return new InferenceRequest(id, pictures, tensors, select, invert, binaryByDefault);
+        return new InferenceRequest(id, pictures, tensors, select, invert, edges, binaryByDefault);
     }
 
     /** Memory per pixel the response's tensors take besides the pictures ({@link Output#bytesPerPixel}). */

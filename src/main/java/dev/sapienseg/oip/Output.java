@@ -24,6 +24,8 @@ enum Output {
     SELECTION_MASK("selection_mask", "BYTES", OutputKind.SELECTION_MASK, 0, 0),
     /** The picture cut out by the selection, an RGBA PNG, {@code BYTES [N]}. */
     CUTOUT("cutout", "BYTES", OutputKind.CUTOUT, 0, 0),
+    /** The selection's soft alpha, an 8-bit grey PNG, {@code BYTES [N]}. */
+    ALPHA("alpha", "BYTES", OutputKind.ALPHA, 0, 0),
     /** One mask per person, an 8-bit grey PNG (0 background, k = person k), {@code BYTES [N]}. */
     INSTANCES("instances", "BYTES", OutputKind.INSTANCES, 0, 0),
     /** The COCO RLE of each class present, the {@code _rle.json} document, {@code BYTES [N]}. */

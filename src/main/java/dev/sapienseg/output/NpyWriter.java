@@ -8,10 +8,11 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The two {@code .npy} files of the Sapiens demo (format version 1.0): the foreground mask as numpy {@code bool}
+ * The {@code .npy} files: the two of the Sapiens demo (format version 1.0): the foreground mask as numpy {@code bool}
  * ({@code |b1}) and the class map as {@code int64} ({@code <i8}), both C-order {@code (H, W)}. The header dict is
  * padded with spaces and ends in a newline so that the data starts at a multiple of 64 bytes, as numpy writes it.
- * Sapiens' depth and normal demos read the mask with {@code np.load} and require bool at the original size.
+ * Sapiens' depth and normal demos read the mask with {@code np.load} and require bool at the original size. And the
+ * model's raw output ({@link #logits}).
  *
  * <p>Both are produced as streams of known length, generated from the one-byte class map on the fly: an int64 map of
  * a 12 MP picture is 96 MB, which need not sit in memory to be written to a file or uploaded.
@@ -41,8 +42,20 @@ public final class NpyWriter {
                 () -> new SequenceInputStream(new ByteArrayInputStream(header), new Expanding(classMap, 8)));
     }
 
+    /** {@code <name>_logits.npy}: the model's output for one picture, {@code (C, h, w)}, in its own precision. */
+    public static NpyFile logits(RawLogits logits) {
+        byte[] header = header(logits.dtype(), logits.channels() + ", " + logits.height() + ", " + logits.width());
+        byte[] data = logits.data();
+        return new NpyFile(header.length + (long) data.length,
+                () -> new SequenceInputStream(new ByteArrayInputStream(header), new ByteArrayInputStream(data)));
+    }
+
     static byte[] header(String descr, int width, int height) {
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + height + ", " + width + "), }";
+        return header(descr, height + ", " + width);
+    }
+
+    private static byte[] header(String descr, String shape) {
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
         int unpadded = MAGIC.length + 2 + dict.length() + 1; // + trailing newline
         int padding = (64 - unpadded % 64) % 64;
         byte[] text = (dict + " ".repeat(padding) + "\n").getBytes(StandardCharsets.US_ASCII);

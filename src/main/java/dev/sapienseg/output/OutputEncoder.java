@@ -28,11 +28,13 @@ public final class OutputEncoder {
     /**
      * @param plan the kinds to encode, the selection of the selective ones and how shapes are made
      * @param statistics the class map's classes present and their boxes
+     * @param alpha the selection's soft alpha when {@link OutputPlan#needsAlpha()}, else null
+     * @param logits the model's output for the picture when {@link OutputKind#LOGITS_NPY} is planned, else null
      * @param overlayFormat the overlay's format ({@link OutputLayout#overlayFormat}, or the picture's own)
      * @param vocabulary the served model's classes: the palette and the overlay's blend
      */
     public static Encoded encode(OutputPlan plan, DecodedImage image, byte[] classMap, ClassStatistics statistics,
-            ImageFormat overlayFormat, Vocabulary vocabulary) {
+            byte[] alpha, RawLogits logits, ImageFormat overlayFormat, Vocabulary vocabulary) {
         Selection selection = plan.selection();
         int w = image.width();
         int h = image.height();
@@ -49,8 +51,10 @@ public final class OutputEncoder {
                         OverlayRenderer.renderEncoded(image, classMap, overlayFormat, vocabulary)));
                 case SELECTION_MASK -> files.put(kind, OutputFile.of(kind,
                         SelectionRenderer.maskPng(classMap, w, h, selection)));
-                case CUTOUT -> files.put(kind, OutputFile.of(kind,
-                        SelectionRenderer.cutoutPng(image, classMap, selection)));
+                case CUTOUT -> files.put(kind, OutputFile.of(kind, SelectionRenderer.cutoutPng(image, classMap,
+                        selection, plan.edges() == Edges.SOFT ? alpha : null)));
+                case ALPHA -> files.put(kind, OutputFile.of(kind, SelectionRenderer.greyPng(alpha, w, h)));
+                case LOGITS_NPY -> files.put(kind, OutputFile.npy(kind, NpyWriter.logits(logits)));
                 case RLE -> files.put(kind, OutputFile.of(kind, ShapeFiles.rle(shapes, statistics, w, h)));
                 case POLYGONS -> files.put(kind, OutputFile.of(kind,
                         ShapeFiles.polygons(shapes, statistics, w, h, plan.shapes().polygonTolerance())));

@@ -23,12 +23,19 @@ public enum OutputKind {
     SELECTION_MASK("selection-mask", "_selection.png", "image/png", "selection mask PNG; 255 = selected, 0 = not"),
     /** The picture cut out by the selection: an RGBA PNG, alpha 255 where selected, transparent black elsewhere. */
     CUTOUT("cutout", "_cutout.png", "image/png", "RGBA PNG of the picture; alpha = selection"),
+    /**
+     * The selection's soft alpha ({@code dev.sapienseg.pipeline.SoftAlpha}): 8-bit grey PNG, the selected classes'
+     * share of the softmax of the upsampled logits; what a cutout with soft {@link Edges} uses.
+     */
+    ALPHA("alpha", "_alpha.png", "image/png", "soft selection PNG; 255 × the selected classes' probability"),
     /** COCO run-length encoding of every class present ({@code dev.sapienseg.shapes.Rle}), exact. */
     RLE("rle", "_rle.json", "application/json", "COCO RLE of each class present"),
     /** Every class present as a GeoJSON MultiPolygon along pixel edges ({@code dev.sapienseg.shapes.MultiPolygon}). */
     POLYGONS("polygons", "_polygons.json", "application/json", "polygons of each class present, GeoJSON MultiPolygon"),
     /** One mask per person ({@code dev.sapienseg.shapes.Persons}): 8-bit grey PNG, 0 background, k = person k. */
     INSTANCES("instances", "_instances.png", "image/png", "grey PNG; 0 = background, k = person k"),
+    /** The model's raw output for the picture ({@link RawLogits}), for people who post-process themselves. */
+    LOGITS_NPY("logits-npy", "_logits.npy", "application/octet-stream", "model output, numpy float16/32 (C, h, w)"),
     /**
      * The batch command's COCO dataset of the whole run, {@code coco.json} beside the outputs (it needs {@link #RLE}
      * per picture, which it adds): not a per-picture output, so no reply, protocol or bucket carries it.
@@ -99,6 +106,6 @@ public enum OutputKind {
 
     /** True for the outputs made from a selection of classes. */
     public boolean selective() {
-        return this == SELECTION_MASK || this == CUTOUT;
+        return this == SELECTION_MASK || this == CUTOUT || this == ALPHA;
     }
 }

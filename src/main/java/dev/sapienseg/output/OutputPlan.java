@@ -15,19 +15,21 @@ import dev.sapienseg.shapes.ShapeOptions;
  * @param kinds iterated in {@link OutputKind} order
  * @param selection the classes of the selection mask and the cutout; null when neither is planned
  * @param shapes how the shape outputs are made and bounded ({@code sapiens.shapes.*})
+ * @param edges the cutout's edges: soft ones are the {@link OutputKind#ALPHA} of the selection
  */
-public record OutputPlan(Set<OutputKind> kinds, Selection selection, ShapeOptions shapes) {
+public record OutputPlan(Set<OutputKind> kinds, Selection selection, ShapeOptions shapes, Edges edges) {
 
     /** The report only. */
     public static final OutputPlan REPORT_ONLY = new OutputPlan(EnumSet.noneOf(OutputKind.class), null);
 
     /** With {@link ShapeOptions#DEFAULTS}. */
     public OutputPlan(Set<OutputKind> kinds, Selection selection) {
-        this(kinds, selection, ShapeOptions.DEFAULTS);
+        this(kinds, selection, ShapeOptions.DEFAULTS, Edges.HARD);
     }
 
     public OutputPlan {
         java.util.Objects.requireNonNull(shapes, "shapes");
+        java.util.Objects.requireNonNull(edges, "edges");
         EnumSet<OutputKind> copy = kinds.isEmpty() ? EnumSet.noneOf(OutputKind.class) : EnumSet.copyOf(kinds);
         copy.remove(OutputKind.SUMMARY);
         if (copy.stream().anyMatch(OutputKind::selective) != (selection != null)) {
@@ -40,8 +42,13 @@ public record OutputPlan(Set<OutputKind> kinds, Selection selection, ShapeOption
         return kinds.contains(kind);
     }
 
-    /** True when the plan makes a selection mask or a cutout. */
+    /** True when the plan makes a selection mask, a cutout or an alpha. */
     public boolean selective() {
         return selection != null;
+    }
+
+    /** True when the selection's soft alpha is needed: asked for, or the edges of a soft cutout. */
+    public boolean needsAlpha() {
+        return has(OutputKind.ALPHA) || has(OutputKind.CUTOUT) && edges == Edges.SOFT;
     }
 }

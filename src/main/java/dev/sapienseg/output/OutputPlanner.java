@@ -30,21 +30,25 @@ public final class OutputPlanner {
     private final Vocabulary vocabulary;
     private final Selection defaultSelection;
     private final ShapeOptions shapes;
+    private final Edges defaultEdges;
 
-    /** With {@link ShapeOptions#DEFAULTS}. */
+    /** With {@link ShapeOptions#DEFAULTS} and hard edges. */
     public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert) {
-        this(vocabulary, defaultExpression, defaultInvert, ShapeOptions.DEFAULTS);
+        this(vocabulary, defaultExpression, defaultInvert, Edges.HARD, ShapeOptions.DEFAULTS);
     }
 
     /**
      * @param defaultExpression {@code sapiens.selection.classes}
      * @param defaultInvert {@code sapiens.selection.invert}
+     * @param defaultEdges {@code sapiens.selection.edges}
      * @param shapes {@code sapiens.shapes.*}
      * @throws IllegalArgumentException when the default cannot be met by {@code vocabulary}
      */
-    public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert, ShapeOptions shapes) {
+    public OutputPlanner(Vocabulary vocabulary, String defaultExpression, boolean defaultInvert, Edges defaultEdges,
+            ShapeOptions shapes) {
         this.vocabulary = vocabulary;
         this.defaultSelection = Selection.parse(defaultExpression, defaultInvert, vocabulary);
+        this.defaultEdges = defaultEdges;
         this.shapes = shapes;
     }
 
@@ -60,15 +64,22 @@ public final class OutputPlanner {
 
     /** The plan for {@code kinds} with the default selection (storage, and callers that name none). */
     public OutputPlan plan(Set<OutputKind> kinds) {
-        return plan(kinds, null, null);
+        return plan(kinds, null, null, null);
+    }
+
+    /** With the default edges. */
+    public OutputPlan plan(Set<OutputKind> kinds, String select, Boolean invert) {
+        return plan(kinds, select, invert, null);
     }
 
     /**
      * @param select the caller's selection expression, or null
      * @param invert the caller's invert, or null when not given
+     * @param edges the caller's edges, or null for {@code sapiens.selection.edges}
      * @throws SegmentationException bad-option for a selection this model's classes cannot meet
      */
-    public OutputPlan plan(Set<OutputKind> kinds, String select, Boolean invert) {
+    public OutputPlan plan(Set<OutputKind> kinds, String select, Boolean invert, Edges edges) {
+        Edges chosen = edges != null ? edges : defaultEdges;
         EnumSet<OutputKind> planned = kinds.isEmpty() ? EnumSet.noneOf(OutputKind.class) : EnumSet.copyOf(kinds);
         if (planned.contains(OutputKind.COCO)) {
             planned.add(OutputKind.RLE);
@@ -78,9 +89,9 @@ public final class OutputPlanner {
             planned.add(OutputKind.SELECTION_MASK);
         }
         if (planned.stream().noneMatch(OutputKind::selective)) {
-            return new OutputPlan(planned, null, shapes);
+            return new OutputPlan(planned, null, shapes, chosen);
         }
-        return new OutputPlan(planned, named ? selection(select, invert) : defaultSelection, shapes);
+        return new OutputPlan(planned, named ? selection(select, invert) : defaultSelection, shapes, chosen);
     }
 
     private Selection selection(String select, Boolean invert) {

@@ -18,7 +18,8 @@ import dev.sapienseg.util.PictureLoops;
  * <li>the mask: 8-bit grey, 255 where the pixel's class is selected, 0 elsewhere;</li>
  * <li>the cutout: RGBA, the picture's colours where selected (alpha 255), fully transparent black elsewhere. The hidden
  * pixels are zeroed, not only made transparent, so that an inverted selection (say, everything but the face) really
- * removes what it hides from the file.</li>
+ * removes what it hides from the file. With soft edges the alpha is the selection's soft alpha, and only pixels
+ * whose alpha rounds to 0 are zeroed.</li>
  * </ul>
  */
 public final class SelectionRenderer {
@@ -42,7 +43,14 @@ public final class SelectionRenderer {
 
     /** The cutout as a new BGRA Mat that the caller must close. */
     public static Mat cutout(DecodedImage image, byte[] classMap, Selection selection) {
-        byte[] table = selection.lookup();
+        return cutout(image, classMap, selection.lookup(), null);
+    }
+
+    /**
+     * @param table the alpha of each class (hard edges), used when {@code softAlpha} is null
+     * @param softAlpha the alpha of each pixel (soft edges), or null
+     */
+    private static Mat cutout(DecodedImage image, byte[] classMap, byte[] table, byte[] softAlpha) {
         int w = image.width();
         int h = image.height();
         Mat out = new Mat(h, w, CV_8UC4);
@@ -50,7 +58,7 @@ public final class SelectionRenderer {
         ByteBuffer dst = out.data().capacity((long) w * h * 4).asByteBuffer();
         PictureLoops.forEach(h, (long) w * h, y -> {
             for (int x = 0, i = y * w; x < w; x++, i++) {
-                byte alpha = table[classMap[i] & 0xFF];
+                byte alpha = softAlpha != null ? softAlpha[i] : table[classMap[i] & 0xFF];
                 if (alpha == 0) {
                     dst.putInt(4 * i, 0);
                 } else {
@@ -78,8 +86,9 @@ public final class SelectionRenderer {
         }
     }
 
-    public static byte[] cutoutPng(DecodedImage image, byte[] classMap, Selection selection) {
-        try (Mat cutout = cutout(image, classMap, selection)) {
+    /** @param softAlpha the selection's soft alpha (soft edges), or null for hard edges */
+    public static byte[] cutoutPng(DecodedImage image, byte[] classMap, Selection selection, byte[] softAlpha) {
+        try (Mat cutout = cutout(image, classMap, selection.lookup(), softAlpha)) {
             return OverlayRenderer.encode(cutout, ImageFormat.PNG);
         }
     }

@@ -29,6 +29,10 @@ import java.util.Set;
  * <li>the polygons, if asked for: a class's mask and its component labels (5 P), the traced edges, and
  * {@value #BYTES_PER_VERTEX} bytes per vertex ({@code [x,y],} of JSON through the same steps), at most P and at most
  * {@code sapiens.shapes.max-vertices};</li>
+ * <li>the soft alpha, if asked for: 11 P (the grey picture, 1 P, counted as the selection mask); a soft cutout's alpha
+ * when only the cutout is asked for: 1 P;</li>
+ * <li>the raw logits, if asked for: their copy, 4 bytes per value of the model's output for one picture (22 MB for
+ * 28 × 512 × 384), independent of the picture's size;</li>
  * <li>the instances, if asked for: 15 P of working pictures (the foreground, its component labels, the person map, the
  * distance transform's input, distances and labels), the grey PNG through the steps of the selection mask (10 P), and
  * the persons' runs as for the RLE.</li>
@@ -58,6 +62,7 @@ public final class MemoryBound {
     static final long POLYGONS_BYTES_PER_PIXEL = 6;
     static final long BYTES_PER_VERTEX = 48;
     static final long INSTANCES_BYTES_PER_PIXEL = 25;
+    static final long ALPHA_BYTES_PER_PIXEL = 11;
 
     private final long budget;
     private long reserved;
@@ -69,8 +74,17 @@ public final class MemoryBound {
         this.budget = budgetBytes;
     }
 
-    /** The worst-case bytes of one request for a picture of {@code pixels} encoded in {@code encodedBytes}. */
+    /** {@link #estimate(long, long, OutputPlan, long)} without raw logits. */
     public static long estimate(long pixels, long encodedBytes, OutputPlan plan) {
+        return estimate(pixels, encodedBytes, plan, 0);
+    }
+
+    /**
+     * The worst-case bytes of one request for a picture of {@code pixels} encoded in {@code encodedBytes}.
+     *
+     * @param logitValues values of the model's output per picture (C × h × w), counted when the plan keeps them
+     */
+    public static long estimate(long pixels, long encodedBytes, OutputPlan plan, long logitValues) {
         // The .npy outputs are generated from the class map while they are written: no memory of their own.
         Set<OutputKind> outputs = plan.kinds();
         long perPixel = DECODE_BYTES_PER_PIXEL + (outputs.contains(OutputKind.CLASS_PNG) ? CLASS_PNG_BYTES_PER_PIXEL : 0)
@@ -79,12 +93,14 @@ public final class MemoryBound {
                 + (outputs.contains(OutputKind.CUTOUT) ? CUTOUT_BYTES_PER_PIXEL : 0)
                 + (outputs.contains(OutputKind.RLE) ? RLE_BYTES_PER_PIXEL : 0)
                 + (outputs.contains(OutputKind.POLYGONS) ? POLYGONS_BYTES_PER_PIXEL : 0)
-                + (outputs.contains(OutputKind.INSTANCES) ? INSTANCES_BYTES_PER_PIXEL : 0);
+                + (outputs.contains(OutputKind.INSTANCES) ? INSTANCES_BYTES_PER_PIXEL : 0)
+                + (outputs.contains(OutputKind.ALPHA) ? ALPHA_BYTES_PER_PIXEL : plan.needsAlpha() ? 1 : 0);
         long runs = Math.min(pixels, plan.shapes().maxRuns()) * BYTES_PER_RUN;
         long shapes = (outputs.contains(OutputKind.RLE) ? runs : 0) + (outputs.contains(OutputKind.INSTANCES) ? runs : 0)
                 + (outputs.contains(OutputKind.POLYGONS)
                         ? Math.min(pixels, plan.shapes().maxVertices()) * BYTES_PER_VERTEX : 0);
-        return Math.addExact(Math.multiplyExact(pixels, perPixel) + encodedBytes, shapes);
+        long logits = outputs.contains(OutputKind.LOGITS_NPY) ? Math.multiplyExact(logitValues, 4) : 0;
+        return Math.addExact(Math.multiplyExact(pixels, perPixel) + encodedBytes, shapes + logits);
     }
 
     public long budget() {

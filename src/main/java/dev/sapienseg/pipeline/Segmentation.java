@@ -7,6 +7,7 @@ import dev.sapienseg.classes.ClassStatistics;
 import dev.sapienseg.classes.Selection;
 import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.output.OutputFile;
+import dev.sapienseg.output.Edges;
 import dev.sapienseg.output.OutputKind;
 import dev.sapienseg.shapes.PictureShapes;
 
@@ -18,10 +19,11 @@ import dev.sapienseg.shapes.PictureShapes;
  * @param batchSize pictures that shared the model run
  * @param selection the classes of the selection outputs, when one was asked for; else null
  * @param shapes the shapes asked for (RLE, polygons, persons), {@link PictureShapes#NONE} if none
+ * @param edges the cutout's edges
  */
 public record Segmentation(int width, int height, ImageFormat format, List<String> classNames, byte[] classMap,
         ClassStatistics statistics, StageTimings timings, Map<OutputKind, OutputFile> outputs, int batchSize,
-        Selection selection, PictureShapes shapes) {
+        Selection selection, PictureShapes shapes, Edges edges) {
 
     /** One encoded output, or null if it was not asked for. */
     public OutputFile output(OutputKind kind) {

@@ -97,11 +97,14 @@ final class SegmentationCore implements AutoCloseable {
             return slot.result();
         }
 
-        /** The class map at the picture's original size, once {@link #inference()} is done; releases the slot. */
-        public Postprocessor.ClassMap classMap() {
+        /**
+         * The class map at the picture's original size, and what {@code extras} asks for from the logits, once
+         * {@link #inference()} is done; releases the slot.
+         */
+        public Postprocessor.ClassMap classMap(Postprocessor.Extras extras) {
             try {
                 slot.result().join();
-                return slot.buffers().read(postprocessor, slot.index(), width, height);
+                return slot.buffers().read(postprocessor, slot.index(), width, height, extras);
             } finally {
                 release();
             }

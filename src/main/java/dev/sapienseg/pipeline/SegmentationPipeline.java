@@ -107,7 +107,8 @@ public final class SegmentationPipeline implements AutoCloseable {
             long t0 = System.nanoTime();
             byte[] encoded = request.picture();
             ImageHeader header = decoder.inspect(encoded);
-            reserved = memory.reserve(MemoryBound.estimate(header.pixels(), encoded.length, request.plan())
+            reserved = memory.reserve(MemoryBound.estimate(header.pixels(), encoded.length, request.plan(),
+                    model().contract().outputFloatsPerImage())
                     + Math.multiplyExact(header.pixels(), request.replyBytesPerPixel()));
             image = decoder.decode(encoded, header);
             long t1 = System.nanoTime();

@@ -101,7 +101,7 @@ public final class Submission implements AutoCloseable {
         long t3 = System.nanoTime();
         Postprocessor.ClassMap classMap;
         try {
-            classMap = submitted.classMap();
+            classMap = submitted.classMap(Postprocessor.Extras.of(request.plan()));
         } catch (OutOfMemoryError e) {
             throw SegmentationPipeline.allocationFailure(e, "post-processing");
         }
@@ -109,7 +109,7 @@ public final class Submission implements AutoCloseable {
         OutputEncoder.Encoded encoded;
         try {
             encoded = OutputEncoder.encode(request.plan(), image, classMap.ids(), classMap.statistics(),
-                    request.overlayFormat() != null ? request.overlayFormat() : image.format().overlayFormat(),
+                    classMap.alpha(), classMap.logits(), request.overlayFormat() != null ? request.overlayFormat() : image.format().overlayFormat(),
                     pipeline.planner().vocabulary());
         } catch (OutOfMemoryError e) {
             throw SegmentationPipeline.allocationFailure(e, "encoding");
@@ -119,7 +119,7 @@ public final class Submission implements AutoCloseable {
                 ms(submitted.queueNanos()), ms(submitted.inferenceNanos()), ms(t4 - t3), ms(t5 - t4), ms(t5 - startNanos));
         return new Segmentation(image.width(), image.height(), image.format(), pipeline.planner().vocabulary().names(),
                 classMap.ids(), classMap.statistics(), timings, encoded.files(), submitted.batchSize(),
-                request.plan().selection(), encoded.shapes());
+                request.plan().selection(), encoded.shapes(), request.plan().edges());
     }
 
     /** Releases the slot (once its batch has run), the picture, the memory and the admission permit. */

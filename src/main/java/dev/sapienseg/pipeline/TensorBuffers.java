@@ -1,11 +1,15 @@
 package dev.sapienseg.pipeline;
 
+
 import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 
 import ai.onnxruntime.platform.Fp16Conversions;
 import dev.sapienseg.image.DecodedImage;
+import dev.sapienseg.output.RawLogits;
 import dev.sapienseg.model.BatchSizes;
 import dev.sapienseg.model.ModelContract;
 import dev.sapienseg.model.SegmentationModel;
@@ -58,13 +62,32 @@ public final class TensorBuffers {
 
     /** The class map of slot {@code index} at {@code width × height}, read from float or half logits. */
     public Postprocessor.ClassMap read(Postprocessor postprocessor, int index, int width, int height) {
+        return read(postprocessor, index, width, height, Postprocessor.Extras.NONE);
+    }
+
+    /** The same, with what {@code extras} asks for besides (the soft alpha, a copy of the raw logits). */
+    public Postprocessor.ClassMap read(Postprocessor postprocessor, int index, int width, int height,
+            Postprocessor.Extras extras) {
+        int count = contract.outputFloatsPerImage();
         if (halfOutput != null) {
-            int count = contract.outputFloatsPerImage();
             for (int i = index * count, end = i + count; i < end; i++) {
                 output.put(i, Fp16Conversions.fp16ToFloat(halfOutput.get(i)));
             }
         }
-        return postprocessor.apply(output, index, width, height);
+        return postprocessor.apply(output, index, width, height, extras, extras.logits() ? raw(index, count) : null);
+    }
+
+    /** Slot {@code index}'s logits as the model gave them, little-endian. */
+    private RawLogits raw(int index, int count) {
+        ByteBuffer bytes = ByteBuffer.allocate(Math.multiplyExact(count, halfOutput != null ? 2 : 4))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        if (halfOutput != null) {
+            bytes.asShortBuffer().put(halfOutput.duplicate().position(index * count).limit((index + 1) * count));
+        } else {
+            bytes.asFloatBuffer().put(output.duplicate().position(index * count).limit((index + 1) * count));
+        }
+        return new RawLogits(halfOutput != null ? "<f2" : "<f4", contract.classes(), contract.outputHeight(),
+                contract.outputWidth(), bytes.array());
     }
 
     /** Runs the model on a batch of {@code batch} slots (a fixed-batch model runs its whole, padded batch). */

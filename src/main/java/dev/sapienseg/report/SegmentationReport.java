@@ -22,7 +22,7 @@ import dev.sapienseg.shapes.Rle;
  * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the summary that the batch command
  * and the storage path write beside the other outputs (without pictures). Pictures are base64, named as their
  * {@link OutputKind}: {@code classPng} (class-png: an 8-bit palette PNG whose pixel values are the class ids, in the
- * family's colours), {@code overlay}, {@code selectionMask}, {@code cutout} and {@code instances}. Class names are the
+ * family's colours), {@code overlay}, {@code selectionMask}, {@code cutout}, {@code alpha} and {@code instances}. Class names are the
  * served family's. Shapes: each class carries its {@code rle} and {@code polygons} when asked for, and
  * {@code persons} lists the people of {@code instances}. A summary holds no shapes but the people without their masks:
  * the shapes are files of their own.
@@ -31,14 +31,14 @@ import dev.sapienseg.shapes.Rle;
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,
         double foregroundShare, List<ClassSummary> classes, SelectionSummary selection, StageTimings timings,
         int batchSize, List<Person> persons, Picture classPng, Picture overlay, Picture selectionMask, Picture cutout,
-        Picture instances) {
+        Picture alpha, Picture instances) {
 
     /**
-     * The selection of the selection mask and the cutout: what was asked for, the classes it took in the served
-     * vocabulary, and its pixels in this picture.
+     * The selection of the selection mask, the cutout and the alpha: what was asked for, the cutout's edges, the
+     * classes it took in the served vocabulary, and its pixels in this picture (by the class map).
      */
-    public record SelectionSummary(String expression, boolean invert, List<Integer> classIds, List<String> classes,
-            long pixels, double share) {
+    public record SelectionSummary(String expression, boolean invert, String edges, List<Integer> classIds,
+            List<String> classes, long pixels, double share) {
     }
 
     /**
@@ -97,6 +97,7 @@ public record SegmentationReport(String requestId, int width, int height, String
                 pictures ? picture(s.output(OutputKind.OVERLAY)) : null,
                 pictures ? picture(s.output(OutputKind.SELECTION_MASK)) : null,
                 pictures ? picture(s.output(OutputKind.CUTOUT)) : null,
+                pictures ? picture(s.output(OutputKind.ALPHA)) : null,
                 pictures ? picture(s.output(OutputKind.INSTANCES)) : null);
     }
 
@@ -112,7 +113,7 @@ public record SegmentationReport(String requestId, int width, int height, String
                 pixels += region.pixels();
             }
         }
-        return new SelectionSummary(selection.expression(), selection.invert(), selection.classIds(),
+        return new SelectionSummary(selection.expression(), selection.invert(), s.edges().id(), selection.classIds(),
                 selection.classNames(), pixels, round(pixels / ((double) s.width() * s.height())));
     }
 

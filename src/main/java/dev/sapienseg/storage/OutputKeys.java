@@ -22,7 +22,8 @@ import dev.sapienseg.failure.SegmentationException;
  * name    = [sourceBucket "/"] sourceKey [".src"]     bucket only when sapiens.storage.output-bucket is set;
  *                                                     ".src" only when the key does not end in a picture extension
  * outputs = prefix name ".npy" | "_seg.npy" | "_seg.png" | "_overlay.jpg" | "_overlay.png" | "_selection.png"
- *                      | "_cutout.png" | "_rle.json" | "_polygons.json" | "_instances.png" | ".json"
+ *                      | "_cutout.png" | "_alpha.png" | "_rle.json" | "_polygons.json" | "_instances.png"
+ *                      | "_logits.npy" | ".json"
  * </pre>
  *
  * e.g. {@code photos/2024/a.jpg} → {@code <prefix>photos/2024/a.jpg.npy}, {@code …/a.jpg_seg.npy},
@@ -35,10 +36,10 @@ import dev.sapienseg.failure.SegmentationException;
  * extension, so the two kinds of name never coincide and each kind is one-to-one. (2) Every name ends in a picture
  * extension or {@code .src} ({@code E}: a dot and letters). (3) {@code name + suffix} is one-to-one over pairs: if
  * {@code n1 + s1 = n2 + s2} with {@code s1} longer, {@code s2} is a proper suffix of {@code s1}; the only such pairs
- * in the suffix set are {@code ".npy"} in {@code "_seg.npy"} and {@code ".json"} in {@code "_rle.json"} and
- * {@code "_polygons.json"}: each longer one is the shorter preceded by {@code "_" word}, so {@code n2} would be
- * {@code n1 + "_" word} and end in {@code _seg}, {@code _rle} or {@code _polygons}, and no {@code E} is or ends in
- * one of those: impossible.
+ * in the suffix set are {@code ".npy"} in {@code "_seg.npy"} and {@code "_logits.npy"}, and {@code ".json"} in
+ * {@code "_rle.json"} and {@code "_polygons.json"}: each longer one is the shorter preceded by {@code "_" word}, so
+ * {@code n2} would be {@code n1 + "_" word} and end in {@code _seg}, {@code _logits}, {@code _rle} or
+ * {@code _polygons}, and no {@code E} is or ends in one of those: impossible.
  * Equal-length suffixes are equal, and then the names are. So the output sets of two sources are disjoint, and
  * within one source the keys differ. {@code OutputKeysTest} checks this over many crafted names.
  *

@@ -3,11 +3,12 @@ package dev.sapienseg.storage;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 import dev.sapienseg.classes.Selection;
+import dev.sapienseg.output.Edges;
 import dev.sapienseg.output.OutputKind;
+import dev.sapienseg.output.OutputPlan;
 import dev.sapienseg.util.Digests;
 
 /**
@@ -34,10 +35,17 @@ public record ResultIdentity(String bucket, String key, String eTag, String vers
     /** Longest value of a free-text metadata field (ETag, version id, model name, bucket). */
     static final int MAX_META_VALUE = 128;
 
-    /** @param selection what the selective outputs show (part of what they were made from), or null */
-    static ResultIdentity of(StoredResult.SourceObject source, String model, Set<OutputKind> outputs, Selection selection) {
-        String joined = outputs.stream().map(OutputKind::id).collect(Collectors.joining(","))
-                + (selection == null ? "" : ";select=" + selection.expression() + (selection.invert() ? ";invert" : ""));
+    /**
+     * @param plan the outputs and what they were made with: the selection, soft edges, the polygons' tolerance, the
+     *        least person (each named only when it applies, so that plans without them keep their identity)
+     */
+    static ResultIdentity of(StoredResult.SourceObject source, String model, OutputPlan plan) {
+        Selection selection = plan.selection();
+        String joined = plan.kinds().stream().map(OutputKind::id).collect(Collectors.joining(","))
+                + (selection == null ? "" : ";select=" + selection.expression() + (selection.invert() ? ";invert" : ""))
+                + (plan.has(OutputKind.CUTOUT) && plan.edges() == Edges.SOFT ? ";edges=soft" : "")
+                + (plan.has(OutputKind.POLYGONS) ? ";tolerance=" + plan.shapes().polygonTolerance() : "")
+                + (plan.has(OutputKind.INSTANCES) ? ";min-person-share=" + plan.shapes().minPersonShare() : "");
         String digest = Digests.sha256Hex(String.join("\u0000", source.bucket(), source.key(),
                 String.valueOf(source.eTag()), String.valueOf(source.versionId()), model, joined));
         return new ResultIdentity(source.bucket(), source.key(), source.eTag(), source.versionId(), model, joined, digest);

@@ -204,7 +204,7 @@ public class StorageSegmenter {
         HeadObjectResponse head = store.headSource(object.bucket(), object.key());
         StoredResult.SourceObject source = new StoredResult.SourceObject(object.bucket(), object.key(),
                 ResultStore.unquote(head.eTag()), head.versionId(), head.contentLength());
-        ResultIdentity identity = ResultIdentity.of(source, pipeline.model().name(), plan.kinds(), plan.selection());
+        ResultIdentity identity = ResultIdentity.of(source, pipeline.model().name(), plan);
         ReadBack previous = store.read(target, identity, outputCount);
         if (previous instanceof ReadBack.Current current) {
             LOG.infof("s3://%s/%s: outputs complete and current, not recomputed", LogSafe.of(object.bucket()),

@@ -94,9 +94,9 @@ public final class BatchBenchmark {
                 Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
                         postprocessor.classNames(), map.ids(), map.statistics(), null, OutputEncoder.encode(outputs.plan(),
-                                decoded, map.ids(), map.statistics(), OutputLayout.overlayFormat(image.extension()),
+                                decoded, map.ids(), map.statistics(), null, null, OutputLayout.overlayFormat(image.extension()),
                                 postprocessor.vocabulary()).files(),
-                        1, null, dev.sapienseg.shapes.PictureShapes.NONE);
+                        1, null, dev.sapienseg.shapes.PictureShapes.NONE, dev.sapienseg.output.Edges.HARD);
                 outputs.write(image, segmentation, SegmentationReport.summary(image.label(), segmentation, model,
                         Normalization.LITE));
             }

@@ -19,7 +19,7 @@ class OutputLayoutTest {
     @Test
     void sapiensFolderNamesAreTheDemos() {
         assertEquals(List.of("a.npy", "a_seg.npy", "a_seg.png", "a.jpg", "a_selection.png", "a_cutout.png",
-                "a_rle.json", "a_polygons.json", "a_instances.png", "a.json"),
+                "a_alpha.png", "a_rle.json", "a_polygons.json", "a_instances.png", "a_logits.npy", "a.json"),
                 OutputLayout.SAPIENS_FOLDER.fileNames("a", ".jpg"));
         assertEquals("A.JPEG", OutputLayout.SAPIENS_FOLDER.fileName(OutputKind.OVERLAY, "A", ".JPEG"));
         assertEquals("b.png", OutputLayout.SAPIENS_FOLDER.fileName(OutputKind.OVERLAY, "b", ".png"));
@@ -31,8 +31,8 @@ class OutputLayoutTest {
     @Test
     void objectStoreNamesCarryTheOverlaySuffix() {
         assertEquals(List.of("p/a.jpg.npy", "p/a.jpg_seg.npy", "p/a.jpg_seg.png", "p/a.jpg_overlay.jpg",
-                "p/a.jpg_selection.png", "p/a.jpg_cutout.png", "p/a.jpg_rle.json",
-                "p/a.jpg_polygons.json", "p/a.jpg_instances.png", "p/a.jpg.json"),
+                "p/a.jpg_selection.png", "p/a.jpg_cutout.png", "p/a.jpg_alpha.png",
+                "p/a.jpg_rle.json", "p/a.jpg_polygons.json", "p/a.jpg_instances.png", "p/a.jpg_logits.npy", "p/a.jpg.json"),
                 OutputLayout.OBJECT_STORE.fileNames("p/a.jpg", ".jpg"));
         assertEquals("k_overlay.png", OutputLayout.OBJECT_STORE.fileName(OutputKind.OVERLAY, "k", ".webp"));
     }

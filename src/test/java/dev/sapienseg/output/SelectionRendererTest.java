@@ -56,7 +56,7 @@ class SelectionRendererTest {
                 Selection selection = Selection.parse("face+hair+Left_Hand", invert, vocabulary);
                 try (DecodedImage image = new ImageDecoder(new ImageLimits(1 << 24, 1 << 24)).decode(picture)) {
                     BufferedImage mask = read(SelectionRenderer.maskPng(classMap, W, H, selection));
-                    BufferedImage cutout = read(SelectionRenderer.cutoutPng(image, classMap, selection));
+                    BufferedImage cutout = read(SelectionRenderer.cutoutPng(image, classMap, selection, null));
                     assertEquals(BufferedImage.TYPE_BYTE_GRAY, mask.getType());
                     assertEquals(4, cutout.getRaster().getNumBands());
                     assertEquals(W, cutout.getWidth());

@@ -35,13 +35,13 @@ class MemoryBoundTest {
         long pixels = 1_000_000;
         ShapeOptions caps = new ShapeOptions(10_000, 20_000, 0, 0.002);
         assertEquals(17 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
-                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps)), "1 P and 48 bytes per run, runs capped");
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)), "1 P and 48 bytes per run, runs capped");
         assertEquals(22 * pixels + 20_000 * 48, MemoryBound.estimate(pixels, 0,
-                new OutputPlan(EnumSet.of(OutputKind.POLYGONS), null, caps)));
+                new OutputPlan(EnumSet.of(OutputKind.POLYGONS), null, caps, dev.sapienseg.output.Edges.HARD)));
         assertEquals(41 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
-                new OutputPlan(EnumSet.of(OutputKind.INSTANCES), null, caps)));
+                new OutputPlan(EnumSet.of(OutputKind.INSTANCES), null, caps, dev.sapienseg.output.Edges.HARD)));
         assertEquals(16 * 100 + 100 * 48, MemoryBound.estimate(100, 0,
-                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps)) - 100, "no more runs than pixels");
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)) - 100, "no more runs than pixels");
     }
 
     private static OutputPlan plan(EnumSet<OutputKind> kinds) {

@@ -106,4 +106,59 @@ class TorchParityTest {
                 + fy * ((1 - fx) * logits[base + y1 * w + x0] + fx * logits[base + y1 * w + x1]);
         return v;
     }
+
+    /**
+     * The soft alpha against PyTorch's softmax of the same upsampled logits: within 1 on every pixel (float against
+     * double sums at a rounding boundary), and the shortcut's cells, all 0 or all 255, exactly.
+     */
+    @ParameterizedTest(name = "{0} classes -> {3}x{4}, selection {5}")
+    @CsvSource({
+            "28, 512, 384, 1080, 1920, '2,3,23', true",
+            "28, 512, 384, 333, 250, '0', false",
+            "28, 64, 48, 777, 1001, '1,5,9,13,17,21,25', true",
+            "1, 512, 384, 641, 479, '1', true",
+            "1, 64, 48, 100, 80, '0', false"
+    })
+    void softAlphaAgreesWithPytorch(int c, int h, int w, int outH, int outW, String ids, boolean smooth)
+            throws Exception {
+        Random random = new Random(c * 31L + outH);
+        float[] logits = new float[c * h * w];
+        for (int i = 0; i < logits.length; i++) {
+            int x = i % w;
+            int y = (i / w) % h;
+            int k = i / (w * h);
+            // smooth: bands of columns, each with a clear winner, and soft borders between them
+            logits[i] = smooth ? (float) (2 * Math.sin(0.05 * x + k) * Math.cos(0.04 * y - k)
+                    + (c == 1 ? 10 * Math.sin(0.1 * x) : k == x * c / w ? 12 : 0) + random.nextGaussian() * 0.1)
+                    : (float) random.nextGaussian() * 3;
+        }
+        boolean[] selected = new boolean[Math.max(2, c)];
+        for (String id : ids.split(",")) {
+            selected[Integer.parseInt(id)] = true;
+        }
+        ByteBuffer raw = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(logits);
+        Path in = dir.resolve("logits.bin");
+        Path out = dir.resolve("alpha.bin");
+        Files.write(in, raw.array());
+        Process python = new ProcessBuilder(PYTHON, SCRIPT.toString(), "alpha", in.toString(), String.valueOf(c),
+                String.valueOf(h), String.valueOf(w), String.valueOf(outH), String.valueOf(outW), ids, out.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(python.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, python.exitValue(), log);
+        byte[] expected = Files.readAllBytes(out);
+        byte[] actual = SoftAlpha.alpha(new Logits(FloatBuffer.wrap(logits), 0, c, h, w), outH, outW, selected);
+        assertEquals(expected.length, actual.length);
+        int off = 0;
+        int[] seen = new int[256];
+        for (int i = 0; i < expected.length; i++) {
+            int d = Math.abs((expected[i] & 0xFF) - (actual[i] & 0xFF));
+            assertTrue(d <= 1, "pixel " + i + ": " + (actual[i] & 0xFF) + " vs PyTorch's " + (expected[i] & 0xFF));
+            off += d;
+            seen[actual[i] & 0xFF]++;
+        }
+        assertTrue(off <= expected.length / 1000, off + " of " + expected.length + " pixels off by one");
+        assertTrue(seen[0] > 0 && seen[255] > 0 || !smooth, "both ends of the range occur");
+    }
 }

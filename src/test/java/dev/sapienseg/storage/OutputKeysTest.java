@@ -36,7 +36,9 @@ class OutputKeysTest {
         assertEquals("out/a.b/c/photo.final.JPG_polygons.json", keys.key(OutputKind.POLYGONS, ImageFormat.JPEG));
         assertEquals("out/a.b/c/photo.final.JPG_instances.png", keys.key(OutputKind.INSTANCES, ImageFormat.JPEG));
         assertEquals("out/a.b/c/photo.final.JPG.json", keys.summary());
-        assertEquals(11, keys.all().size());
+        assertEquals("out/a.b/c/photo.final.JPG_alpha.png", keys.key(OutputKind.ALPHA, ImageFormat.JPEG));
+        assertEquals("out/a.b/c/photo.final.JPG_logits.npy", keys.key(OutputKind.LOGITS_NPY, ImageFormat.JPEG));
+        assertEquals(13, keys.all().size());
         assertEquals("out/dir.v2/noext.src.json", OutputKeys.derive("out/", null, "dir.v2/noext").summary());
         assertEquals("out/.hidden.src.json", OutputKeys.derive("out/", null, ".hidden").summary());
         assertEquals("out/photos/a.jpg.json", OutputKeys.derive("out/", "photos", "a.jpg").summary());
@@ -95,9 +97,15 @@ class OutputKeysTest {
         assertTrue(key.getBytes(StandardCharsets.UTF_8).length <= 1024 && key.getBytes(StandardCharsets.UTF_8).length > 1000);
         StoredResult.SourceObject source = new StoredResult.SourceObject("b".repeat(63), key, "e".repeat(600),
                 "v".repeat(1024), 10L);
-        ResultIdentity identity = ResultIdentity.of(source, "m\u00e9".repeat(500),
-                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY), null);
+        ResultIdentity identity = ResultIdentity.of(source, "m\u00e9".repeat(500), new dev.sapienseg.output.OutputPlan(
+                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY), null));
         assertEquals("mask-npy,class-npy,class-png,overlay", identity.outputs(), "the identity of results stored before");
+        dev.sapienseg.output.OutputPlan soft = new dev.sapienseg.output.OutputPlan(java.util.EnumSet.of(OutputKind.CUTOUT,
+                OutputKind.POLYGONS), dev.sapienseg.classes.Selection.parse("hair", false,
+                dev.sapienseg.classes.Vocabulary.GOLIATH_28), dev.sapienseg.shapes.ShapeOptions.DEFAULTS,
+                dev.sapienseg.output.Edges.SOFT);
+        assertEquals("cutout,polygons;select=hair;edges=soft;tolerance=0.0", ResultIdentity.of(source, "m", soft).outputs(),
+                "what the outputs were made with is part of their identity");
         Map<String, String> meta = identity.metadata(java.util.UUID.randomUUID().toString());
         int bytes = 0;
         for (Map.Entry<String, String> e : meta.entrySet()) {
