@@ -95,10 +95,10 @@ public final class StageBenchmark {
                 SegmentationPipeline pipeline = Pipelines.of(decoder, model, Normalization.LITE, 1,
                         Duration.ofMinutes(5))) {
             List<OutputKind> kinds = List.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY, OutputKind.SELECTION_MASK,
-                    OutputKind.CUTOUT, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES);
+                    OutputKind.CUTOUT, OutputKind.ALPHA, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES);
             System.out.println("| picture | " + String.join(" | ", kinds.stream().map(OutputKind::id).toList())
                     + " | (encode ms, medians; KB) |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|");
             for (int[] size : new int[][] {{1920, 1080}, {4032, 3024}}) {
                 byte[] jpeg = figureJpeg(size[0], size[1]);
                 StringBuilder row = new StringBuilder("| " + size[0] + "x" + size[1] + " JPEG |");

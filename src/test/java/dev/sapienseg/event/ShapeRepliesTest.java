@@ -72,4 +72,29 @@ class ShapeRepliesTest {
                 .body("error", org.hamcrest.Matchers.equalTo("bad-option"))
                 .body("message", containsString("the dataset of a folder run, written by the batch command"));
     }
+
+    @Test
+    void softEdgesMakeTheCutoutTakeTheAlphaAndTheSummarySaysSo() throws Exception {
+        Readiness.awaitReady();
+        Response response = CloudEvents.image().header("ce-sapiensoutputs", "alpha,cutout")
+                .header("ce-sapiensselect", "hair").header("ce-sapiensedges", "Soft")
+                .contentType("image/jpeg").body(Files.readAllBytes(SampleImages.FIGURE_JPG)).post("/");
+        assertEquals(200, response.statusCode(), response.asString());
+        JsonNode reply = JSON.readTree(response.asByteArray());
+        assertEquals("soft", reply.get("selection").get("edges").asText());
+        byte[] alpha = TestImages.values(Base64.getDecoder().decode(reply.get("alpha").get("data").asText()));
+        java.awt.image.Raster cutout = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                Base64.getDecoder().decode(reply.get("cutout").get("data").asText()))).getRaster();
+        int w = reply.get("width").asInt();
+        for (int i = 0; i < alpha.length; i++) {
+            assertEquals(alpha[i] & 0xFF, cutout.getSample(i % w, i / w, 3), "pixel " + i);
+        }
+
+        CloudEvents.image().header("ce-sapiensoutputs", "cutout").header("ce-sapiensedges", "feathered")
+                .contentType("image/png").body(TestImages.greyPng(8, 8, 0)).post("/").then().statusCode(400)
+                .body("message", containsString("sapiensedges: edges must be hard or soft, not 'feathered'"));
+        CloudEvents.image().header("ce-sapiensoutputs", "logits-npy").contentType("image/png")
+                .body(TestImages.greyPng(8, 8, 0)).post("/").then().statusCode(400)
+                .body("message", containsString("output 'logits-npy' is not sent in replies"));
+    }
 }

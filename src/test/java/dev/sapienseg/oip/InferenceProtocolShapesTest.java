@@ -72,4 +72,29 @@ class InferenceProtocolShapesTest {
             assertNull(defaults.output(shape), shape + " is sent only when asked for");
         }
     }
+
+    @Test
+    void theAlphaIsATensorAndEdgesAParameter() throws Exception {
+        Readiness.awaitReady();
+        byte[] picture;
+        try (Mat a = TestImages.paint(160, 120, new Region(20, 20, 80, 60, 3))) {
+            picture = TestImages.png(a);
+        }
+        Map<String, Boolean> outputs = new LinkedHashMap<>();
+        outputs.put("alpha", true);
+        outputs.put("cutout", true);
+        com.fasterxml.jackson.databind.node.ObjectNode request = OipClient.jsonRequest(List.of(picture), outputs);
+        request.putObject("parameters").put("select", "hair").put("edges", "soft");
+        OipClient.Parsed parsed = OipClient.parse(OipClient.postJson(request).then().statusCode(200).extract()
+                .response());
+        byte[] alpha = TestImages.values(parsed.bytesElements("alpha").get(0));
+        java.awt.image.Raster cutout = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                parsed.bytesElements("cutout").get(0))).getRaster();
+        for (int i = 0; i < alpha.length; i++) {
+            assertEquals(alpha[i] & 0xFF, cutout.getSample(i % 160, i / 160, 3), "pixel " + i);
+        }
+        request.with("parameters").put("edges", "blurry");
+        InferenceProtocolTest.assertProtocolError(OipClient.postJson(request), 400, "bad-tensor",
+                "parameters.edges must be hard or soft");
+    }
 }

@@ -44,6 +44,17 @@ class MemoryBoundTest {
                 new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)) - 100, "no more runs than pixels");
     }
 
+    @Test
+    void theAlphaCountsItsPictureAndTheLogitsTheirCopy() {
+        long pixels = 1_000_000;
+        dev.sapienseg.classes.Selection hair = dev.sapienseg.classes.Selection.parse("hair", false, Vocabulary.GOLIATH_28);
+        assertEquals(27 * pixels, MemoryBound.estimate(pixels, 0, new OutputPlan(EnumSet.of(OutputKind.ALPHA), hair)));
+        assertEquals(55 * pixels, MemoryBound.estimate(pixels, 0, new OutputPlan(EnumSet.of(OutputKind.CUTOUT), hair,
+                ShapeOptions.DEFAULTS, dev.sapienseg.output.Edges.SOFT)), "a soft cutout holds its alpha too");
+        assertEquals(16 * pixels + 4L * 28 * 512 * 384, MemoryBound.estimate(pixels, 0,
+                plan(EnumSet.of(OutputKind.LOGITS_NPY)), 28L * 512 * 384), "the logits, whatever the picture's size");
+    }
+
     private static OutputPlan plan(EnumSet<OutputKind> kinds) {
         return new OutputPlanner(Vocabulary.GOLIATH_28, null, false).plan(kinds);
     }

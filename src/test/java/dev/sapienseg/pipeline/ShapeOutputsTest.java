@@ -114,12 +114,21 @@ class ShapeOutputsTest {
             assertEquals(2, s.shapes().people().size());
             assertEquals(List.of(new Person.ClassPixels(1, s.shapes().people().get(0).pixels())),
                     s.shapes().people().get(0).classes());
+            // The alpha of the default selection (person: the foreground) is the foreground's probability.
+            Segmentation soft = Pipelines.segment(SegmentationPipelineTest.pipeline(model), picture(new Region[] {
+                new Region(10, 10, 50, 50, 14)}, 200, 100), EnumSet.of(OutputKind.ALPHA));
+            Raster alpha = ImageIO.read(new ByteArrayInputStream(soft.output(OutputKind.ALPHA).data())).getRaster();
+            assertTrue(alpha.getSample(30, 30, 0) > 128 && alpha.getSample(150, 80, 0) < 128);
         }
     }
 
     private static Segmentation segment(SegmentationModel model, Region[] regions, int w, int h) throws Exception {
+        return Pipelines.segment(SegmentationPipelineTest.pipeline(model), picture(regions, w, h), SHAPES);
+    }
+
+    private static byte[] picture(Region[] regions, int w, int h) {
         try (Mat painted = TestImages.paint(w, h, regions)) {
-            return Pipelines.segment(SegmentationPipelineTest.pipeline(model), TestImages.png(painted), SHAPES);
+            return TestImages.png(painted);
         }
     }
 

@@ -26,8 +26,9 @@ import dev.sapienseg.fixtures.TestImages.Region;
 /**
  * The shape files of a folder run and its {@code coco.json}, read back by a decoder written from pycocotools' C
  * source ({@link CocoMasks}) against the class PNG of the same run; a rerun rewrites the dataset without segmenting.
+ * Soft edges and the raw logits as files.
  */
-class CocoDatasetTest {
+class BatchShapesTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -109,5 +110,35 @@ class CocoDatasetTest {
         SegmentCommandTest.Run again = SegmentCommandTest.segment(args);
         assertTrue(again.out().startsWith("segmented 0, skipped 2"), again.out());
         assertArrayEquals(first, Files.readAllBytes(out.resolve("coco.json")));
+    }
+
+    @Test
+    void softEdgesAndLogitsAreFilesAndOtherEdgesRedoThePicture() throws Exception {
+        Path in = dir.resolve("in");
+        Files.createDirectories(in);
+        Files.copy(SampleImages.FIGURE_JPG, in.resolve("a.jpg"));
+        Path out = dir.resolve("out");
+        String[] soft = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "cutout,alpha,logits-npy", "--select", "hair", "--edges", "soft"};
+        assertEquals(0, SegmentCommandTest.segment(soft).status());
+        byte[] alpha = TestImages.values(Files.readAllBytes(out.resolve("a_alpha.png")));
+        java.awt.image.Raster cutout = javax.imageio.ImageIO.read(out.resolve("a_cutout.png").toFile()).getRaster();
+        for (int i = 0; i < alpha.length; i++) {
+            assertEquals(alpha[i] & 0xFF, cutout.getSample(i % 480, i / 480, 3), "pixel " + i);
+        }
+        dev.sapienseg.fixtures.Npy.Floats logits = dev.sapienseg.fixtures.Npy.readFloats(
+                Files.readAllBytes(out.resolve("a_logits.npy")));
+        assertArrayEquals(new int[] {28, 512, 384}, logits.shape());
+        assertEquals("soft", JSON.readTree(out.resolve("a.json").toFile()).get("selection").get("edges").asText());
+        assertTrue(SegmentCommandTest.segment(soft).out().startsWith("segmented 0, skipped 1"));
+        String[] hard = soft.clone();
+        hard[hard.length - 1] = "hard";
+        assertTrue(SegmentCommandTest.segment(hard).out().startsWith("segmented 1, skipped 0"),
+                "a cutout with other edges is not this run's");
+        String[] wrong = soft.clone();
+        wrong[wrong.length - 1] = "fuzzy";
+        SegmentCommandTest.Run refused = SegmentCommandTest.segment(wrong);
+        assertEquals(SegmentCommand.CANNOT_RUN, refused.status());
+        assertTrue(refused.err().contains("sapiens.selection.edges"), refused.err());
     }
 }
