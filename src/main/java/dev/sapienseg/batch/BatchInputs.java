@@ -82,8 +82,8 @@ public final class BatchInputs {
      * ({@code a_jpg}, {@code a_png}), and a picture any of whose file names an earlier picture already has (the class
      * map {@code x_seg.npy} of {@code x.jpg} is the mask of {@code x_seg.jpg}; {@code x_seg.png} is both a class PNG
      * and a visualisation) gets {@code _2}, {@code _3}… until all its names are free. The check is over the whole set
-     * of output file names, case-insensitively (safe on every file system), so the result is collision-free by
-     * construction.
+     * of output file names, case-insensitively (safe on every file system), and it starts with the run's own file,
+     * {@code coco.json} at the top, so the result is collision-free by construction.
      */
     private static List<InputImage> name(List<Path> files, Path root, boolean mirror) {
         Map<String, Integer> stems = new HashMap<>();
@@ -92,6 +92,7 @@ public final class BatchInputs {
         }
         List<InputImage> images = new ArrayList<>();
         Set<String> taken = new HashSet<>();
+        taken.add(key(Path.of(""), CocoDataset.FILE)); // the run's dataset: a picture coco.jpg at the top is coco_2
         for (Path file : files) {
             Path dir = relativeDir(file, root, mirror);
             String stem = stem(file);

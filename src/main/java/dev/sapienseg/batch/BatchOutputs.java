@@ -15,6 +15,7 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.sapienseg.classes.Selection;
 import dev.sapienseg.output.OutputFile;
@@ -42,7 +43,8 @@ public final class BatchOutputs {
     private final OutputPlan plan;
     /** The plan's kinds and the summary, which is always written (last). */
     private final Set<OutputKind> kinds;
-    private final ObjectWriter json = new ObjectMapper().writerWithDefaultPrettyPrinter();
+    private static final ObjectMapper READER = new ObjectMapper();
+    private final ObjectWriter json = READER.writerWithDefaultPrettyPrinter();
 
     /** {@link #SAPIENS_KINDS}. */
     public BatchOutputs(Path root) {
@@ -85,7 +87,7 @@ public final class BatchOutputs {
             }
             FileTime source = Files.getLastModifiedTime(image.source());
             return Files.getLastModifiedTime(file(image, OutputKind.SUMMARY)).compareTo(source) >= 0
-                    && sameSelection(file(image, OutputKind.SUMMARY));
+                    && madeAsPlanned(file(image, OutputKind.SUMMARY));
         } catch (IOException e) {
             return false;
         }
@@ -100,19 +102,32 @@ public final class BatchOutputs {
         for (OutputFile file : segmentation.outputs().values()) {
             atomically(file(image, file.kind()), file::writeTo);
         }
-        atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, summary));
+        ObjectNode recorded = READER.valueToTree(summary);
+        recorded.putObject("made").put("edges", plan.edges().id())
+                .put("polygonTolerance", plan.shapes().polygonTolerance())
+                .put("minPersonShare", plan.shapes().minPersonShare());
+        atomically(file(image, OutputKind.SUMMARY), out -> json.writeValue(out, recorded));
     }
 
-    /** Selective outputs made with another selection or edges (the summary records both) are not this run's. */
-    private boolean sameSelection(Path summary) throws IOException {
+    /**
+     * Outputs made otherwise than this run would make them are not this run's: the selective ones with another
+     * selection, a cutout with other edges, polygons with another tolerance, instances with another least person (the
+     * summary records them; one written before it recorded {@code made} had hard edges and no shapes).
+     */
+    private boolean madeAsPlanned(Path summary) throws IOException {
+        JsonNode root = READER.readTree(summary.toFile());
         Selection selection = plan.selection();
-        if (selection == null) {
-            return true;
+        JsonNode recorded = root.path("selection");
+        if (selection != null && !(recorded.path("expression").asText("").equals(selection.expression())
+                && recorded.path("invert").asBoolean(false) == selection.invert())) {
+            return false;
         }
-        JsonNode recorded = new ObjectMapper().readTree(summary.toFile()).path("selection");
-        return recorded.path("expression").asText("").equals(selection.expression())
-                && recorded.path("invert").asBoolean(false) == selection.invert()
-                && recorded.path("edges").asText("hard").equals(plan.edges().id());
+        JsonNode made = root.path("made");
+        return !(plan.has(OutputKind.CUTOUT) && !made.path("edges").asText("hard").equals(plan.edges().id())
+                || plan.has(OutputKind.POLYGONS)
+                        && made.path("polygonTolerance").asDouble(Double.NaN) != plan.shapes().polygonTolerance()
+                || plan.has(OutputKind.INSTANCES)
+                        && made.path("minPersonShare").asDouble(Double.NaN) != plan.shapes().minPersonShare());
     }
 
     @FunctionalInterface

@@ -132,7 +132,8 @@ record InferenceRequest(String id, List<byte[]> pictures, Map<Output, Boolean> o
         boolean selective = outputs.keySet().stream().anyMatch(Output::selective);
         if ((select != null || invert) && !selective && named) {
             throw bad("parameters.select and parameters.invert choose what " + Output.SELECTION_MASK.tensorName()
-                    + " and " + Output.CUTOUT.tensorName() + " show; ask for one of them in 'outputs'");
+                    + ", " + Output.CUTOUT.tensorName() + " and " + Output.ALPHA.tensorName()
+                    + " show; ask for one of them in 'outputs'");
         }
         return new InferenceRequest(id, pictures, outputs, select, invert, edges, allBinary);
     }

@@ -59,9 +59,9 @@ public final class MemoryBound {
     static final long CUTOUT_BYTES_PER_PIXEL = 38;
     static final long RLE_BYTES_PER_PIXEL = 1;
     static final long BYTES_PER_RUN = 48;
-    static final long POLYGONS_BYTES_PER_PIXEL = 6;
-    static final long BYTES_PER_VERTEX = 48;
-    static final long INSTANCES_BYTES_PER_PIXEL = 25;
+    static final long POLYGONS_BYTES_PER_PIXEL = 9;
+    static final long BYTES_PER_VERTEX = 192;
+    static final long INSTANCES_BYTES_PER_PIXEL = 30;
     static final long ALPHA_BYTES_PER_PIXEL = 11;
 
     private final long budget;

@@ -40,7 +40,7 @@ public final class Postprocessor {
         public static Extras of(OutputPlan plan) {
             boolean[] alphaOf = null;
             if (plan.needsAlpha()) {
-                alphaOf = new boolean[128];
+                alphaOf = new boolean[256]; // any class id of a byte class map
                 for (int id : plan.selection().classIds()) {
                     alphaOf[id] = true;
                 }

@@ -27,6 +27,8 @@ public final class SoftAlpha {
     private static final float ABSOLUTE_MARGIN = 1e-30f;
     private static final double ROUNDING_MARGIN = 1e-3;
     private static final float NEGLIGIBLE = 16f;
+    /** e^-700 is a normal double: every term of the bounds' sums keeps its relative precision. */
+    private static final float MAX_EXPONENT_SPREAD = 700f;
 
     private SoftAlpha() {
     }
@@ -208,6 +210,13 @@ public final class SoftAlpha {
                 state[x] = 0;
                 return;
             }
+            float lowest = Float.POSITIVE_INFINITY;
+            for (int c = 0; c < classes; c++) {
+                lowest = Math.min(lowest, lo[c]);
+            }
+            if (top0 - lowest > MAX_EXPONENT_SPREAD) {
+                return; // a term could underflow to 0 and make a ratio exactly 0 or 1: compute the pixels
+            }
             double selectedLow = 0;
             double selectedHigh = 0;
             double otherLow = 0;
@@ -237,7 +246,7 @@ public final class SoftAlpha {
             int count = candidateCount[x0];
             float max = Float.NEGATIVE_INFINITY;
             for (int k = 0; k < count; k++) {
-                int i = candidates[first + k] * width;
+                int i = (candidates[first + k] & 0xFF) * width;
                 float v = wy0 * (wx0 * top[i + x0] + wx1 * top[i + x1]) + wy1 * (wx0 * bottom[i + x0] + wx1 * bottom[i + x1]);
                 values[k] = v;
                 max = Math.max(max, v);
@@ -247,7 +256,7 @@ public final class SoftAlpha {
             for (int k = 0; k < count; k++) {
                 double e = Math.exp(values[k] - max);
                 all += e;
-                if (selected[candidates[first + k]]) {
+                if (selected[candidates[first + k] & 0xFF]) {
                     chosen += e;
                 }
             }

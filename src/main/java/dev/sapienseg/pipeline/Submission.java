@@ -102,7 +102,7 @@ public final class Submission implements AutoCloseable {
         Postprocessor.ClassMap classMap;
         try {
             classMap = submitted.classMap(Postprocessor.Extras.of(request.plan()));
-        } catch (OutOfMemoryError e) {
+        } catch (RuntimeException | OutOfMemoryError e) { // OpenCV's "Insufficient memory" is a RuntimeException
             throw SegmentationPipeline.allocationFailure(e, "post-processing");
         }
         long t4 = System.nanoTime();
@@ -111,7 +111,7 @@ public final class Submission implements AutoCloseable {
             encoded = OutputEncoder.encode(request.plan(), image, classMap.ids(), classMap.statistics(),
                     classMap.alpha(), classMap.logits(), request.overlayFormat() != null ? request.overlayFormat() : image.format().overlayFormat(),
                     pipeline.planner().vocabulary());
-        } catch (OutOfMemoryError e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
             throw SegmentationPipeline.allocationFailure(e, "encoding");
         }
         long t5 = System.nanoTime();

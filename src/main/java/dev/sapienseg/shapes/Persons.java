@@ -50,6 +50,7 @@ public final class Persons {
         int pixels = Math.multiplyExact(width, height);
         byte[] map = new byte[pixels];
         int count;
+        boolean islands = false;
         try (Mat foreground = new Mat(height, width, CV_8UC1); Mat labels = new Mat(); Mat stats = new Mat();
                 Mat centroids = new Mat()) {
             ByteBuffer fg = foreground.data().capacity(pixels).asByteBuffer();
@@ -78,16 +79,15 @@ public final class Persons {
                 }
             }
             IntBuffer label = labels.createBuffer();
-            boolean islands = false;
             for (int p = 0; p < pixels; p++) {
                 int person = personOf[label.get(p)];
                 map[p] = (byte) person;
                 islands |= person == 0 && classMap[p] != 0;
             }
-            if (islands) {
-                attachIslands(classMap, map, width, height);
-                renumberBySize(map, count);
-            }
+        }
+        if (islands) { // with the components' pictures released
+            attachIslands(classMap, map, width, height);
+            renumberBySize(map, count);
         }
         return new Split(map, describe(classMap, map, width, height, classes, count, maxRuns));
     }
@@ -152,7 +152,7 @@ public final class Persons {
             for (int x = 0; x < width; x++, p++) {
                 int k = map[p] & 0xFF;
                 if (k != 0) {
-                    classPixels[k][classMap[p]]++;
+                    classPixels[k][classMap[p] & 0xFF]++;
                     int[] b = box[k];
                     b[0] = Math.min(b[0], x);
                     b[1] = Math.min(b[1], y);

@@ -26,7 +26,8 @@ class BatchInputsTest {
         Path in = Files.createDirectories(dir.resolve("in"));
         List<String> names = List.of("x.jpg", "x_seg.jpg", "x_seg.png", "x_seg_seg.jpg", "x.npy.png", "a.jpg", "a.png",
                 "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg", "w.webp", "w.png",
-                "t.tiff", "t_seg.jpg", "v.bmp", "v_seg.png", "scan.TIF", "pic.jpeg");
+                "t.tiff", "t_seg.jpg", "v.bmp", "v_seg.png", "scan.TIF", "pic.jpeg", "coco.jpg", "sub/coco.png", "y_rle.png",
+                "y.jpg");
         for (String name : names) {
             Path file = in.resolve(name);
             Files.createDirectories(file.getParent());
@@ -35,8 +36,11 @@ class BatchInputsTest {
         Path outRoot = dir.resolve("out");
         List<InputImage> images = BatchInputs.collect(in, outRoot).images();
         assertEquals(names.size(), images.size());
-        BatchOutputs outputs = new BatchOutputs(outRoot);
+        java.util.Set<OutputKind> every = java.util.EnumSet.allOf(OutputKind.class);
+        every.removeIf(OutputKind::selective);
+        BatchOutputs outputs = new BatchOutputs(outRoot, new dev.sapienseg.output.OutputPlan(every, null));
         Map<String, String> owner = new HashMap<>();
+        owner.put(outRoot.resolve(CocoDataset.FILE).toString(), "the run's dataset");
         for (InputImage image : images) {
             for (Path file : outputs.files(image)) {
                 String key = file.toString().toLowerCase(Locale.ROOT);
@@ -44,6 +48,11 @@ class BatchInputsTest {
                 assertTrue(previous == null, file + " is an output of both " + previous + " and " + image.source());
             }
         }
+        // The run's coco.json is taken at the top: the picture coco.jpg there is coco_2; in a sub-folder it keeps its name.
+        assertEquals("coco_2", images.stream().filter(i -> i.source().endsWith("coco.jpg")).findFirst().orElseThrow()
+                .stem());
+        assertEquals("coco", images.stream().filter(i -> i.source().endsWith("coco.png")).findFirst().orElseThrow()
+                .stem());
         // Sapiens' names where nothing collides.
         InputImage person = images.stream().filter(i -> i.source().endsWith("person.jpg")).findFirst().orElseThrow();
         assertEquals(outRoot.resolve("person.npy"), outputs.file(person, OutputKind.MASK_NPY));

@@ -135,6 +135,21 @@ class BatchShapesTest {
         hard[hard.length - 1] = "hard";
         assertTrue(SegmentCommandTest.segment(hard).out().startsWith("segmented 1, skipped 0"),
                 "a cutout with other edges is not this run's");
+        String[] alphaOnly = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "alpha", "--select", "hair", "--edges", "soft"};
+        assertTrue(SegmentCommandTest.segment(alphaOnly).out().startsWith("segmented 0, skipped 1"),
+                "edges are the cutout's: without one they change nothing");
+        String[] polygons = {"--model", FixtureModels.PALETTE_DEMO.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--outputs", "polygons"};
+        assertTrue(SegmentCommandTest.segment(polygons).out().startsWith("segmented 1, skipped 0"));
+        assertTrue(SegmentCommandTest.segment(polygons).out().startsWith("segmented 0, skipped 1"));
+        System.setProperty("sapiens.shapes.polygon-tolerance", "1.5");
+        try {
+            assertTrue(SegmentCommandTest.segment(polygons).out().startsWith("segmented 1, skipped 0"),
+                    "polygons of another tolerance are not this run's");
+        } finally {
+            System.clearProperty("sapiens.shapes.polygon-tolerance");
+        }
         String[] wrong = soft.clone();
         wrong[wrong.length - 1] = "fuzzy";
         SegmentCommandTest.Run refused = SegmentCommandTest.segment(wrong);

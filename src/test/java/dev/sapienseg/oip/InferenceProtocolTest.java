@@ -108,9 +108,9 @@ class InferenceProtocolTest {
                     .body("inputs.name", equalTo(List.of("image"))).body("inputs[0].datatype", equalTo("BYTES"))
                     .body("inputs[0].shape", equalTo(List.of(-1)))
                     .body("outputs.name", equalTo(List.of("class_map", "mask", "class_png", "overlay", "selection_mask",
-                            "cutout", "instances", "rle", "polygons")))
+                            "cutout", "alpha", "instances", "rle", "polygons")))
                     .body("outputs.datatype", equalTo(List.of("UINT8", "BOOL", "BYTES", "BYTES", "BYTES", "BYTES",
-                            "BYTES", "BYTES", "BYTES")))
+                            "BYTES", "BYTES", "BYTES", "BYTES")))
                     .body("outputs[0].shape", equalTo(List.of(-1, -1, -1)))
                     .body("parameters.classes", equalTo(28))
                     .body("parameters.model_output", equalTo("logits [B, 28, 512, 384]"))

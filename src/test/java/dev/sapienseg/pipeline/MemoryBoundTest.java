@@ -36,9 +36,9 @@ class MemoryBoundTest {
         ShapeOptions caps = new ShapeOptions(10_000, 20_000, 0, 0.002);
         assertEquals(17 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
                 new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)), "1 P and 48 bytes per run, runs capped");
-        assertEquals(22 * pixels + 20_000 * 48, MemoryBound.estimate(pixels, 0,
+        assertEquals(25 * pixels + 20_000 * 192, MemoryBound.estimate(pixels, 0,
                 new OutputPlan(EnumSet.of(OutputKind.POLYGONS), null, caps, dev.sapienseg.output.Edges.HARD)));
-        assertEquals(41 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
+        assertEquals(46 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
                 new OutputPlan(EnumSet.of(OutputKind.INSTANCES), null, caps, dev.sapienseg.output.Edges.HARD)));
         assertEquals(16 * 100 + 100 * 48, MemoryBound.estimate(100, 0,
                 new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)) - 100, "no more runs than pixels");
