@@ -56,7 +56,7 @@ public final class CocoDataset {
         return new Written(file, counts[0], counts[1]);
     }
 
-    /** {@link #write} at the end of a run, saying what it wrote on {@code out}; false (said on {@code err}) if it failed. */
+    /** {@link #write} at the end of a run, saying what it wrote on {@code out}; false (said on {@code err}) if not. */
     static boolean writeAfterRun(Path root, List<InputImage> images, BatchOutputs outputs, SegmentationModel model,
             PrintStream out, PrintStream err) {
         try {

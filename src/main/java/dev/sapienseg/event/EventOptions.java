@@ -39,7 +39,8 @@ public final class EventOptions {
 
     /** What a reply can carry. */
     static final Set<OutputKind> IN_REPLIES = EnumSet.of(OutputKind.CLASS_PNG, OutputKind.OVERLAY,
-            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.ALPHA, OutputKind.RLE, OutputKind.POLYGONS, OutputKind.INSTANCES,
+            OutputKind.SELECTION_MASK, OutputKind.CUTOUT, OutputKind.ALPHA, OutputKind.RLE, OutputKind.POLYGONS,
+            OutputKind.INSTANCES,
             OutputKind.SUMMARY);
 
     private EventOptions() {
@@ -127,8 +128,8 @@ public final class EventOptions {
             }
             if (!IN_REPLIES.contains(kind)) {
                 return "output '" + kind.id() + "' is not sent in replies (" + OUTPUTS + " takes class-png, overlay,"
-                        + " selection-mask, cutout, alpha, instances, rle, polygons, none); the .npy files are written by the"
-                        + " storage path (sapiens.storage.outputs) and the batch command (--outputs)";
+                        + " selection-mask, cutout, alpha, instances, rle, polygons, none); the .npy files are written"
+                        + " by the storage path (sapiens.storage.outputs) and the batch command (--outputs)";
             }
         }
         return null;

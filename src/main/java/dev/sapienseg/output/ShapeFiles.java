@@ -40,10 +40,12 @@ public final class ShapeFiles {
 
     public static byte[] rle(PictureShapes shapes, ClassStatistics statistics, int width, int height) {
         return write(new Document(width, height, null, statistics.regions().stream()
-                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), shapes.rle().get(r.id()), null)).toList()));
+                .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), shapes.rle().get(r.id()), null))
+                .toList()));
     }
 
-    public static byte[] polygons(PictureShapes shapes, ClassStatistics statistics, int width, int height, double tolerance) {
+    public static byte[] polygons(PictureShapes shapes, ClassStatistics statistics, int width, int height,
+            double tolerance) {
         return write(new Document(width, height, tolerance, statistics.regions().stream()
                 .map(r -> new ClassShape(r.id(), r.name(), r.pixels(), box(r), null,
                         shapes.polygons().get(r.id()))).toList()));

@@ -96,7 +96,8 @@ public final class MemoryBound {
                 + (outputs.contains(OutputKind.INSTANCES) ? INSTANCES_BYTES_PER_PIXEL : 0)
                 + (outputs.contains(OutputKind.ALPHA) ? ALPHA_BYTES_PER_PIXEL : plan.needsAlpha() ? 1 : 0);
         long runs = Math.min(pixels, plan.shapes().maxRuns()) * BYTES_PER_RUN;
-        long shapes = (outputs.contains(OutputKind.RLE) ? runs : 0) + (outputs.contains(OutputKind.INSTANCES) ? runs : 0)
+        long shapes = (outputs.contains(OutputKind.RLE) ? runs : 0)
+                + (outputs.contains(OutputKind.INSTANCES) ? runs : 0)
                 + (outputs.contains(OutputKind.POLYGONS)
                         ? Math.min(pixels, plan.shapes().maxVertices()) * BYTES_PER_VERTEX : 0);
         long logits = outputs.contains(OutputKind.LOGITS_NPY) ? Math.multiplyExact(logitValues, 4) : 0;

@@ -247,7 +247,8 @@ public final class SoftAlpha {
             float max = Float.NEGATIVE_INFINITY;
             for (int k = 0; k < count; k++) {
                 int i = (candidates[first + k] & 0xFF) * width;
-                float v = wy0 * (wx0 * top[i + x0] + wx1 * top[i + x1]) + wy1 * (wx0 * bottom[i + x0] + wx1 * bottom[i + x1]);
+                float v = wy0 * (wx0 * top[i + x0] + wx1 * top[i + x1])
+                        + wy1 * (wx0 * bottom[i + x0] + wx1 * bottom[i + x1]);
                 values[k] = v;
                 max = Math.max(max, v);
             }

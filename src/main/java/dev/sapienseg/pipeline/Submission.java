@@ -10,6 +10,7 @@ import java.util.concurrent.TimeoutException;
 import dev.sapienseg.failure.FailureReason;
 import dev.sapienseg.failure.SegmentationException;
 import dev.sapienseg.image.DecodedImage;
+import dev.sapienseg.image.ImageFormat;
 import dev.sapienseg.output.OutputEncoder;
 
 /**
@@ -108,9 +109,10 @@ public final class Submission implements AutoCloseable {
         long t4 = System.nanoTime();
         OutputEncoder.Encoded encoded;
         try {
+            ImageFormat overlay = request.overlayFormat() != null ? request.overlayFormat()
+                    : image.format().overlayFormat();
             encoded = OutputEncoder.encode(request.plan(), image, classMap.ids(), classMap.statistics(),
-                    classMap.alpha(), classMap.logits(), request.overlayFormat() != null ? request.overlayFormat() : image.format().overlayFormat(),
-                    pipeline.planner().vocabulary());
+                    classMap.alpha(), classMap.logits(), overlay, pipeline.planner().vocabulary());
         } catch (RuntimeException | OutOfMemoryError e) {
             throw SegmentationPipeline.allocationFailure(e, "encoding");
         }

@@ -22,10 +22,10 @@ import dev.sapienseg.shapes.Rle;
  * A segmentation as JSON: the data of a {@code sapiens.segment.result} event, and the summary that the batch command
  * and the storage path write beside the other outputs (without pictures). Pictures are base64, named as their
  * {@link OutputKind}: {@code classPng} (class-png: an 8-bit palette PNG whose pixel values are the class ids, in the
- * family's colours), {@code overlay}, {@code selectionMask}, {@code cutout}, {@code alpha} and {@code instances}. Class names are the
- * served family's. Shapes: each class carries its {@code rle} and {@code polygons} when asked for, and
- * {@code persons} lists the people of {@code instances}. A summary holds no shapes but the people without their masks:
- * the shapes are files of their own.
+ * family's colours), {@code overlay}, {@code selectionMask}, {@code cutout}, {@code alpha} and {@code instances}.
+ * Class names are the served family's. Shapes: each class carries its {@code rle} and {@code polygons} when asked
+ * for, and {@code persons} lists the people of {@code instances}. A summary holds no shapes but the people without
+ * their masks: the shapes are files of their own.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SegmentationReport(String requestId, int width, int height, String format, ModelInfo model,

@@ -24,10 +24,10 @@ class BatchInputsTest {
     @Test
     void noTwoPicturesShareAnOutputFile() throws Exception {
         Path in = Files.createDirectories(dir.resolve("in"));
-        List<String> names = List.of("x.jpg", "x_seg.jpg", "x_seg.png", "x_seg_seg.jpg", "x.npy.png", "a.jpg", "a.png",
-                "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg", "w.webp", "w.png",
-                "t.tiff", "t_seg.jpg", "v.bmp", "v_seg.png", "scan.TIF", "pic.jpeg", "coco.jpg", "sub/coco.png", "y_rle.png",
-                "y.jpg");
+        List<String> names = List.of("x.jpg", "x_seg.jpg", "x_seg.png", "x_seg_seg.jpg", "x.npy.png", "a.jpg",
+                "a.png", "A.JPG", "a_jpg.png", "a_2.jpg", "person.jpg", "x_2.jpg", "sub/x.jpg", "sub/x_seg.jpg",
+                "w.webp", "w.png", "t.tiff", "t_seg.jpg", "v.bmp", "v_seg.png", "scan.TIF", "pic.jpeg", "coco.jpg",
+                "sub/coco.png", "y_rle.png", "y.jpg");
         for (String name : names) {
             Path file = in.resolve(name);
             Files.createDirectories(file.getParent());
@@ -48,7 +48,8 @@ class BatchInputsTest {
                 assertTrue(previous == null, file + " is an output of both " + previous + " and " + image.source());
             }
         }
-        // The run's coco.json is taken at the top: the picture coco.jpg there is coco_2; in a sub-folder it keeps its name.
+        // The run's coco.json is taken at the top: the picture coco.jpg there is coco_2; in a sub-folder it keeps its
+        // name.
         assertEquals("coco_2", images.stream().filter(i -> i.source().endsWith("coco.jpg")).findFirst().orElseThrow()
                 .stem());
         assertEquals("coco", images.stream().filter(i -> i.source().endsWith("coco.png")).findFirst().orElseThrow()
@@ -61,7 +62,8 @@ class BatchInputsTest {
         assertEquals(outRoot.resolve("person_seg.png"), outputs.file(person, OutputKind.CLASS_PNG));
         assertEquals(outRoot.resolve("person.json"), outputs.file(person, OutputKind.SUMMARY));
         InputImage x = images.stream().filter(i -> i.source().equals(in.resolve("x.jpg"))).findFirst().orElseThrow();
-        assertEquals(outRoot.resolve("x_seg.npy"), outputs.file(x, OutputKind.CLASS_NPY), "the first picture keeps Sapiens' names");
+        assertEquals(outRoot.resolve("x_seg.npy"), outputs.file(x, OutputKind.CLASS_NPY),
+                "the first picture keeps Sapiens' names");
         // The visualisation keeps the input's name where its format is its own overlay format (JPEG, PNG: all that
         // Sapiens' demo reads); other formats' overlays are PNG.
         InputImage jpeg = images.stream().filter(i -> i.source().endsWith("pic.jpeg")).findFirst().orElseThrow();
@@ -70,6 +72,7 @@ class BatchInputsTest {
         assertEquals(outRoot.resolve("scan.png"), outputs.file(tif, OutputKind.OVERLAY));
         // Only the chosen files are listed (the summary always, last).
         assertEquals(List.of(outRoot.resolve("person.npy"), outRoot.resolve("person.json")),
-                new BatchOutputs(outRoot, new dev.sapienseg.output.OutputPlan(java.util.EnumSet.of(OutputKind.MASK_NPY), null)).files(person));
+                new BatchOutputs(outRoot, new dev.sapienseg.output.OutputPlan(
+                        java.util.EnumSet.of(OutputKind.MASK_NPY), null)).files(person));
     }
 }

@@ -99,7 +99,8 @@ class BatchShapesTest {
             assertEquals(foreground, annotated, stem + ": every foreground pixel is in one annotation");
             CocoMasks.assertExact(JSON.readTree(out.resolve(stem + "_polygons.json").toFile()).get("classes"), classes,
                     image.get("width").asInt(), image.get("height").asInt());
-            assertTrue(Files.exists(out.resolve(stem + "_instances.png")) && Files.exists(out.resolve(stem + "_rle.json")));
+            assertTrue(Files.exists(out.resolve(stem + "_instances.png"))
+                    && Files.exists(out.resolve(stem + "_rle.json")));
         }
         long[] ids = coco.get("annotations").findValues("id").stream().mapToLong(JsonNode::asLong).toArray();
         assertEquals(ids.length, java.util.Arrays.stream(ids).distinct().count());

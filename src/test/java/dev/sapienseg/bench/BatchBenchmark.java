@@ -33,7 +33,8 @@ import dev.sapienseg.pipeline.TensorBuffers;
  * against the pipelined {@link BatchRunner}, alternating in one run. Not a test:
  *
  * <pre>
- * mvn -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.sapienseg.bench.BatchBenchmark -Dexec.args="24 3"
+ * mvn -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.sapienseg.bench.BatchBenchmark \
+ *     -Dexec.args="24 3"
  * </pre>
  */
 public final class BatchBenchmark {
@@ -91,11 +92,12 @@ public final class BatchBenchmark {
             try (DecodedImage decoded = decoder.decode(Files.readAllBytes(image.source()))) {
                 preprocessor.write(decoded, buffers.input(), 0);
                 buffers.run(model, 1);
-                Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(), decoded.height());
+                Postprocessor.ClassMap map = postprocessor.apply(buffers.output(), 0, decoded.width(),
+                        decoded.height());
                 Segmentation segmentation = new Segmentation(decoded.width(), decoded.height(), decoded.format(),
-                        postprocessor.classNames(), map.ids(), map.statistics(), null, OutputEncoder.encode(outputs.plan(),
-                                decoded, map.ids(), map.statistics(), null, null, OutputLayout.overlayFormat(image.extension()),
-                                postprocessor.vocabulary()).files(),
+                        postprocessor.classNames(), map.ids(), map.statistics(), null,
+                        OutputEncoder.encode(outputs.plan(), decoded, map.ids(), map.statistics(), null, null,
+                                OutputLayout.overlayFormat(image.extension()), postprocessor.vocabulary()).files(),
                         1, null, dev.sapienseg.shapes.PictureShapes.NONE, dev.sapienseg.output.Edges.HARD);
                 outputs.write(image, segmentation, SegmentationReport.summary(image.label(), segmentation, model,
                         Normalization.LITE));
@@ -104,11 +106,11 @@ public final class BatchBenchmark {
         return (System.nanoTime() - start) / 1e9;
     }
 
-    static double pipelined(SegmentationModel model, ImageDecoder decoder, List<InputImage> images, BatchOutputs outputs)
-            throws Exception {
+    static double pipelined(SegmentationModel model, ImageDecoder decoder, List<InputImage> images,
+            BatchOutputs outputs) throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
-        BatchRunner runner = new BatchRunner(List.of(model), new BatchRunner.Settings(4, cores, true, Normalization.LITE),
-                decoder, outputs);
+        BatchRunner runner = new BatchRunner(List.of(model),
+                new BatchRunner.Settings(4, cores, true, Normalization.LITE), decoder, outputs);
         Progress progress = new Progress(images.size(), new PrintStream(PrintStream.nullOutputStream()), false);
         long start = System.nanoTime();
         runner.run(images, progress);

@@ -31,8 +31,8 @@ class OutputLayoutTest {
     @Test
     void objectStoreNamesCarryTheOverlaySuffix() {
         assertEquals(List.of("p/a.jpg.npy", "p/a.jpg_seg.npy", "p/a.jpg_seg.png", "p/a.jpg_overlay.jpg",
-                "p/a.jpg_selection.png", "p/a.jpg_cutout.png", "p/a.jpg_alpha.png",
-                "p/a.jpg_rle.json", "p/a.jpg_polygons.json", "p/a.jpg_instances.png", "p/a.jpg_logits.npy", "p/a.jpg.json"),
+                "p/a.jpg_selection.png", "p/a.jpg_cutout.png", "p/a.jpg_alpha.png", "p/a.jpg_rle.json",
+                "p/a.jpg_polygons.json", "p/a.jpg_instances.png", "p/a.jpg_logits.npy", "p/a.jpg.json"),
                 OutputLayout.OBJECT_STORE.fileNames("p/a.jpg", ".jpg"));
         assertEquals("k_overlay.png", OutputLayout.OBJECT_STORE.fileName(OutputKind.OVERLAY, "k", ".webp"));
     }

@@ -35,19 +35,22 @@ class MemoryBoundTest {
         long pixels = 1_000_000;
         ShapeOptions caps = new ShapeOptions(10_000, 20_000, 0, 0.002);
         assertEquals(17 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
-                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)), "1 P and 48 bytes per run, runs capped");
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)),
+                "1 P and 48 bytes per run, runs capped");
         assertEquals(25 * pixels + 20_000 * 192, MemoryBound.estimate(pixels, 0,
                 new OutputPlan(EnumSet.of(OutputKind.POLYGONS), null, caps, dev.sapienseg.output.Edges.HARD)));
         assertEquals(46 * pixels + 10_000 * 48, MemoryBound.estimate(pixels, 0,
                 new OutputPlan(EnumSet.of(OutputKind.INSTANCES), null, caps, dev.sapienseg.output.Edges.HARD)));
         assertEquals(16 * 100 + 100 * 48, MemoryBound.estimate(100, 0,
-                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)) - 100, "no more runs than pixels");
+                new OutputPlan(EnumSet.of(OutputKind.RLE), null, caps, dev.sapienseg.output.Edges.HARD)) - 100,
+                "no more runs than pixels");
     }
 
     @Test
     void theAlphaCountsItsPictureAndTheLogitsTheirCopy() {
         long pixels = 1_000_000;
-        dev.sapienseg.classes.Selection hair = dev.sapienseg.classes.Selection.parse("hair", false, Vocabulary.GOLIATH_28);
+        dev.sapienseg.classes.Selection hair = dev.sapienseg.classes.Selection.parse("hair", false,
+                Vocabulary.GOLIATH_28);
         assertEquals(27 * pixels, MemoryBound.estimate(pixels, 0, new OutputPlan(EnumSet.of(OutputKind.ALPHA), hair)));
         assertEquals(55 * pixels, MemoryBound.estimate(pixels, 0, new OutputPlan(EnumSet.of(OutputKind.CUTOUT), hair,
                 ShapeOptions.DEFAULTS, dev.sapienseg.output.Edges.SOFT)), "a soft cutout holds its alpha too");
@@ -76,7 +79,8 @@ class MemoryBoundTest {
 
     @Test
     void aRequestThatCanNeverFitIsPermanent() {
-        SegmentationException never = assertThrows(SegmentationException.class, () -> new MemoryBound(1000).reserve(1001));
+        SegmentationException never = assertThrows(SegmentationException.class,
+                () -> new MemoryBound(1000).reserve(1001));
         assertEquals(FailureReason.TOO_MANY_PIXELS, never.reason());
         assertEquals(413, never.reason().httpStatus());
     }

@@ -66,7 +66,8 @@ class ShapeOutputsTest {
         assertEquals(0.0, polygonFile.get("tolerance").asDouble());
         CocoMasks.assertExact(rleFile.get("classes"), s.classMap(), 480, 400);
         CocoMasks.assertExact(polygonFile.get("classes"), s.classMap(), 480, 400);
-        JsonNode reply = JSON.valueToTree(SegmentationReport.of("r", s, palette, dev.sapienseg.model.Normalization.LITE));
+        JsonNode reply = JSON.valueToTree(SegmentationReport.of("r", s, palette,
+                dev.sapienseg.model.Normalization.LITE));
         CocoMasks.assertExact(reply.get("classes"), s.classMap(), 480, 400);
         assertEquals(rleFile.get("classes").get(1).get("rle"), reply.get("classes").get(1).get("rle"));
 
@@ -95,7 +96,8 @@ class ShapeOutputsTest {
             assertEquals(expected, person.classes());
         }
         assertTrue(persons.get(0).pixels() > persons.get(1).pixels());
-        assertTrue(persons.get(1).classes().stream().map(Person.ClassPixels::id).toList().containsAll(List.of(3, 11, 14, 21)));
+        assertTrue(persons.get(1).classes().stream().map(Person.ClassPixels::id).toList()
+                .containsAll(List.of(3, 11, 14, 21)));
         JsonNode summary = JSON.valueToTree(SegmentationReport.summary("r", s, palette,
                 dev.sapienseg.model.Normalization.LITE));
         assertTrue(!summary.get("classes").get(0).has("rle") && !summary.get("persons").get(0).has("rle"),
@@ -104,11 +106,13 @@ class ShapeOutputsTest {
 
     @Test
     void theForegroundModelHasShapesToo(@TempDir Path dir) throws Exception {
-        Path binary = ModelFiles.write(dir, "binary.onnx", FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
+        Path binary = ModelFiles.write(dir, "binary.onnx",
+                FixtureModels.palette(Dim.dynamic("b"), 1, true, true, "fg"));
         try (SegmentationModel model = SegmentationModel.load(ModelSettings.cpu(binary))) {
-            Segmentation s = segment(model, new Region[] {new Region(10, 10, 50, 50, 14), new Region(100, 10, 60, 50, 14)},
+            Segmentation s = segment(model,
+                    new Region[] {new Region(10, 10, 50, 50, 14), new Region(100, 10, 60, 50, 14)}, 200, 100);
+            CocoMasks.assertExact(JSON.readTree(s.output(OutputKind.RLE).data()).get("classes"), s.classMap(),
                     200, 100);
-            CocoMasks.assertExact(JSON.readTree(s.output(OutputKind.RLE).data()).get("classes"), s.classMap(), 200, 100);
             CocoMasks.assertExact(JSON.readTree(s.output(OutputKind.POLYGONS).data()).get("classes"), s.classMap(), 200,
                     100);
             assertEquals(2, s.shapes().people().size());

@@ -62,7 +62,8 @@ class LabelRunsTest {
             }
             Rle[] rle = LabelRuns.encode(map, w, h, all(7), Long.MAX_VALUE, "class map");
             for (int c = 0; c < 7; c++) {
-                assertArrayEquals(expected(map, c), CocoMasks.decode(rle[c].counts(), h, w), w + "x" + h + " class " + c);
+                assertArrayEquals(expected(map, c), CocoMasks.decode(rle[c].counts(), h, w),
+                        w + "x" + h + " class " + c);
             }
         }
     }

@@ -45,7 +45,8 @@ class OutputKeysTest {
         for (String bad : new String[] {"", "/a.jpg", "a/../b.jpg", "./a.jpg", "a//b.jpg", "a\\b.jpg", "a\nb.jpg", "x/",
                 "a\u0085b.jpg"}) {
             assertEquals(FailureReason.UNSAFE_KEY,
-                    assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", null, bad)).reason(), bad);
+                    assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", null, bad)).reason(),
+                    bad);
         }
         assertThrows(SegmentationException.class, () -> OutputKeys.derive("out/", null, "k".repeat(1020) + ".jpg"));
     }
@@ -82,7 +83,8 @@ class OutputKeysTest {
                     for (String k : out.all()) {
                         keys++;
                         String previous = owner.put(k, bucket + "/" + key);
-                        assertTrue(previous == null, k + " is an output of both " + previous + " and " + bucket + "/" + key);
+                        assertTrue(previous == null,
+                                k + " is an output of both " + previous + " and " + bucket + "/" + key);
                     }
                 }
             }
@@ -94,17 +96,21 @@ class OutputKeysTest {
     void metadataFitsS3sTwoKilobytesForTheLongestKeys() {
         // 1024 bytes of three- and four-byte UTF-8, an ETag and version id longer than any store's, a long model name.
         String key = "\u4e2d".repeat(300) + "\ud83d\ude00".repeat(31);
-        assertTrue(key.getBytes(StandardCharsets.UTF_8).length <= 1024 && key.getBytes(StandardCharsets.UTF_8).length > 1000);
+        assertTrue(key.getBytes(StandardCharsets.UTF_8).length <= 1024
+                && key.getBytes(StandardCharsets.UTF_8).length > 1000);
         StoredResult.SourceObject source = new StoredResult.SourceObject("b".repeat(63), key, "e".repeat(600),
                 "v".repeat(1024), 10L);
-        ResultIdentity identity = ResultIdentity.of(source, "m\u00e9".repeat(500), new dev.sapienseg.output.OutputPlan(
-                java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY, OutputKind.CLASS_PNG, OutputKind.OVERLAY), null));
-        assertEquals("mask-npy,class-npy,class-png,overlay", identity.outputs(), "the identity of results stored before");
-        dev.sapienseg.output.OutputPlan soft = new dev.sapienseg.output.OutputPlan(java.util.EnumSet.of(OutputKind.CUTOUT,
-                OutputKind.POLYGONS), dev.sapienseg.classes.Selection.parse("hair", false,
-                dev.sapienseg.classes.Vocabulary.GOLIATH_28), dev.sapienseg.shapes.ShapeOptions.DEFAULTS,
-                dev.sapienseg.output.Edges.SOFT);
-        assertEquals("cutout,polygons;select=hair;edges=soft;tolerance=0.0", ResultIdentity.of(source, "m", soft).outputs(),
+        ResultIdentity identity = ResultIdentity.of(source, "m\u00e9".repeat(500),
+                new dev.sapienseg.output.OutputPlan(java.util.EnumSet.of(OutputKind.MASK_NPY, OutputKind.CLASS_NPY,
+                        OutputKind.CLASS_PNG, OutputKind.OVERLAY), null));
+        assertEquals("mask-npy,class-npy,class-png,overlay", identity.outputs(),
+                "the identity of results stored before");
+        dev.sapienseg.output.OutputPlan soft = new dev.sapienseg.output.OutputPlan(
+                java.util.EnumSet.of(OutputKind.CUTOUT, OutputKind.POLYGONS),
+                dev.sapienseg.classes.Selection.parse("hair", false, dev.sapienseg.classes.Vocabulary.GOLIATH_28),
+                dev.sapienseg.shapes.ShapeOptions.DEFAULTS, dev.sapienseg.output.Edges.SOFT);
+        assertEquals("cutout,polygons;select=hair;edges=soft;tolerance=0.0",
+                ResultIdentity.of(source, "m", soft).outputs(),
                 "what the outputs were made with is part of their identity");
         Map<String, String> meta = identity.metadata(java.util.UUID.randomUUID().toString());
         int bytes = 0;
@@ -116,6 +122,7 @@ class OutputKeysTest {
         assertTrue(bytes <= 2048, bytes + " bytes: " + meta);
         assertEquals(64, meta.get(ResultIdentity.META_SOURCE_DIGEST).length());
         // Different long values stay distinguishable after bounding.
-        assertTrue(!ResultIdentity.bounded("m".repeat(500) + "a").equals(ResultIdentity.bounded("m".repeat(500) + "b")));
+        assertTrue(!ResultIdentity.bounded("m".repeat(500) + "a")
+                .equals(ResultIdentity.bounded("m".repeat(500) + "b")));
     }
 }
