@@ -106,17 +106,24 @@ public class InferenceProtocol {
                 DaemonThreads.numbered("sapiens-oip"), (task, pool) -> task.run()); // always runs: CallerRunsPolicy would drop it once the pool is shut down
     }
 
+    /** The OpenAPI paths of a model route, without and with a version, joined with {@code |}. */
+    private static String paths(String suffix) {
+        return PREFIX + "/models/{model}" + suffix + "|" + PREFIX + "/models/{model}/versions/{version}" + suffix;
+    }
+
     void install(@Observes Router router) {
         router.get(PREFIX).handler(this::server);
         router.get(PREFIX + "/health/live").handler(ctx -> health(ctx, "live", liveness.call()));
         router.get(PREFIX + "/health/ready").handler(ctx -> health(ctx, "ready", readiness.call()));
-        router.getWithRegex(MODEL).handler(this::metadata);
-        router.getWithRegex(MODEL + "/ready").handler(this::modelReady);
-        router.postWithRegex(MODEL + "/infer").handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
-                .blockingHandler(this::infer, false);
+        // Named by the OpenAPI paths each regex serves (META-INF/openapi.yaml; OpenApiTest holds the two together).
+        router.getWithRegex(MODEL).setName(paths("")).handler(this::metadata);
+        router.getWithRegex(MODEL + "/ready").setName(paths("/ready")).handler(this::modelReady);
+        router.postWithRegex(MODEL + "/infer").setName(paths("/infer"))
+                .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes)).blockingHandler(this::infer, false);
         // Anything else under /v2 (Triton's model configuration and repository extensions, a wrong method) is the
         // protocol's 404 in its error shape, not the framework's HTML page.
-        router.routeWithRegex(PREFIX + "(/.*)?").order(Integer.MAX_VALUE).handler(ctx -> ctx.fail(
+        router.routeWithRegex(PREFIX + "(/.*)?").setName(PREFIX + "/*").order(Integer.MAX_VALUE)
+                .handler(ctx -> ctx.fail(
                 new SegmentationException(FailureReason.UNKNOWN_MODEL, "no such Open Inference Protocol endpoint: "
                         + ctx.request().method() + " " + LogSafe.of(ctx.request().path(), 200) + " (served: GET /v2,"
                         + " /v2/health/{live,ready}, /v2/models/{name}[/versions/1][/ready]; POST …/infer)")));
