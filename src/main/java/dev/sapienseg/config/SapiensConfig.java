@@ -266,6 +266,9 @@ public interface SapiensConfig {
     /** The shape outputs: rle, polygons, instances. */
     ShapeSettings shapes();
 
+    /** The page at /ui/. */
+    UiSettings ui();
+
     interface Selection {
         /**
          * Groups, class names or ids joined with {@code +} ({@code dev.sapienseg.classes.Selection}); checked against the
