@@ -57,6 +57,7 @@ try {
 
   // A picture, with the RLE so that the test can read the classes independently of the page.
   await page.check('input[value=rle]');
+  await page.check('input[value=instances]');
   await page.setInputFiles('#picture', picture);
   await page.click('#send');
   await page.waitForSelector('#legend tbody tr');
@@ -91,6 +92,9 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#cutout-download')]);
   const cutout = readFileSync(await download.path());
   check(cutout.subarray(1, 4).toString() === 'PNG' && cutout[25] === 6, 'the cutout download is an RGBA PNG');
+  check(await page.locator('#instances').isVisible() && await page.$eval('#instances-download', (a) => !!a.href),
+    'the persons picture is shown with its download');
+  check(await page.locator('#persons li').count() === reply.persons.length, `the ${reply.persons.length} person(s) listed`);
   await page.screenshot({ path: join(out, 'page.png'), fullPage: true });
   if (process.env.SCREENSHOT) {
     await page.evaluate(() => window.scrollTo(0, 0));

@@ -119,6 +119,7 @@ function show(body, text) {
   picture('cutout', reply.cutout, `${stem}_cutout`);
   picture('mask', reply.selectionMask, `${stem}_selection`);
   picture('alpha', reply.alpha, `${stem}_alpha`);
+  picture('instances', reply.instances, `${stem}_instances`);
   link($('classmap-download'), reply.classPng, `${stem}_seg`);
   drawClassMap(reply.classPng);
   legend();

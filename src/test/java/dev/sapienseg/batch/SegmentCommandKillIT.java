@@ -59,12 +59,20 @@ class SegmentCommandKillIT {
         int interrupted = 0;
         for (int k = 0; k < 3; k++) {
             Path out = dir.resolve("killed-" + k);
-            // Points spread over the second half of the run, past the JVM's start: among the pictures' writes.
-            long after = (long) (whole * (0.45 + 0.15 * k + 0.1 * random.nextDouble()));
+            // Among the pictures' writes by construction, not by a share of a measured run (which a slow moment of the
+            // machine moves): once a random number of summaries is written, after a random few milliseconds more.
+            int written = 4 + random.nextInt(PICTURES - 12);
+            long pause = random.nextInt(60);
             Process first = segment(in, out);
-            if (!first.waitFor(after, TimeUnit.NANOSECONDS)) {
+            long after = System.nanoTime();
+            while (first.isAlive() && summaries(out) < written) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(pause);
+            after = System.nanoTime() - after;
+            if (first.isAlive()) {
                 first.destroyForcibly().waitFor();
-                long summaries = Files.exists(out) ? count(out, ".json") : 0;
+                long summaries = count(out, ".json");
                 interrupted += summaries > 0 && summaries < PICTURES ? 1 : 0;
             }
             assertEquals(0, segment(in, out).waitFor(), "the rerun");
@@ -77,6 +85,12 @@ class SegmentCommandKillIT {
                     + " ms run (-Dkill.seed=" + seed + ")");
         }
         assertTrue(interrupted > 0, "no kill landed among the pictures' writes (-Dkill.seed=" + seed + ")");
+    }
+
+    /** Summaries written so far: names only (a walk would stat temporary files that a rename removes meanwhile). */
+    private static long summaries(Path out) {
+        String[] names = out.toFile().list();
+        return names == null ? 0 : java.util.Arrays.stream(names).filter(n -> n.endsWith(".json")).count();
     }
 
     private static long count(Path root, String suffix) throws IOException {
