@@ -41,21 +41,10 @@ public final class SoftAlpha {
     public static byte[] alpha(Logits logits, int outHeight, int outWidth, boolean[] selected) {
         int h = logits.height();
         int w = logits.width();
-        int[] x0 = new int[outWidth];
-        float[] wx1 = new float[outWidth];
-        float scaleX = (float) w / outWidth;
-        for (int ox = 0; ox < outWidth; ox++) {
-            double real = UpsampleArgmax.sourceIndex(scaleX, ox);
-            x0[ox] = (int) real;
-            wx1[ox] = UpsampleArgmax.upperWeight(real, x0[ox]);
-        }
-        int[] firstColumn = new int[w + 1];
-        for (int x = 0, ox = 0; x <= w; x++) {
-            while (ox < outWidth && x0[ox] < x) {
-                ox++;
-            }
-            firstColumn[x] = ox;
-        }
+        SourceColumns columns = SourceColumns.of(w, outWidth);
+        int[] x0 = columns.x0();
+        float[] wx1 = columns.wx1();
+        int[] firstColumn = columns.firstColumn();
         float scaleY = (float) h / outHeight;
         byte[] out = new byte[Math.multiplyExact(outHeight, outWidth)];
         PictureLoops.forEachRange(outHeight, ROWS_PER_TASK, (long) outHeight * outWidth, (fromRow, toRow) -> {

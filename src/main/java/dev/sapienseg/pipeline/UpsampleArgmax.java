@@ -47,23 +47,10 @@ public final class UpsampleArgmax {
         int h = logits.height();
         int w = logits.width();
 
-        // Horizontal source positions, shared by all output rows.
-        int[] x0 = new int[outWidth];
-        float[] wx1 = new float[outWidth];
-        float scaleX = (float) w / outWidth;
-        for (int ox = 0; ox < outWidth; ox++) {
-            double real = sourceIndex(scaleX, ox);
-            x0[ox] = (int) real;
-            wx1[ox] = upperWeight(real, x0[ox]);
-        }
-        // The first output column of each source column's cell (x0 never decreases); outWidth past the last.
-        int[] firstColumn = new int[w + 1];
-        for (int x = 0, ox = 0; x <= w; x++) {
-            while (ox < outWidth && x0[ox] < x) {
-                ox++;
-            }
-            firstColumn[x] = ox;
-        }
+        SourceColumns columns = SourceColumns.of(w, outWidth); // shared by all output rows
+        int[] x0 = columns.x0();
+        float[] wx1 = columns.wx1();
+        int[] firstColumn = columns.firstColumn();
         float scaleY = (float) h / outHeight;
         byte[] out = new byte[Math.multiplyExact(outHeight, outWidth)];
 

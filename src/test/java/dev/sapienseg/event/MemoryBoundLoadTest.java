@@ -52,10 +52,22 @@ class MemoryBoundLoadTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
+            // A model run of about a second holds each admitted request's reservation while the others arrive: with
+            // the demo model's few milliseconds, five concurrent clients sometimes followed one another (all 200).
+            Path model;
+            try {
+                Path dir = Files.createTempDirectory("slow-model");
+                dir.toFile().deleteOnExit();
+                model = dev.sapienseg.fixtures.SlowModels.write(dir, java.time.Duration.ofSeconds(1));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             return Map.of("sapiens.limits.max-image-pixels", String.valueOf(PIXELS),
                     "sapiens.limits.max-in-flight", "4",
                     "sapiens.limits.memory-budget", String.valueOf(BUDGET),
-                    "sapiens.limits.queue-timeout", "120s");
+                    "sapiens.limits.queue-timeout", "120s",
+                    "sapiens.model.path", model.toString(),
+                    "sapiens.execution.warm-up", "always");
         }
     }
 

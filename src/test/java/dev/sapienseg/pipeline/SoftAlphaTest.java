@@ -54,7 +54,8 @@ class SoftAlphaTest {
                 double[] v = new double[classes];
                 double max = Double.NEGATIVE_INFINITY;
                 for (int k = 0; k < classes; k++) {
-                    v[k] = c == 1 && k == 0 ? 0 : sample(logits, c == 1 ? 0 : k, h, w, outH, outW, oy, ox);
+                    v[k] = c == 1 && k == 0 ? 0
+                            : TorchParityTest.exactScore(logits, c, h, w, outH, outW, k, oy, ox);
                     max = Math.max(max, v[k]);
                 }
                 double all = 0;
@@ -70,20 +71,5 @@ class SoftAlphaTest {
                         "pixel " + ox + "," + oy + ": " + got + " vs " + exact);
             }
         }
-    }
-
-    /** One class's upsampled value at PyTorch's sample position (align_corners=False), in double. */
-    private static double sample(float[] logits, int k, int h, int w, int outH, int outW, int oy, int ox) {
-        double sy = Math.max(0, (float) h / outH * (oy + 0.5) - 0.5);
-        double sx = Math.max(0, (float) w / outW * (ox + 0.5) - 0.5);
-        int y0 = (int) sy;
-        int x0 = (int) sx;
-        int y1 = Math.min(y0 + 1, h - 1);
-        int x1 = Math.min(x0 + 1, w - 1);
-        double fy = Math.min(sy - y0, 1);
-        double fx = Math.min(sx - x0, 1);
-        int base = k * h * w;
-        return (1 - fy) * ((1 - fx) * logits[base + y0 * w + x0] + fx * logits[base + y0 * w + x1])
-                + fy * ((1 - fx) * logits[base + y1 * w + x0] + fx * logits[base + y1 * w + x1]);
     }
 }

@@ -29,14 +29,23 @@ class TorchParityTest {
     Path dir;
 
     private byte[] torch(float[] logits, int c, int h, int w, int outH, int outW) throws Exception {
+        return python(logits, "parity", c, h, w, outH, outW);
+    }
+
+    /** Runs the reference script's {@code mode} on {@code logits}; the arguments after it, then the output file. */
+    private byte[] python(float[] logits, String mode, Object... arguments) throws Exception {
         ByteBuffer raw = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         raw.asFloatBuffer().put(logits);
         Path in = dir.resolve("logits.bin");
-        Path out = dir.resolve("classes.bin");
+        Path out = dir.resolve("out.bin");
         Files.write(in, raw.array());
-        Process python = new ProcessBuilder(PYTHON, SCRIPT.toString(), "parity", in.toString(), String.valueOf(c),
-                String.valueOf(h), String.valueOf(w), String.valueOf(outH), String.valueOf(outW), out.toString())
-                .redirectErrorStream(true).start();
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(PYTHON, SCRIPT.toString(), mode,
+                in.toString()));
+        for (Object argument : arguments) {
+            command.add(String.valueOf(argument));
+        }
+        command.add(out.toString());
+        Process python = new ProcessBuilder(command).redirectErrorStream(true).start();
         String log = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(python.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, python.exitValue(), log);
@@ -91,7 +100,7 @@ class TorchParityTest {
     }
 
     /** One class's interpolated score at one output pixel in double arithmetic, at PyTorch's sample position. */
-    private static double exactScore(float[] logits, int c, int h, int w, int outH, int outW, int cls, int oy, int ox) {
+    static double exactScore(float[] logits, int c, int h, int w, int outH, int outW, int cls, int oy, int ox) {
         int channel = c == 1 ? 0 : cls;
         double sy = Math.max(0, (float) h / outH * (oy + 0.5) - 0.5);
         double sx = Math.max(0, (float) w / outW * (ox + 0.5) - 0.5);
@@ -136,18 +145,7 @@ class TorchParityTest {
         for (String id : ids.split(",")) {
             selected[Integer.parseInt(id)] = true;
         }
-        ByteBuffer raw = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        raw.asFloatBuffer().put(logits);
-        Path in = dir.resolve("logits.bin");
-        Path out = dir.resolve("alpha.bin");
-        Files.write(in, raw.array());
-        Process python = new ProcessBuilder(PYTHON, SCRIPT.toString(), "alpha", in.toString(), String.valueOf(c),
-                String.valueOf(h), String.valueOf(w), String.valueOf(outH), String.valueOf(outW), ids, out.toString())
-                .redirectErrorStream(true).start();
-        String log = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(python.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, python.exitValue(), log);
-        byte[] expected = Files.readAllBytes(out);
+        byte[] expected = python(logits, "alpha", c, h, w, outH, outW, ids);
         byte[] actual = SoftAlpha.alpha(new Logits(FloatBuffer.wrap(logits), 0, c, h, w), outH, outW, selected);
         assertEquals(expected.length, actual.length);
         int off = 0;
