@@ -260,28 +260,14 @@ public interface SapiensConfig {
         Optional<Duration> maxRunTime();
     }
 
-    /** The selection of the selection-mask and cutout outputs when a request does not name one. */
-    Selection selection();
+    /** The selection of the selection-mask, cutout and alpha outputs when a request does not name one. */
+    SelectionSettings selection();
 
     /** The shape outputs: rle, polygons, instances. */
     ShapeSettings shapes();
 
     /** The page at /ui/. */
     UiSettings ui();
-
-    interface Selection {
-        /**
-         * Groups, class names or ids joined with {@code +} ({@code dev.sapienseg.classes.Selection}); checked against the
-         * served model's classes when it loads.
-         */
-        String classes();
-
-        /** Take every class but those. */
-        boolean invert();
-
-        /** The cutout's edges: {@code hard} (the class map's) or {@code soft} (the selection's alpha). */
-        dev.sapienseg.output.Edges edges();
-    }
 
     interface Events {
         /** CloudEvent type of image requests. */
